@@ -1,0 +1,38 @@
+# Every target installs what it needs into .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install up demo test lint package clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+up: install ## the local cloud in the foreground (Ctrl-C stops it)
+	$(PY) -m localcloud up
+
+demo: install ## start the local cloud, push a few uploads through it, print what happened, stop
+	$(PY) -m localcloud demo
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared/intake scripts
+	for f in functions/*/handler.py; do $(VENV)/bin/mypy $$f || exit 1; done
+	$(VENV)/bin/cfn-lint infra/cloudformation/*.yaml
+
+package: install ## build/: one zip per function and the layer
+	$(PY) -m intake_build
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Builds the Lambda artifacts: one zip per function and one layer."""

@@ -1,0 +1,631 @@
+"""A Lambda execution environment without Docker: one long-lived worker process per environment.
+
+The parent keeps an :class:`ExecutionEnvironment` handle. The worker is started with the multiprocessing
+"spawn" start method, so it is a fresh interpreter that shares no imported modules or state with the
+local cloud. It sets up the environment the way the Lambda Python runtime does (reserved variables,
+``/var/task`` and ``/opt/python`` on ``sys.path``, root logger format), imports the handler once
+(the cold start) and then serves invocations that the parent sends over a pipe.
+
+The parent enforces the timeout: a handler that runs past it gets its process killed, exactly like
+Lambda's "Task timed out", and the next invocation starts a new process (a new cold start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import decimal
+import faulthandler
+import importlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import resource
+import secrets
+import signal
+import site
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ExecutionEnvironment",
+    "FunctionSpec",
+    "InvokeResult",
+    "LambdaContext",
+]
+
+_log = logging.getLogger(__name__)
+
+# Lambda's init phase may take up to 10 s and is not counted against the function timeout.
+DEFAULT_INIT_TIMEOUT_S = 10.0
+_RUNTIME = "python3.12"  # what the template deploys; only used for AWS_EXECUTION_ENV
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """Everything needed to run one function version, as deployed."""
+
+    name: str
+    arn: str
+    handler: str  # "module.attr", module may use "/" or "." as Lambda allows
+    code_dir: Path  # plays /var/task
+    layer_dirs: tuple[Path, ...]  # each plays /opt, importable code under python/
+    environment: dict[str, str]
+    timeout_s: float
+    memory_mb: int
+    region: str
+    endpoint_url: str
+    # Opaque version marker (CodeSha256/LastModified/RevisionId); a new value means "recycle environments".
+    revision: str = ""
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """The outcome of one invocation, as the Invoke API would report it."""
+
+    ok: bool
+    payload: Any  # the handler's return value after a JSON round trip (None on error)
+    error: dict[str, Any] | None  # {"errorType", "errorMessage", "stackTrace", "requestId"}
+    duration_ms: float  # handler time (Lambda's "Duration"); wall time for timeouts and crashes
+    timed_out: bool
+    init_ms: float | None  # cold start duration if this invocation had one, else None
+    request_id: str = ""
+    max_memory_used_mb: int | None = None
+
+
+class LambdaContext:
+    """The context object the Python runtime passes to the handler (awslambdaric's shape)."""
+
+    def __init__(
+        self,
+        *,
+        aws_request_id: str,
+        deadline_epoch_ms: int,
+        invoked_function_arn: str,
+        log_group_name: str,
+        log_stream_name: str,
+        function_name: str,
+        function_version: str,
+        memory_limit_in_mb: str,
+    ) -> None:
+        self.aws_request_id = aws_request_id
+        self.invoked_function_arn = invoked_function_arn
+        self.log_group_name = log_group_name
+        self.log_stream_name = log_stream_name
+        self.function_name = function_name
+        self.function_version = function_version
+        # A string, as in the real runtime (it is read from AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.identity: Any = None
+        self.client_context: Any = None
+        self.tenant_id: str | None = None
+        self._deadline_epoch_ms = deadline_epoch_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(self._deadline_epoch_ms - int(time.time() * 1000), 0)
+
+    def log(self, msg: str) -> None:
+        sys.stdout.write(msg)
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},log_group_name={self.log_group_name},"
+            f"log_stream_name={self.log_stream_name},function_name={self.function_name},"
+            f"memory_limit_in_mb={self.memory_limit_in_mb},function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn}])"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Worker side (runs in the spawned process)
+# --------------------------------------------------------------------------------------------------
+
+
+class _InitError(Exception):
+    def __init__(self, error_type: str, message: str, stack: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.error = _make_error(message, error_type, stack or [])
+
+
+def _make_error(message: str, error_type: str, stack: list[str], request_id: str = "") -> dict[str, Any]:
+    return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
+
+
+def _log_error(error: Mapping[str, Any]) -> None:
+    # The runtime writes "[ERROR] Type: message" plus the trace to the function's log.
+    lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}"]
+    if error.get("stackTrace"):
+        lines.append("Traceback (most recent call last):")
+        lines.extend(line for frame in error["stackTrace"] for line in str(frame).splitlines())
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def _trace_id() -> str:
+    # Sampled=0: Powertools Tracer / X-Ray SDK see a Lambda trace header but send nothing.
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+
+
+def _json_default(o: object) -> object:
+    # Same rule as awslambdaric's marshaller: Decimal (DynamoDB) becomes a number.
+    if isinstance(o, decimal.Decimal):
+        return float(o)
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+def _redirect_output(log_conn: Connection) -> None:
+    # fd-level redirect, so C extensions, subprocesses and faulthandler output reach the parent too.
+    fd = log_conn.fileno()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    log_conn.close()
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True, write_through=True)
+
+
+def _apply_environment(spec: FunctionSpec, log_group: str, log_stream: str) -> None:
+    reserved = {
+        "_HANDLER": spec.handler,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{_RUNTIME}",
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        "LAMBDA_TASK_ROOT": str(spec.code_dir),
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "TZ": ":UTC",
+        # boto3 >= 1.28 sends every client here: function code needs no local switch.
+        "AWS_ENDPOINT_URL": spec.endpoint_url,
+    }
+    os.environ.update(spec.environment)
+    # Lambda refuses reserved keys in the function configuration, so they always win.
+    os.environ.update(reserved)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    time.tzset()
+
+
+def _clean_sys_path(spec: FunctionSpec) -> list[str]:
+    """Lambda's order: /var/task, the layers, then the runtime; nothing from the parent's cwd or tests."""
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else None
+
+    def from_runtime(entry: str) -> bool:
+        real = os.path.realpath(entry)
+        return entry == user_site or any(real == r or real.startswith(r + os.sep) for r in roots)
+
+    front = [str(spec.code_dir)]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for layer in spec.layer_dirs:
+        front.append(str(layer / "python" / "lib" / version / "site-packages"))
+        front.append(str(layer / "python"))
+    return front + [p for p in sys.path if p and from_runtime(p) and p not in front]
+
+
+class _RequestIdFilter(logging.Filter):
+    request_id = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = self.request_id
+        return True
+
+
+def _setup_root_logging() -> _RequestIdFilter:
+    # What awslambdaric installs on the root logger (text format); the level stays Python's default.
+    logging.Formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+    )
+    request_filter = _RequestIdFilter()
+    handler.addFilter(request_filter)
+    logging.getLogger().addHandler(handler)
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    if level in logging.getLevelNamesMapping():
+        logging.getLogger().setLevel(level)
+    return request_filter
+
+
+def _exit_when_orphaned() -> None:
+    # If the local cloud dies hard (SIGKILL), its workers must not linger, even mid-invocation.
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="orphan-watchdog", daemon=True).start()
+
+
+def _load_handler(handler: str) -> Callable[[Any, LambdaContext], Any]:
+    # Mirrors awslambdaric's _get_handler, including its error types and messages.
+    try:
+        modname, fname = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{handler}': {e}") from e
+    if modname.split(".")[0] in sys.builtin_module_names:
+        raise _InitError(
+            "Runtime.BuiltInModuleConflict", f"Cannot use built-in module {modname} as a handler module"
+        )
+    try:
+        module = importlib.import_module(modname.replace("/", "."))
+    except ImportError as e:
+        raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{modname}': {e}") from e
+    except SyntaxError as e:
+        trace = [f'  File "{e.filename}" Line {e.lineno}\n    {e.text}']
+        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{modname}': {e}", trace) from e
+    except Exception as e:
+        raise _InitError(type(e).__name__, str(e), _user_stack(e)) from e
+    try:
+        fn: Callable[[Any, LambdaContext], Any] = getattr(module, fname)
+    except AttributeError as e:
+        raise _InitError("Runtime.HandlerNotFound", f"Handler '{fname}' missing on module '{modname}'") from e
+    return fn
+
+
+def _user_stack(exc: BaseException) -> list[str]:
+    frames = traceback.extract_tb(exc.__traceback__)
+    # Drop the runtime's own frames, as awslambdaric drops bootstrap.py.
+    user = [f for f in frames if f.filename != __file__ and "importlib" not in f.filename]
+    return traceback.format_list(user or frames)
+
+
+def _worker_main(spec: FunctionSpec, conn: Connection, log_conn: Connection) -> None:
+    """Entry point of the spawned worker process."""
+    _redirect_output(log_conn)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the local cloud, which then stops us
+    faulthandler.enable()  # a segfault prints a trace into the function's log
+    _exit_when_orphaned()
+
+    today = time.strftime("%Y/%m/%d", time.gmtime())
+    log_group = f"/aws/lambda/{spec.name}"
+    log_stream = f"{today}/[$LATEST]{uuid.uuid4().hex}"
+    _apply_environment(spec, log_group, log_stream)
+    sys.path[:] = _clean_sys_path(spec)
+    importlib.invalidate_caches()
+    with contextlib.suppress(OSError):
+        os.chdir(spec.code_dir)  # the runtime's cwd is /var/task
+    request_filter = _setup_root_logging()
+
+    t0 = time.perf_counter()
+    try:
+        handler = _load_handler(spec.handler)
+    except _InitError as e:
+        _log_error(e.error)
+        conn.send(("init_error", e.error, (time.perf_counter() - t0) * 1000))
+        return
+    conn.send(("ready", (time.perf_counter() - t0) * 1000))
+
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] != "invoke":
+            return  # "shutdown"
+        _, request_id, event_json, deadline_ms = message
+        request_filter.request_id = request_id
+        os.environ["_X_AMZN_TRACE_ID"] = _trace_id()
+        context = LambdaContext(
+            aws_request_id=request_id,
+            deadline_epoch_ms=deadline_ms,
+            invoked_function_arn=spec.arn,
+            log_group_name=log_group,
+            log_stream_name=log_stream,
+            function_name=spec.name,
+            function_version="$LATEST",
+            memory_limit_in_mb=str(spec.memory_mb),
+        )
+        error: dict[str, Any] | None = None
+        body: str | None = None
+        start = time.perf_counter()
+        try:
+            result = handler(json.loads(event_json), context)
+        except Exception as e:
+            error = _make_error(str(e), type(e).__name__, _user_stack(e), request_id)
+        else:
+            try:
+                body = json.dumps(result, default=_json_default)
+            except (TypeError, ValueError) as e:
+                error = _make_error(f"Unable to marshal response: {e}", "Runtime.MarshalError", [], request_id)
+        duration_ms = (time.perf_counter() - start) * 1000
+        if error is not None:
+            _log_error(error)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        conn.send(("result", request_id, body, error, duration_ms, max_rss_mb))
+
+
+# --------------------------------------------------------------------------------------------------
+# Parent side
+# --------------------------------------------------------------------------------------------------
+
+_LEVEL_PREFIX = re.compile(r"^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]")
+_SIGNAL_TEXT = {signal.SIGSEGV: "segmentation fault", signal.SIGKILL: "killed", signal.SIGABRT: "aborted"}
+
+
+def _line_level(text: str) -> int:
+    """Pick a log level for a function log line: runtime text format or Powertools JSON."""
+    m = _LEVEL_PREFIX.match(text)
+    if m:
+        return logging.getLevelNamesMapping()[m.group(1)]
+    if text.startswith("{"):
+        with contextlib.suppress(ValueError):
+            obj = json.loads(text)
+            if isinstance(obj, dict):
+                level = logging.getLevelNamesMapping().get(str(obj.get("level", "")).upper())
+                if level is not None:
+                    return level
+    return logging.INFO
+
+
+def _pump_output(conn: Connection, logger: logging.Logger, name: str) -> None:
+    """Forward the worker's stdout/stderr, line by line, to the local cloud's logging."""
+    fd = conn.fileno()
+    pending = b""
+
+    def emit(raw: bytes) -> None:
+        text = raw.decode("utf-8", "replace").rstrip("\r")
+        if text.strip():
+            logger.log(_line_level(text), "[%s] %s", name, text)
+
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                emit(line)
+        if pending:
+            emit(pending)
+    finally:
+        conn.close()
+
+
+def _exit_reason(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "unknown"
+    if exitcode < 0:
+        with contextlib.suppress(ValueError):
+            sig = signal.Signals(-exitcode)
+            return f"signal: {_SIGNAL_TEXT.get(sig, sig.name)}"
+    return f"exit status {exitcode}"
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    pump: threading.Thread
+    invocations: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class ExecutionEnvironment:
+    """Parent-side handle of one Lambda execution environment (serves one invocation at a time).
+
+    The worker process is started lazily by the first :meth:`invoke` and replaced after a timeout or a
+    crash. Thread-safe: concurrent :meth:`invoke` calls queue up; :meth:`close` may be called from any
+    thread and kills a running invocation.
+    """
+
+    def __init__(self, spec: FunctionSpec, *, init_timeout_s: float = DEFAULT_INIT_TIMEOUT_S) -> None:
+        self._spec = spec
+        self._init_timeout_s = init_timeout_s
+        self._ctx = multiprocessing.get_context("spawn")
+        self._lock = threading.Lock()  # one invocation at a time, like Lambda
+        self._worker: _Worker | None = None
+        self._closed = False
+        self._logger = logging.getLogger(f"localcloud.lambda.{spec.name}")
+        self.cold_starts = 0
+        self.last_used = time.monotonic()
+
+    @property
+    def spec(self) -> FunctionSpec:
+        return self._spec
+
+    @property
+    def pid(self) -> int | None:
+        worker = self._worker
+        return worker.process.pid if worker is not None else None
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> ExecutionEnvironment:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def _spawn(self) -> tuple[float, InvokeResult | None]:
+        """Cold start. Returns (init_ms, error result or None)."""
+        t0 = time.perf_counter()
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        log_r, log_w = self._ctx.Pipe(duplex=False)  # an os.pipe: raw bytes are read from it
+        process = self._ctx.Process(
+            target=_worker_main,
+            args=(self._spec, child_conn, log_w),
+            name=f"lambda:{self._spec.name}",
+            daemon=True,  # multiprocessing kills it when the local cloud exits
+        )
+        process.start()
+        # Drop our copies of the child's ends so that EOF tells us the worker is gone.
+        child_conn.close()
+        log_w.close()
+        pump = threading.Thread(
+            target=_pump_output, args=(log_r, self._logger, self._spec.name), name="lambda-log", daemon=True
+        )
+        pump.start()
+        worker = _Worker(process, parent_conn, pump)
+        self._worker = worker
+        self.cold_starts += 1
+
+        def failed(error: dict[str, Any], timed_out: bool = False) -> tuple[float, InvokeResult]:
+            init_ms = (time.perf_counter() - t0) * 1000
+            self._discard_worker()
+            self._logger.error(
+                "[%s] INIT_REPORT Init Duration: %.2f ms Phase: init Status: error Error Type: %s",
+                self._spec.name,
+                init_ms,
+                error["errorType"],
+            )
+            return init_ms, InvokeResult(False, None, error, 0.0, timed_out, init_ms)
+
+        if not parent_conn.poll(self._init_timeout_s):
+            return failed(
+                _make_error(f"Init phase timed out after {self._init_timeout_s:.2f} seconds", "Sandbox.Timedout", []),
+                timed_out=True,
+            )
+        try:
+            message = parent_conn.recv()
+        except (EOFError, OSError):
+            process.join(1.0)
+            reason = _exit_reason(process.exitcode)
+            return failed(_make_error(f"Runtime exited with error: {reason}", "Runtime.ExitError", []))
+        if message[0] == "init_error":
+            return failed(message[1])
+        init_ms = (time.perf_counter() - t0) * 1000
+        self._logger.debug(
+            "[%s] cold start %.1f ms (handler import %.1f ms), pid %s",
+            self._spec.name,
+            init_ms,
+            message[1],
+            process.pid,
+        )
+        return init_ms, None
+
+    def _discard_worker(self, graceful: bool = False) -> None:
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        if graceful and worker.process.is_alive():
+            with contextlib.suppress(OSError):
+                worker.conn.send(("shutdown",))
+            worker.process.join(1.0)
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(2.0)
+        worker.conn.close()
+        worker.pump.join(1.0)  # flush the last log lines before we report
+        with contextlib.suppress(ValueError):
+            worker.process.close()
+
+    def close(self) -> None:
+        """Stop the worker. If an invocation is running, it is killed and returns an error."""
+        self._closed = True
+        if self._lock.acquire(blocking=False):
+            try:
+                self._discard_worker(graceful=True)
+            finally:
+                self._lock.release()
+        else:
+            worker = self._worker
+            if worker is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    worker.process.kill()  # the invoking thread sees EOF and cleans up
+
+    # -- invoke ------------------------------------------------------------------------------------
+
+    def invoke(self, event: Mapping[str, Any], timeout_s: float | None = None) -> InvokeResult:
+        """Run the handler on ``event`` (must be JSON-serialisable) with Lambda's timeout semantics."""
+        timeout = self._spec.timeout_s if timeout_s is None else timeout_s
+        event_json = json.dumps(event)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"execution environment of {self._spec.name} is closed")
+            self.last_used = time.monotonic()
+            init_ms: float | None = None
+            if self._worker is None:
+                init_ms, init_failure = self._spawn()
+                if init_failure is not None:
+                    return init_failure
+            worker = self._worker
+            assert worker is not None
+            result = self._invoke_worker(worker, event_json, timeout, init_ms)
+            self.last_used = time.monotonic()
+            return result
+
+    def _invoke_worker(self, worker: _Worker, event_json: str, timeout: float, init_ms: float | None) -> InvokeResult:
+        request_id = str(uuid.uuid4())
+        name = self._spec.name
+        deadline_ms = int((time.time() + timeout) * 1000)
+        t0 = time.perf_counter()
+        worker.invocations += 1
+        try:
+            worker.conn.send(("invoke", request_id, event_json, deadline_ms))
+            replied = worker.conn.poll(timeout)
+            message = worker.conn.recv() if replied else None
+        except (EOFError, OSError):
+            replied, message = True, None
+        wall_ms = (time.perf_counter() - t0) * 1000
+
+        if not replied:
+            # Lambda stops the whole sandbox; the next request gets a fresh one.
+            self._discard_worker()
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+            text = f"{stamp}Z {request_id} Task timed out after {timeout:.2f} seconds"
+            self._logger.error("[%s] %s", name, text)
+            error = _make_error(f"RequestId: {request_id} Error: {text}", "Sandbox.Timedout", [], request_id)
+            result = InvokeResult(False, None, error, wall_ms, True, init_ms, request_id)
+        elif message is None:
+            process = worker.process
+            process.join(1.0)
+            reason = _exit_reason(process.exitcode)
+            self._discard_worker()
+            msg = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+            self._logger.error("[%s] %s", name, msg)
+            error = _make_error(msg, "Runtime.ExitError", [], request_id)
+            result = InvokeResult(False, None, error, wall_ms, False, init_ms, request_id)
+        else:
+            _, _, body, error, duration_ms, max_rss_mb = message
+            payload = json.loads(body) if body is not None else None
+            result = InvokeResult(
+                error is None, payload, error, duration_ms, False, init_ms, request_id, max_rss_mb
+            )
+        self._report(result, wall_ms)
+        return result
+
+    def _report(self, result: InvokeResult, wall_ms: float) -> None:
+        init = f" Init Duration: {result.init_ms:.2f} ms" if result.init_ms is not None else ""
+        memory = f" Max Memory Used: {result.max_memory_used_mb} MB" if result.max_memory_used_mb else ""
+        status = " Status: timeout" if result.timed_out else (" Status: error" if not result.ok else "")
+        self._logger.info(
+            "[%s] REPORT RequestId: %s Duration: %.2f ms Memory Size: %d MB%s%s%s (round trip %.2f ms)",
+            self._spec.name,
+            result.request_id,
+            result.duration_ms,
+            self._spec.memory_mb,
+            memory,
+            init,
+            status,
+            wall_ms,
+        )

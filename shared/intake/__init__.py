@@ -1,0 +1,1 @@
+"""Intake: the code every Lambda function shares (shipped as the layer)."""

@@ -1,0 +1,292 @@
+"""The upload index in DynamoDB: one schema, one repository, all table access goes through here.
+
+Item: `upload_id` (key), `owner`, `filename`, `created_at`, `updated_at`, `status`, `status_reasons`,
+`status_version`, `stage_<validate|thumbnail|index>` (see status.py), `rev` (bumped by every stage
+write), `status_rev` (the rev the status was derived from), `notified`, and descriptive attributes.
+GSIs: `by_owner` (owner, created_at) and `by_status` (status, updated_at). Every read is a GetItem or a
+Query, never a Scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from intake import aws
+from intake.keys import UploadKey
+from intake.status import Outcome, StageResult, derive, results_of
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _to_dynamo(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_plain(v)) for k, v in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB has no floats and no tuples."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _from_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _python(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _python(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_python(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _python(v) for k, v in value.items()}
+    return value
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The record after a stage write: its outcome, and whether its owner still has to hear of it."""
+
+    outcome: Outcome
+    needs_announcement: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class Records:
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def create_pending(
+        self,
+        key: UploadKey,
+        *,
+        owner_email: str | None,
+        content_type: str,
+        size: int,
+        title: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+    ) -> dict[str, Any]:
+        now = now_iso()
+        item: dict[str, Any] = {
+            "upload_id": key.upload_id,
+            "owner": key.owner,
+            "filename": key.filename,
+            "key": key.key,
+            "declared_content_type": content_type,
+            "declared_size": size,
+            "status": "pending",
+            "status_reasons": [],
+            "created_at": now,
+            "updated_at": now,
+            "rev": 0,
+            "status_rev": 0,
+            "tags": tags or [],
+        }
+        item.update({k: v for k, v in {"owner_email": owner_email, "title": title, "description": description}.items() if v})
+        self.client.put_item(
+            TableName=self.table,
+            Item=_to_dynamo(item),
+            ConditionExpression="attribute_not_exists(upload_id)",
+        )
+        return item
+
+    def record_stage(
+        self, key: UploadKey, result: StageResult, attributes: Mapping[str, Any] | None = None
+    ) -> Settled | None:
+        """Store one stage's result and settle the status. None: a newer or stronger result is stored."""
+        now = now_iso()
+        values: dict[str, Any] = {
+            ":result": result.to_item(),
+            ":version": result.version,
+            ":rank": result.rank,
+            ":owner": key.owner,
+            ":filename": key.filename,
+            ":key": key.key,
+            ":now": now,
+            ":one": 1,
+        }
+        names = {"#stage": f"stage_{result.stage}", "#owner": "owner", "#key": "key", "#rank": "rank"}
+        sets = [
+            "#stage = :result",
+            "#owner = if_not_exists(#owner, :owner)",
+            "filename = if_not_exists(filename, :filename)",
+            "#key = if_not_exists(#key, :key)",
+            "created_at = if_not_exists(created_at, :now)",
+            "updated_at = :now",
+        ]
+        for i, (name, value) in enumerate((attributes or {}).items()):
+            names[f"#a{i}"] = name
+            values[f":a{i}"] = value
+            sets.append(f"#a{i} = :a{i}")
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key={"upload_id": {"S": key.upload_id}},
+                UpdateExpression="SET " + ", ".join(sets) + " ADD rev :one",
+                ConditionExpression=(
+                    "attribute_not_exists(#stage) OR #stage.version < :version"
+                    " OR (#stage.version = :version AND #stage.#rank <= :rank)"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_dynamo(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return self._settle(_from_dynamo(response["Attributes"]))
+
+    def _settle(self, item: Mapping[str, Any]) -> Settled:
+        outcome = derive(results_of(item))
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"upload_id": {"S": item["upload_id"]}},
+                UpdateExpression=(
+                    "SET #status = :status, status_reasons = :reasons, status_version = :version,"
+                    " status_rev = :rev, updated_at = :now"
+                ),
+                # Stage writes bump rev, so the status derived from the latest write wins.
+                ConditionExpression="attribute_not_exists(status_rev) OR status_rev < :rev",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_to_dynamo(
+                    {
+                        ":status": outcome.status,
+                        ":reasons": list(outcome.reasons),
+                        ":version": outcome.version or "",
+                        ":rev": item["rev"],
+                        ":now": now_iso(),
+                    }
+                ),
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        return Settled(outcome, outcome.final and not announced(item, outcome))
+
+    def mark_notified(self, upload_id: str, *, version: str, status: str, detail: str) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"upload_id": {"S": upload_id}},
+            UpdateExpression="SET notified = :n REMOVE notify_error",
+            ExpressionAttributeValues=_to_dynamo(
+                {":n": {"version": version, "status": status, "detail": detail, "at": now_iso()}}
+            ),
+        )
+
+    def mark_notify_failed(self, upload_id: str, detail: str) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"upload_id": {"S": upload_id}},
+            UpdateExpression="SET notify_error = :e",
+            ExpressionAttributeValues=_to_dynamo({":e": {"detail": detail, "at": now_iso()}}),
+        )
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get(self, upload_id: str) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.table, Key={"upload_id": {"S": upload_id}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return _from_dynamo(item) if item else None
+
+    def list_by_owner(self, owner: str, *, limit: int = 20, cursor: str | None = None) -> Page:
+        return self._query("by_owner", "#k = :k", {"#k": "owner"}, {":k": owner}, limit, cursor)
+
+    def list_by_status(
+        self, status: str, *, since: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        condition, names, values = "#k = :k", {"#k": "status"}, {":k": status}
+        if since:
+            condition += " AND updated_at >= :since"
+            values[":since"] = since
+        return self._query("by_status", condition, names, values, limit, cursor)
+
+    def _query(
+        self,
+        index: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _to_dynamo(values),
+            "ScanIndexForward": False,  # newest first
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor)
+        response = self.client.query(**kwargs)
+        last = response.get("LastEvaluatedKey")
+        return Page(
+            items=[_from_dynamo(item) for item in response.get("Items", [])],
+            next_cursor=encode_cursor(last) if last else None,
+        )
+
+
+def announced(item: Mapping[str, Any], outcome: Outcome) -> bool:
+    notified = item.get("notified")
+    return isinstance(notified, Mapping) and (notified.get("version"), notified.get("status")) == (
+        outcome.version,
+        outcome.status,
+    )
+
+
+def encode_cursor(key: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("invalid cursor") from exc
+    if not isinstance(key, dict):
+        raise ValueError("invalid cursor")
+    return key

@@ -1,0 +1,150 @@
+"""The three upload stages (validate, thumbnail, index) and what every stage does around them.
+
+A stage reads the object, computes a StageResult and stores it on the record; the record settles its
+status, and if that status is final and not yet announced, the stage publishes `upload.finished`.
+Rejections are results, not errors. Anything else raises, so SQS retries; on the last receive the stage
+records `failed` first, so users and ops see it before the message goes to the DLQ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from intake import storage, thumbnails, validation
+from intake.events import ObjectCreated, UploadFinished, object_created_events
+from intake.keys import InvalidKey, UploadKey, parse_upload_key, thumbnail_key
+from intake.publisher import publish_finished
+from intake.records import Records, now_iso
+from intake.settings import Settings, settings
+from intake.status import Stage, StageResult
+
+logger = Logger(child=True)
+
+HEAD_BYTES = 256 * 1024  # enough for magic bytes and image headers, incl. large EXIF blocks
+
+StageWork = Callable[[ObjectCreated, UploadKey, Settings], tuple[StageResult, Mapping[str, Any]]]
+
+
+def _result(stage: Stage, event: ObjectCreated, reasons: tuple[str, ...], **details: Any) -> StageResult:
+    return StageResult(
+        stage=stage,
+        state="rejected" if reasons else "done",
+        version=event.version,
+        at=now_iso(),
+        reasons=reasons,
+        details=details,
+    )
+
+
+def validate(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[StageResult, Mapping[str, Any]]:
+    head = storage.head(event.bucket, event.key)
+    first = storage.read(event.bucket, event.key, first_bytes=HEAD_BYTES) if head.size else b""
+    facts = validation.ObjectFacts(
+        key=event.key, content_type=head.content_type, size=head.size, metadata=head.metadata, head=first
+    )
+    checked = validation.validate(facts, cfg.limits)
+    attributes: dict[str, Any] = {}
+    if checked.metadata:
+        meta = checked.metadata
+        attributes = {k: v for k, v in {"title": meta.title, "description": meta.description}.items() if v}
+        attributes["tags"] = list(meta.tags)
+    if checked.width and checked.height:
+        attributes.update(width=checked.width, height=checked.height)
+    return _result("validate", event, checked.reasons, content_type=head.content_type or ""), attributes
+
+
+def thumbnail(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[StageResult, Mapping[str, Any]]:
+    head = storage.head(event.bucket, event.key)
+    if head.size > cfg.max_upload_bytes:
+        reason = f"file is {head.size} bytes, over the {cfg.max_upload_bytes} byte limit for thumbnails"
+        return _result("thumbnail", event, (reason,)), {}
+    try:
+        made = thumbnails.make_thumbnails(
+            storage.read(event.bucket, event.key), max_pixels=cfg.max_image_pixels
+        )
+    except thumbnails.ImageRejected as exc:
+        return _result("thumbnail", event, (exc.reason,)), {}
+    listed = []
+    for thumb in made:
+        thumb_key = thumbnail_key(key.owner, key.upload_id, thumb.size)
+        storage.put_thumbnail(cfg.thumbnail_bucket, thumb_key, thumb.data)
+        listed.append(
+            {"size": thumb.size, "key": thumb_key, "width": thumb.width, "height": thumb.height, "bytes": len(thumb.data)}
+        )
+    return _result("thumbnail", event, (), thumbnails=listed), {"thumbnails": listed}
+
+
+def index(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[StageResult, Mapping[str, Any]]:
+    head = storage.head(event.bucket, event.key)
+    attributes = {
+        "size": head.size,
+        "etag": head.etag,
+        "content_type": head.content_type or "",
+        "last_modified": head.last_modified,
+        "event_time": event.event_time,
+    }
+    return _result("index", event, (), etag=head.etag, size=head.size), attributes
+
+
+WORK: Mapping[Stage, StageWork] = {"validate": validate, "thumbnail": thumbnail, "index": index}
+
+
+def records(cfg: Settings) -> Records:
+    return Records(cfg.index_table)
+
+
+def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cfg: Settings) -> None:
+    settled = records(cfg).record_stage(key, result, attributes)
+    if settled is None:
+        logger.info("a newer or stronger result is already stored", extra={"upload_id": key.upload_id})
+        return
+    if settled.needs_announcement:
+        assert settled.outcome.version is not None
+        finished = UploadFinished(
+            upload_id=key.upload_id,
+            status=settled.outcome.status,  # type: ignore[arg-type]
+            version=settled.outcome.version,
+        )
+        publish_finished(cfg.finished_topic_arn, finished)
+
+
+def process(stage: Stage, event: ObjectCreated, cfg: Settings) -> None:
+    try:
+        key = parse_upload_key(event.key)
+    except InvalidKey as exc:
+        logger.warning("ignoring an object outside the upload layout", extra={"key": event.key, "why": str(exc)})
+        return
+    try:
+        result, attributes = WORK[stage](event, key, cfg)
+    except storage.ObjectGone:
+        logger.info("object deleted before processing", extra={"key": event.key})
+        return
+    store(key, result, attributes, cfg)
+
+
+def give_up(stage: Stage, event: ObjectCreated, error: Exception, attempts: int, cfg: Settings) -> None:
+    key = parse_upload_key(event.key)
+    reason = f"{stage} did not complete after {attempts} attempts ({type(error).__name__})"
+    failed = StageResult(stage=stage, state="failed", version=event.version, at=now_iso(), reasons=(reason,))
+    store(key, failed, {}, cfg)
+
+
+def handle_message(stage: Stage, record: SQSRecord) -> None:
+    """Process every ObjectCreated event in one SQS message (s3:TestEvent has none)."""
+    cfg = settings()
+    attempts = int(record.attributes.approximate_receive_count)
+    for event in object_created_events(record.body):
+        try:
+            process(stage, event, cfg)
+        except Exception as exc:
+            if attempts >= cfg.max_receive_count:
+                logger.error("last attempt failed; recording the upload as failed", extra={"key": event.key})
+                try:
+                    give_up(stage, event, exc, attempts, cfg)
+                except Exception:
+                    logger.exception("could not record the failure")
+            raise

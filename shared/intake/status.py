@@ -1,0 +1,109 @@
+"""The record state machine: pure, so any order and any number of deliveries give the same record.
+
+Each stage (validate, thumbnail, index) stores its own result, tagged with the object version it saw.
+A result replaces an older one only if it is for a newer version, or for the same version and at least
+as conclusive (done/rejected beat failed). The upload's status is then a function of the stored results,
+so updates commute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Stage = Literal["validate", "thumbnail", "index"]
+STAGES: tuple[Stage, ...] = ("validate", "thumbnail", "index")
+StageState = Literal["done", "rejected", "failed"]
+Status = Literal["pending", "processing", "ready", "rejected", "failed"]
+FINAL_STATUSES: frozenset[str] = frozenset({"ready", "rejected", "failed"})
+
+# A retry that finally succeeds must beat the failure recorded before it gave up, never the reverse.
+RANK: Mapping[str, int] = {"failed": 1, "done": 2, "rejected": 2}
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: Stage
+    state: StageState
+    version: str
+    at: str
+    reasons: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def rank(self) -> int:
+        return RANK[self.state]
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "version": self.version,
+            "rank": self.rank,
+            "at": self.at,
+            "reasons": list(self.reasons),
+            "details": dict(self.details),
+        }
+
+    @classmethod
+    def from_item(cls, stage: Stage, item: Mapping[str, Any]) -> StageResult:
+        return cls(
+            stage=stage,
+            state=item["state"],
+            version=item["version"],
+            at=item.get("at", ""),
+            reasons=tuple(item.get("reasons", ())),
+            details=item.get("details", {}),
+        )
+
+
+def supersedes(new: StageResult, old: StageResult | None) -> bool:
+    """Whether `new` may replace `old` (mirrored by the DynamoDB condition in records.py)."""
+    if old is None or new.version > old.version:
+        return True
+    return new.version == old.version and new.rank >= old.rank
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    version: str | None
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+def derive(results: Mapping[str, StageResult]) -> Outcome:
+    """The upload's status from its stage results; only results for the newest version count."""
+    if not results:
+        return Outcome("pending", None)
+    version = max(result.version for result in results.values())
+    current = [results[stage] for stage in STAGES if stage in results and results[stage].version == version]
+    rejected = [r for r in current if r.state == "rejected"]
+    failed = [r for r in current if r.state == "failed"]
+    if rejected:
+        return Outcome("rejected", version, _reasons(rejected))
+    if failed:
+        return Outcome("failed", version, _reasons(failed))
+    if len(current) == len(STAGES):
+        return Outcome("ready", version)
+    return Outcome("processing", version)
+
+
+def _reasons(results: list[StageResult]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for result in results:
+        for reason in result.reasons:
+            seen.setdefault(reason, None)
+    return tuple(seen)
+
+
+def results_of(item: Mapping[str, Any]) -> dict[str, StageResult]:
+    """The stage results stored on a record item (attributes `stage_<name>`)."""
+    return {
+        stage: StageResult.from_item(stage, item[f"stage_{stage}"])
+        for stage in STAGES
+        if isinstance(item.get(f"stage_{stage}"), Mapping)
+    }

@@ -1,0 +1,195 @@
+"""Thumbnail engine: JPEG thumbnails from JPEG/PNG/GIF/WebP with stock Pillow."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import ExifTags, Image, JpegImagePlugin, UnidentifiedImageError
+
+SIZES = (1024, 512, 128)  # longest side in px
+QUALITY = 85
+
+# Only these decoders may run on user data (no EPS/PSD/TIFF surprises).
+_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_RESAMPLE = Image.Resampling.LANCZOS
+# reduce() by an integer factor first, then LANCZOS: much faster on big
+# images and visually indistinguishable at 3x.
+_REDUCING_GAP = 3.0
+
+# Same table as ImageOps.exif_transpose. We apply it ourselves to the already
+# small image: rotating ~1 MP instead of the full frame, and no EXIF rewrite
+# (which can fail on broken EXIF, and we drop EXIF from thumbnails anyway).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SWAPS_AXES = frozenset({5, 6, 7, 8})
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    size: int  # the requested longest side
+    width: int
+    height: int
+    data: bytes  # JPEG
+
+
+class ImageRejected(Exception):
+    """The image itself is unacceptable; retrying can never help."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _mp(pixels: int) -> str:
+    return f"{pixels / 1_000_000:.1f} MP"
+
+
+def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    """Scale `size` so its longest side is `longest`, keeping aspect; never upscale."""
+    w, h = size
+    if max(w, h) <= longest:
+        return w, h
+    if w >= h:
+        return longest, max(1, round(h * longest / w))
+    return max(1, round(w * longest / h)), longest
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # broken EXIF must not cost the user their upload
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def _working_mode(im: Image.Image) -> Image.Image:
+    """Convert to RGB, RGBA or L, modes that resample well.
+
+    Alpha is kept until after resizing: Pillow premultiplies RGBA when
+    resampling, and flattening the small image is cheaper.
+    """
+    if im.mode.startswith("I"):
+        # 16/32-bit grey: convert("L") would clip at 255, so scale first.
+        return im.convert("I").point(lambda v: v / 256).convert("L")
+    if im.mode in _ALPHA_MODES or "transparency" in im.info:
+        return im if im.mode == "RGBA" else im.convert("RGBA")
+    if im.mode in ("RGB", "L"):
+        return im
+    return im.convert("RGB")  # P, 1, CMYK, YCbCr, ...
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    """RGB on white, as JPEG has no alpha."""
+    if im.mode == "RGBA":
+        background = Image.new("RGB", im.size, (255, 255, 255))
+        background.paste(im, mask=im)
+        return background
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
+def _rgb_icc_profile(im: Image.Image) -> bytes | None:
+    # Keep an RGB ICC profile (e.g. Display P3 from phones) so colours stay
+    # right; a CMYK/grey profile would be wrong on our RGB output.
+    icc = im.info.get("icc_profile")
+    if isinstance(icc, bytes) and icc[16:20] == b"RGB ":
+        return icc
+    return None
+
+
+def _decode_largest(
+    data: bytes, max_pixels: int, longest: int
+) -> tuple[Image.Image, bytes | None, tuple[int, int]]:
+    """Decode the first frame straight to the largest thumbnail.
+
+    Returns it (RGB, upright), its ICC profile and the original's upright
+    size. All full-size pixel data is dropped when this returns.
+    """
+    with Image.open(io.BytesIO(data), formats=_FORMATS) as im:
+        width, height = im.size
+        if width * height > max_pixels:
+            raise ImageRejected(
+                f"image is {width}x{height} = {_mp(width * height)}, the limit is {_mp(max_pixels)}"
+            )
+        # Work in stored (pre-rotation) coordinates: the box has the image's
+        # real aspect ratio, so draft() can pick the biggest DCT scale that
+        # still covers it. A 90-degree EXIF rotation only swaps w and h, and
+        # we rotate after resizing, so the box never needs swapping.
+        target = _fit((width, height), longest)
+        if isinstance(im, JpegImagePlugin.JpegImageFile):
+            im.draft("RGB", target)
+        im.load()  # first frame only for GIF/WebP
+        orientation = _orientation(im)  # after load: PNG eXIf may follow IDAT
+        icc = _rgb_icc_profile(im)
+        work = _working_mode(im)
+        if work.size != target:
+            work = work.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)
+    small = _flatten(work)
+    if orientation in _TRANSPOSE:
+        small = small.transpose(_TRANSPOSE[orientation])
+    upright = (height, width) if orientation in _SWAPS_AXES else (width, height)
+    return small, icc, upright
+
+
+def _encode(im: Image.Image, quality: int, icc: bytes | None) -> bytes:
+    buf = io.BytesIO()
+    # EXIF is deliberately not copied: it may hold GPS, and we already applied orientation.
+    if icc:
+        im.save(buf, "JPEG", quality=quality, icc_profile=icc)
+    else:
+        im.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def make_thumbnails(
+    data: bytes, max_pixels: int, sizes: Sequence[int] = SIZES, quality: int = QUALITY
+) -> list[Thumbnail]:
+    """Return one JPEG thumbnail per entry of `sizes`, in that order.
+
+    Each fits in a `size` x `size` box (longest side), keeps the aspect ratio
+    and is never upscaled. Raises ImageRejected for any image we cannot or
+    will not process.
+    """
+    if not sizes or min(sizes) < 1 or max_pixels < 1:
+        raise ValueError("sizes and max_pixels must be positive")
+    descending = sorted(set(sizes), reverse=True)
+    try:
+        with warnings.catch_warnings():
+            # Our max_pixels is the limit that counts; Pillow's warning is noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            current, icc, upright = _decode_largest(data, max_pixels, descending[0])
+        made: dict[int, Thumbnail] = {}
+        for size in descending:
+            # Target from the original's size so rounding does not compound.
+            target = _fit(upright, size)
+            if current.size != target:
+                # Each size from the previous (larger) result, not the original.
+                current = current.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)
+            made[size] = Thumbnail(size, current.width, current.height, _encode(current, quality, icc))
+    except (ImageRejected, MemoryError):
+        raise  # MemoryError is our sizing problem, not the user's: let it be retried/alarmed
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses before reporting the size, only above 2 * MAX_IMAGE_PIXELS.
+        pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        raise ImageRejected(
+            f"image has more than {_mp(pillow_limit)}, the limit is {_mp(max_pixels)}"
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise ImageRejected("file is not a JPEG, PNG, GIF or WebP image") from exc
+    except OSError as exc:
+        if "truncated" in str(exc):
+            raise ImageRejected("image data is truncated (incomplete or damaged file)") from exc
+        raise ImageRejected(f"cannot decode image: {exc}") from exc
+    except Exception as exc:  # Pillow raises SyntaxError, ValueError, struct.error... on bad data
+        raise ImageRejected(f"cannot decode image: {str(exc) or type(exc).__name__}") from exc
+    return [made[size] for size in sizes]

@@ -1,0 +1,146 @@
+"""Each consumer against moto (mock_aws): real boto3 calls, the real table schema from the template."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from tests.integration.conftest import THUMBS, UPLOADS, Cloud
+from tests.support import images
+from tests.support.aws import sqs_event
+
+OWNER = "user-a"
+
+
+def test_validate_accepts_a_good_upload_with_non_ascii_metadata(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "u1", "mon café ☕+1.jpg", images.jpeg(), title="日本の写真", tags=["été", "x"])
+    assert cloud.run("validate", cloud.event(key)) == {"batchItemFailures": []}
+    record = cloud.record("u1")
+    assert record is not None
+    assert record["stage_validate"]["state"] == "done"
+    assert record["title"] == "日本の写真" and record["tags"] == ["été", "x"]
+    assert record["filename"] == "mon café ☕+1.jpg"
+    assert (record["width"], record["height"]) == (640, 480)
+    assert record["status"] == "processing"
+
+
+def test_validate_rejects_with_every_reason(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "u2", "fake.jpg", images.png_with_alpha(), content_type="application/pdf")
+    cloud.run("validate", cloud.event(key))
+    record = cloud.record("u2")
+    assert record is not None and record["status"] == "rejected"
+    reasons = " ".join(record["status_reasons"])
+    assert "application/pdf" in reasons
+    assert cloud.finished() == [{"type": "upload.finished", "upload_id": "u2", "status": "rejected", "version": record["status_version"]}]
+
+
+def test_thumbnail_flattens_alpha_and_writes_only_to_the_thumbnail_bucket(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "u3", "alpha.png", images.png_with_alpha(300, 200), content_type="image/png")
+    assert cloud.run("thumbnail", cloud.event(key)) == {"batchItemFailures": []}
+    record = cloud.record("u3")
+    assert record is not None
+    made = {t["size"]: t for t in record["thumbnails"]}
+    assert set(made) == {1024, 512, 128}
+    assert (made[1024]["width"], made[1024]["height"]) == (300, 200)  # never upscaled
+    assert (made[128]["width"], made[128]["height"]) == (128, 85)
+    stored = cloud.s3.list_objects_v2(Bucket=THUMBS)["Contents"]
+    assert sorted(o["Key"] for o in stored) == [f"thumbnails/{OWNER}/u3/{s}.jpg" for s in (1024, 128, 512)]
+    # nothing new under the uploads bucket: thumbnails cannot re-enter the pipeline
+    assert [o["Key"] for o in cloud.s3.list_objects_v2(Bucket=UPLOADS)["Contents"]] == [key]
+
+
+def test_exif_rotation_is_applied(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "u4", "rotated.jpg", images.exif_rotated_jpeg(400, 200))
+    cloud.run("thumbnail", cloud.event(key))
+    record = cloud.record("u4")
+    assert record is not None
+    big = next(t for t in record["thumbnails"] if t["size"] == 1024)
+    assert (big["width"], big["height"]) == (200, 400)
+
+
+def test_bad_images_are_rejected_not_retried(cloud: Cloud) -> None:
+    truncated = cloud.put(OWNER, "u5", "half.jpg", images.truncated_jpeg())
+    bomb = cloud.put(OWNER, "u6", "bomb.png", images.decompression_bomb_png(), content_type="image/png")
+    for key in (truncated, bomb):
+        assert cloud.run("thumbnail", cloud.event(key)) == {"batchItemFailures": []}
+    for upload_id in ("u5", "u6"):
+        record = cloud.record(upload_id)
+        assert record is not None and record["status"] == "rejected", record
+        assert record["status_reasons"]
+
+
+def test_index_records_the_object_and_an_older_event_does_not_win(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "u7", "v2.jpg", images.jpeg(100, 100))
+    cloud.run("index", cloud.event(key, time="2026-11-21T10:00:02.000Z"))
+    cloud.run("index", cloud.event(key, time="2026-11-21T10:00:01.000Z"))  # the older PUT, delivered late
+    record = cloud.record("u7")
+    assert record is not None
+    assert record["stage_index"]["version"] == "t2026-11-21T10:00:02.000Z"
+    assert record["size"] == len(images.jpeg(100, 100)) and record["content_type"] == "image/jpeg"
+    assert record["owner"] == OWNER and record["created_at"]
+
+
+def test_s3_test_event_is_ignored(cloud: Cloud) -> None:
+    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": UPLOADS})
+    for function in ("validate", "thumbnail", "index"):
+        assert cloud.run(function, sqs_event(body)) == {"batchItemFailures": []}
+
+
+def test_whole_flow_in_any_order_sends_exactly_one_email(cloud: Cloud) -> None:
+    from intake.keys import parse_upload_key
+    from intake.records import Records
+
+    key = cloud.put(OWNER, "u8", "a b+c é.jpg", images.jpeg())
+    Records("intake-index").create_pending(
+        parse_upload_key(key),
+        owner_email="a@example.com",
+        content_type="image/jpeg",
+        size=1,
+    )
+    event = cloud.event(key)
+    for function in ("index", "thumbnail", "validate", "index"):  # duplicate index delivery
+        cloud.run(function, event)
+    record = cloud.record("u8")
+    assert record is not None and record["status"] == "ready"
+    # A duplicate delivery that finds the record final but unannounced publishes again (at least once);
+    # the notify side absorbs every duplicate.
+    finished = cloud.finished()
+    assert {m["status"] for m in finished} == {"ready"} and len({json.dumps(m) for m in finished}) == 1
+    for message in [*finished, finished[0]]:
+        assert cloud.run("notify", sqs_event(json.dumps(message))) == {"batchItemFailures": []}
+    emails = cloud.sent_emails()
+    assert len(emails) == 1
+    assert emails[0].destinations["ToAddresses"] == ["a@example.com"]
+    assert "a b+c é.jpg" in emails[0].subject and "ready" in emails[0].subject
+    record = cloud.record("u8")
+    assert record is not None and record["notified"]["status"] == "ready"
+
+
+def test_transient_errors_retry_and_the_last_attempt_records_failed(cloud: Cloud, monkeypatch) -> None:
+    from intake.settings import settings
+
+    monkeypatch.setenv("THUMBNAIL_BUCKET", "no-such-bucket")
+    settings.cache_clear()
+    key = cloud.put(OWNER, "u9", "ok.jpg", images.jpeg())
+    # The whole batch failed, so powertools raises: Lambda reports an error and SQS redelivers.
+    with pytest.raises(BatchProcessingError):
+        cloud.run("thumbnail", cloud.event(key, receive_count=1))
+    record = cloud.record("u9")
+    assert record is None or "stage_thumbnail" not in record
+    with pytest.raises(BatchProcessingError):  # still raised: the message goes on to the DLQ
+        cloud.run("thumbnail", cloud.event(key, receive_count=5))
+    record = cloud.record("u9")
+    assert record is not None and record["status"] == "failed"
+    assert "thumbnail did not complete after 5 attempts" in record["status_reasons"][0]
+    assert [m["status"] for m in cloud.finished()] == ["failed"]
+
+
+def test_a_poison_body_fails_only_its_own_record(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "u10", "ok.jpg", images.jpeg())
+    good = cloud.event(key)["Records"][0]
+    bad = sqs_event("this is not an S3 event")["Records"][0]
+    response = cloud.run("index", {"Records": [good, bad]})
+    assert response == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    assert cloud.record("u10") is not None

@@ -1,0 +1,85 @@
+"""The record state machine: any order, any number of deliveries, same record."""
+
+import itertools
+
+import pytest
+
+from intake.status import STAGES, Outcome, StageResult, derive, supersedes
+
+
+def result(stage, state="done", version="t1", reasons=()):
+    return StageResult(stage=stage, state=state, version=version, at="now", reasons=tuple(reasons))
+
+
+def apply_all(results):
+    """What the table ends up holding: each write kept only if it supersedes the stored one."""
+    stored: dict[str, StageResult] = {}
+    for new in results:
+        if supersedes(new, stored.get(new.stage)):
+            stored[new.stage] = new
+    return stored
+
+
+def test_no_results_is_pending():
+    assert derive({}) == Outcome("pending", None)
+
+
+def test_partial_results_are_processing():
+    assert derive({"validate": result("validate")}).status == "processing"
+
+
+def test_all_done_is_ready():
+    outcome = derive({s: result(s) for s in STAGES})
+    assert outcome == Outcome("ready", "t1")
+    assert outcome.final
+
+
+def test_a_rejection_is_final_at_once_and_keeps_reasons():
+    outcome = derive({"validate": result("validate", "rejected", reasons=["too big", "bad type"])})
+    assert outcome.status == "rejected"
+    assert outcome.reasons == ("too big", "bad type")
+
+
+def test_rejection_beats_failure_and_reasons_are_deduplicated():
+    outcome = derive(
+        {
+            "validate": result("validate", "rejected", reasons=["corrupt"]),
+            "thumbnail": result("thumbnail", "rejected", reasons=["corrupt"]),
+            "index": result("index", "failed", reasons=["gave up"]),
+        }
+    )
+    assert outcome == Outcome("rejected", "t1", ("corrupt",))
+
+
+def test_only_the_newest_version_counts():
+    results = {s: result(s, version="t1") for s in STAGES}
+    results["index"] = result("index", version="t2")
+    assert derive(results).status == "processing"
+
+
+def test_success_after_a_recorded_failure_wins_but_not_the_reverse():
+    failed, done = result("thumbnail", "failed"), result("thumbnail", "done")
+    assert supersedes(done, failed)
+    assert not supersedes(failed, done)
+    assert supersedes(done, done)  # a retried write re-applies, so a crash before settling is healed
+
+
+def test_older_version_never_replaces_newer():
+    assert not supersedes(result("index", version="t1"), result("index", version="t2"))
+    assert supersedes(result("index", "failed", version="t2"), result("index", version="t1"))
+
+
+WRITES = [
+    result("validate"),
+    result("thumbnail", "failed", reasons=["gave up"]),
+    result("thumbnail"),
+    result("index"),
+    result("index"),  # duplicate delivery
+    result("validate", version="t0"),  # an older upload of the same key
+]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(len(WRITES))))[::37])
+def test_any_order_gives_the_same_outcome(order):
+    stored = apply_all([WRITES[i] for i in order])
+    assert derive(stored) == Outcome("ready", "t1")

@@ -1,0 +1,645 @@
+"""Static checks of the CloudFormation template infra/cloudformation/intake.yaml.
+
+Every property check is a function returning a list of problems. The tests assert that the real
+template has none, and the mutation tests assert that each check notices a deliberately broken copy,
+so a check cannot silently pass on anything.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_file
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "infra" / "cloudformation" / "intake.yaml"
+ARCHITECTURE_PATH = ROOT / "docs" / "architecture.md"
+
+CONSUMERS = ("Validate", "Thumbnail", "Index", "Notify")
+TOPIC_OF = {
+    "Validate": "UploadEventsTopic",
+    "Thumbnail": "UploadEventsTopic",
+    "Index": "UploadEventsTopic",
+    "Notify": "FinishedTopic",
+}
+BUCKETS = ("UploadBucket", "ThumbnailBucket")
+SOURCE_KEYS = {"aws:sourcearn", "aws:sourceaccount"}
+PARAMETER_DEFAULTS: dict[str, Any] = {
+    "LambdaArchitecture": "x86_64",
+    "WebOrigin": "http://127.0.0.1:3000",
+    "SenderEmail": "intake@example.com",
+    "OpsEmail": "ops@example.com",
+    "AllowedContentTypes": "image/jpeg,image/png,image/webp,image/gif",
+    "MaxUploadBytes": 26214400,
+    "MaxImagePixels": 40000000,
+    "FunctionTimeout": 30,
+    "QueueVisibilityTimeout": 180,
+    "MaxReceiveCount": 5,
+    "NotifyMaxConcurrency": 2,
+    "OldestMessageAgeThreshold": 300,
+    "LogRetentionDays": 14,
+}
+
+Template = dict[str, Any]
+Problems = list[str]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading and helpers
+# ---------------------------------------------------------------------------------------------------
+def load_template() -> Template:
+    """The template as plain dicts/lists; short tags (!Ref, !Sub, ...) become their long forms."""
+    return json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
+
+
+@pytest.fixture(scope="module")
+def pristine() -> Template:
+    return load_template()
+
+
+@pytest.fixture
+def template(pristine: Template) -> Template:
+    return copy.deepcopy(pristine)
+
+
+def resources(t: Template, type_: str | None = None) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in t.get("Resources", {}).items() if type_ is None or v.get("Type") == type_}
+
+
+def props(t: Template, logical_id: str) -> dict[str, Any]:
+    return t["Resources"][logical_id].get("Properties", {})
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def number(t: Template, value: Any) -> int:
+    """A literal number, or the Default of the Number parameter it !Refs."""
+    if isinstance(value, dict) and "Ref" in value:
+        return int(t["Parameters"][value["Ref"]]["Default"])
+    return int(value)
+
+
+def minimum(t: Template, value: Any) -> int:
+    """The smallest value a deployment can choose: a literal, or the referenced parameter's MinValue."""
+    if isinstance(value, dict) and "Ref" in value:
+        param = t["Parameters"][value["Ref"]]
+        return int(param.get("MinValue", param["Default"]))
+    return int(value)
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return as_list(document.get("Statement", []))
+
+
+def condition_keys(statement: dict[str, Any]) -> set[str]:
+    return {key.lower() for block in statement.get("Condition", {}).values() for key in block}
+
+
+def condition_value(statement: dict[str, Any], key: str) -> Any:
+    for block in statement.get("Condition", {}).values():
+        for name, value in block.items():
+            if name.lower() == key.lower():
+                return value
+    return None
+
+
+def principal_is_own_account(principal: Any) -> bool:
+    if not isinstance(principal, dict) or set(principal) != {"AWS"}:
+        return False
+    return all("AWS::AccountId" in json.dumps(p) for p in as_list(principal["AWS"]))
+
+
+def is_tls_deny(statement: dict[str, Any]) -> bool:
+    return (
+        statement.get("Effect") == "Deny"
+        and statement.get("Principal") in ("*", {"AWS": "*"})
+        and str(condition_value(statement, "aws:SecureTransport")).lower() == "false"
+    )
+
+
+def policy_documents(t: Template) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every policy document in the template, with a label saying where it is."""
+    for name, res in resources(t).items():
+        p = res.get("Properties", {})
+        if "PolicyDocument" in p:
+            yield name, p["PolicyDocument"]
+        if "AssumeRolePolicyDocument" in p:
+            yield f"{name}.AssumeRolePolicyDocument", p["AssumeRolePolicyDocument"]
+        for inline in p.get("Policies", []):
+            yield f"{name}.{inline.get('PolicyName')}", inline["PolicyDocument"]
+
+
+def architecture_names(heading: str, pattern: str = r"[A-Z][A-Za-z0-9]+") -> list[str]:
+    """Backticked names matching `pattern` in the paragraph of architecture.md that starts with `heading`."""
+    text = ARCHITECTURE_PATH.read_text(encoding="utf-8")
+    start = text.index(heading)
+    end = text.find("\n\n", start)
+    paragraph = text[start : end if end != -1 else len(text)]
+    return [name for name in re.findall(r"`([^`]+)`", paragraph) if re.fullmatch(pattern, name)]
+
+
+def architecture_env_vars() -> set[str]:
+    return set(architecture_names("Environment of every consumer", r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+"))
+
+
+def per_consumer(names: list[str]) -> set[str]:
+    """Expands the doc's `XName` placeholders to one name per consumer."""
+    return {x + n[1:] if re.fullmatch(r"X[A-Z]\w*", n) else n for n in names for x in CONSUMERS}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Property checks
+# ---------------------------------------------------------------------------------------------------
+def check_queues(t: Template) -> Problems:
+    problems: Problems = []
+    for x in CONSUMERS:
+        queue, dlq = props(t, f"{x}Queue"), props(t, f"{x}DLQ")
+        redrive = queue.get("RedrivePolicy")
+        if not redrive:
+            problems.append(f"{x}Queue has no RedrivePolicy")
+            continue
+        if redrive.get("deadLetterTargetArn") != {"Fn::GetAtt": [f"{x}DLQ", "Arn"]}:
+            problems.append(f"{x}Queue does not redrive to {x}DLQ")
+        if "maxReceiveCount" not in redrive or minimum(t, redrive["maxReceiveCount"]) < 5:
+            problems.append(f"{x}Queue maxReceiveCount can be below 5")
+        source_retention = number(t, queue.get("MessageRetentionPeriod", 345600))
+        dlq_retention = number(t, dlq.get("MessageRetentionPeriod", 345600))
+        if dlq_retention <= source_retention:
+            problems.append(
+                f"{x}DLQ retention {dlq_retention} is not longer than {x}Queue's {source_retention}"
+            )
+        if "RedrivePolicy" in dlq:
+            problems.append(f"{x}DLQ must not redrive further")
+        for name, q in ((f"{x}Queue", queue), (f"{x}DLQ", dlq)):
+            if not (q.get("SqsManagedSseEnabled") or q.get("KmsMasterKeyId")):
+                problems.append(f"{name} is not encrypted")
+    return problems
+
+
+def check_visibility_timeout(t: Template) -> Problems:
+    problems: Problems = []
+    if number(t, {"Ref": "QueueVisibilityTimeout"}) < 6 * number(t, {"Ref": "FunctionTimeout"}):
+        problems.append("QueueVisibilityTimeout default is below 6 x FunctionTimeout default")
+    for x in CONSUMERS:
+        timeout = number(t, props(t, f"{x}Function").get("Timeout", 3))
+        visibility = number(t, props(t, f"{x}Queue").get("VisibilityTimeout", 30))
+        if visibility < 6 * timeout:
+            problems.append(f"{x}Queue VisibilityTimeout {visibility} < 6 x {x}Function Timeout {timeout}")
+    return problems
+
+
+def check_event_source_mappings(t: Template) -> Problems:
+    problems: Problems = []
+    mappings = resources(t, "AWS::Lambda::EventSourceMapping")
+    if set(mappings) != {f"{x}EventSourceMapping" for x in CONSUMERS}:
+        problems.append(f"unexpected event source mappings: {sorted(mappings)}")
+    for name, res in mappings.items():
+        p = res.get("Properties", {})
+        if "ReportBatchItemFailures" not in p.get("FunctionResponseTypes", []):
+            problems.append(f"{name} lacks ReportBatchItemFailures")
+    for x in CONSUMERS:
+        p = props(t, f"{x}EventSourceMapping") if f"{x}EventSourceMapping" in mappings else {}
+        if p.get("EventSourceArn") != {"Fn::GetAtt": [f"{x}Queue", "Arn"]}:
+            problems.append(f"{x}EventSourceMapping does not read {x}Queue")
+        if p.get("FunctionName") != {"Ref": f"{x}Function"}:
+            problems.append(f"{x}EventSourceMapping does not invoke {x}Function")
+    notify = props(t, "NotifyEventSourceMapping") if "NotifyEventSourceMapping" in mappings else {}
+    concurrency = notify.get("ScalingConfig", {}).get("MaximumConcurrency")
+    if concurrency != {"Ref": "NotifyMaxConcurrency"}:
+        problems.append("NotifyEventSourceMapping MaximumConcurrency is not NotifyMaxConcurrency")
+    return problems
+
+
+def check_queue_policies(t: Template) -> Problems:
+    problems: Problems = []
+    for name, res in resources(t, "AWS::SQS::QueuePolicy").items():
+        for st in statements(res["Properties"]["PolicyDocument"]):
+            if st.get("Effect") == "Allow" and not condition_keys(st) & SOURCE_KEYS:
+                problems.append(f"{name} {st.get('Sid')}: Allow without aws:SourceArn/aws:SourceAccount")
+    for x in CONSUMERS:
+        topic = {"Ref": TOPIC_OF[x]}
+        if f"{x}QueuePolicy" not in t["Resources"]:
+            problems.append(f"{x}QueuePolicy is missing")
+            continue
+        p = props(t, f"{x}QueuePolicy")
+        if p.get("Queues") != [{"Ref": f"{x}Queue"}]:
+            problems.append(f"{x}QueuePolicy is not attached to {x}Queue")
+        sends = [
+            st
+            for st in statements(p["PolicyDocument"])
+            if st.get("Effect") == "Allow" and "sqs:SendMessage" in as_list(st.get("Action"))
+        ]
+        if not sends or any(condition_value(st, "aws:SourceArn") != topic for st in sends):
+            problems.append(f"{x}QueuePolicy SendMessage is not limited to aws:SourceArn = {TOPIC_OF[x]}")
+        if any(st.get("Principal") != {"Service": "sns.amazonaws.com"} for st in sends):
+            problems.append(f"{x}QueuePolicy SendMessage is not limited to sns.amazonaws.com")
+        sub = props(t, f"{x}Subscription")
+        if sub.get("TopicArn") != topic or sub.get("Protocol") != "sqs":
+            problems.append(f"{x}Subscription is not an sqs subscription to {TOPIC_OF[x]}")
+        if sub.get("Endpoint") != {"Fn::GetAtt": [f"{x}Queue", "Arn"]}:
+            problems.append(f"{x}Subscription does not deliver to {x}Queue")
+        if str(sub.get("RawMessageDelivery")).lower() != "true":
+            problems.append(f"{x}Subscription is not raw message delivery")
+    return problems
+
+
+def check_topic_policies(t: Template) -> Problems:
+    problems: Problems = []
+    policies = resources(t, "AWS::SNS::TopicPolicy")
+    covered = {json.dumps(topic) for res in policies.values() for topic in res["Properties"]["Topics"]}
+    for topic in resources(t, "AWS::SNS::Topic"):
+        if json.dumps({"Ref": topic}) not in covered:
+            problems.append(f"{topic} has no topic policy")
+    for name, res in policies.items():
+        for st in statements(res["Properties"]["PolicyDocument"]):
+            if st.get("Effect") != "Allow":
+                continue
+            if not (condition_keys(st) & SOURCE_KEYS or principal_is_own_account(st.get("Principal"))):
+                problems.append(f"{name} {st.get('Sid')}: Allow not scoped by source or own account")
+            if st.get("Principal") in ("*", {"AWS": "*"}) and not condition_keys(st) & SOURCE_KEYS:
+                problems.append(f"{name} {st.get('Sid')}: Allow for any principal")
+    # The upload events topic: only S3, only from UploadBucket, only in this account.
+    if "UploadEventsTopicPolicy" not in policies:
+        return [*problems, "UploadEventsTopicPolicy is missing"]
+    upload = statements(props(t, "UploadEventsTopicPolicy")["PolicyDocument"])
+    allows = [st for st in upload if st.get("Effect") == "Allow"]
+    bucket_name = props(t, "UploadBucket").get("BucketName")
+    for st in allows:
+        if st.get("Principal") != {"Service": "s3.amazonaws.com"}:
+            problems.append("UploadEventsTopicPolicy allows a principal other than s3.amazonaws.com")
+        if condition_value(st, "aws:SourceAccount") != {"Ref": "AWS::AccountId"}:
+            problems.append("UploadEventsTopicPolicy lacks aws:SourceAccount = AWS::AccountId")
+        source_arn = condition_value(st, "aws:SourceArn")
+        expected = None
+        if isinstance(bucket_name, dict) and "Fn::Sub" in bucket_name:
+            sub = bucket_name["Fn::Sub"]
+            name_template, variables = (sub, None) if isinstance(sub, str) else sub
+            arn_template = "arn:${AWS::Partition}:s3:::" + name_template
+            expected = {"Fn::Sub": arn_template if variables is None else [arn_template, variables]}
+        if expected is None or source_arn != expected:
+            problems.append("UploadEventsTopicPolicy aws:SourceArn does not match UploadBucket's BucketName")
+    if not allows:
+        problems.append("UploadEventsTopicPolicy allows nothing")
+    return problems
+
+
+def check_buckets(t: Template) -> Problems:
+    problems: Problems = []
+    bucket_policies = resources(t, "AWS::S3::BucketPolicy")
+    for bucket in BUCKETS:
+        p = props(t, bucket)
+        block = p.get("PublicAccessBlockConfiguration", {})
+        for flag in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+            if block.get(flag) is not True:
+                problems.append(f"{bucket} {flag} is not true")
+        rules = p.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        algorithms = {r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
+        if not algorithms & {"AES256", "aws:kms", "aws:kms:dsse"}:
+            problems.append(f"{bucket} has no default encryption")
+        ownership = [r.get("ObjectOwnership") for r in p.get("OwnershipControls", {}).get("Rules", [])]
+        if ownership != ["BucketOwnerEnforced"]:
+            problems.append(f"{bucket} does not enforce bucket-owner object ownership (ACLs off)")
+        cors_origins = [
+            o for r in p.get("CorsConfiguration", {}).get("CorsRules", []) for o in r["AllowedOrigins"]
+        ]
+        if cors_origins != [{"Ref": "WebOrigin"}]:
+            problems.append(f"{bucket} CORS is not limited to WebOrigin")
+        tls_denies = [
+            st
+            for res in bucket_policies.values()
+            if res["Properties"].get("Bucket") == {"Ref": bucket}
+            for st in statements(res["Properties"]["PolicyDocument"])
+            if is_tls_deny(st)
+        ]
+        covered = json.dumps([r for st in tls_denies for r in as_list(st.get("Resource"))])
+        if not tls_denies or f'["{bucket}", "Arn"]' not in covered or f"${{{bucket}.Arn}}/*" not in covered:
+            problems.append(f"{bucket} has no TLS-only deny for the bucket and its objects")
+    if "NotificationConfiguration" in props(t, "ThumbnailBucket"):
+        problems.append("ThumbnailBucket has a NotificationConfiguration (thumbnails could re-trigger)")
+    topics = props(t, "UploadBucket").get("NotificationConfiguration", {}).get("TopicConfigurations", [])
+    wanted = {"Name": "prefix", "Value": "uploads/"}
+    if not any(
+        c.get("Topic") == {"Ref": "UploadEventsTopic"}
+        and c.get("Event") == "s3:ObjectCreated:*"
+        and c.get("Filter", {}).get("S3Key", {}).get("Rules") == [wanted]
+        for c in topics
+    ):
+        problems.append("UploadBucket does not send ObjectCreated on uploads/ to UploadEventsTopic")
+    if "UploadEventsTopicPolicy" not in as_list(t["Resources"]["UploadBucket"].get("DependsOn", [])):
+        problems.append("UploadBucket does not DependsOn UploadEventsTopicPolicy")
+    return problems
+
+
+def check_iam(t: Template) -> Problems:
+    problems: Problems = []
+    for label, document in policy_documents(t):
+        for st in statements(document):
+            actions = as_list(st.get("Action", [])) + as_list(st.get("NotAction", []))
+            if "*" in actions:
+                problems.append(f"{label} {st.get('Sid')}: Action '*'")
+            if "NotAction" in st and st.get("Effect") == "Allow":
+                problems.append(f"{label} {st.get('Sid')}: Allow with NotAction")
+    for name, res in resources(t, "AWS::IAM::Role").items():
+        p = res["Properties"]
+        if any("AdministratorAccess" in json.dumps(arn) for arn in p.get("ManagedPolicyArns", [])):
+            problems.append(f"{name} has AdministratorAccess")
+        for inline in p.get("Policies", []):
+            for st in statements(inline["PolicyDocument"]):
+                if st.get("Effect") == "Allow" and "*" in as_list(st.get("Resource")):
+                    problems.append(f"{name} {st.get('Sid')}: Allow on Resource '*'")
+    for x in CONSUMERS:
+        role = props(t, f"{x}FunctionRole")
+        allowed = [
+            st
+            for inline in role.get("Policies", [])
+            for st in statements(inline["PolicyDocument"])
+            if st.get("Effect") == "Allow"
+        ]
+        for st in allowed:
+            if any(a.startswith("sqs:") for a in as_list(st.get("Action"))) and as_list(
+                st.get("Resource")
+            ) != [{"Fn::GetAtt": [f"{x}Queue", "Arn"]}]:
+                problems.append(f"{x}FunctionRole has SQS rights beyond {x}Queue")
+            if any(a.startswith("logs:") for a in as_list(st.get("Action"))) and as_list(
+                st.get("Resource")
+            ) != [{"Fn::GetAtt": [f"{x}LogGroup", "Arn"]}]:
+                problems.append(f"{x}FunctionRole has log rights beyond {x}LogGroup")
+    return problems
+
+
+def check_functions(t: Template) -> Problems:
+    problems: Problems = []
+    expected_env = architecture_env_vars()
+    for x in CONSUMERS:
+        p = props(t, f"{x}Function")
+        if p.get("Runtime") != "python3.12" or p.get("Handler") != "handler.handler":
+            problems.append(f"{x}Function is not python3.12 / handler.handler")
+        if p.get("Role") != {"Fn::GetAtt": [f"{x}FunctionRole", "Arn"]}:
+            problems.append(f"{x}Function does not use {x}FunctionRole")
+        if p.get("Layers") != [{"Ref": "DependenciesLayer"}]:
+            problems.append(f"{x}Function does not use DependenciesLayer")
+        env = p.get("Environment", {}).get("Variables", {})
+        if set(env) != expected_env:
+            problems.append(
+                f"{x}Function environment differs from architecture.md: {sorted(set(env) ^ expected_env)}"
+            )
+        if env.get("POWERTOOLS_SERVICE_NAME") != x.lower():
+            problems.append(f"{x}Function POWERTOOLS_SERVICE_NAME is not {x.lower()}")
+        if env.get("POWERTOOLS_METRICS_NAMESPACE") != "Intake":
+            problems.append(f"{x}Function POWERTOOLS_METRICS_NAMESPACE is not Intake")
+        log_group = props(t, f"{x}LogGroup").get("LogGroupName")
+        name = p.get("FunctionName")
+        if not (isinstance(name, dict) and log_group == {"Fn::Sub": "/aws/lambda/" + name["Fn::Sub"]}):
+            problems.append(f"{x}LogGroup is not /aws/lambda/<{x}Function name>")
+    return problems
+
+
+def check_alarms(t: Template) -> Problems:
+    problems: Problems = []
+    for x in CONSUMERS:
+        for suffix, queue, metric in (
+            ("DLQDepthAlarm", f"{x}DLQ", "ApproximateNumberOfMessagesVisible"),
+            ("QueueAgeAlarm", f"{x}Queue", "ApproximateAgeOfOldestMessage"),
+        ):
+            name = f"{x}{suffix}"
+            if name not in t["Resources"]:
+                problems.append(f"{name} is missing")
+                continue
+            p = props(t, name)
+            if p.get("Namespace") != "AWS/SQS" or p.get("MetricName") != metric:
+                problems.append(f"{name} does not watch AWS/SQS {metric}")
+            if p.get("Dimensions") != [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]:
+                problems.append(f"{name} does not watch {queue}")
+            for actions in ("AlarmActions", "OKActions"):
+                if p.get(actions) != [{"Ref": "OpsTopic"}]:
+                    problems.append(f"{name} {actions} is not OpsTopic")
+            if p.get("TreatMissingData") != "notBreaching" or not p.get("AlarmDescription"):
+                problems.append(f"{name} needs TreatMissingData notBreaching and an AlarmDescription")
+    return problems
+
+
+def check_outputs(t: Template) -> Problems:
+    outputs = t.get("Outputs", {})
+    expected = per_consumer(architecture_names("Outputs:"))
+    problems = [f"output {name} is missing" for name in sorted(expected - set(outputs))]
+    problems += [
+        f"output {name} has no Description" for name, o in outputs.items() if not o.get("Description")
+    ]
+    return problems
+
+
+def check_parameters(t: Template) -> Problems:
+    params = t.get("Parameters", {})
+    problems = [f"parameter {n} is missing" for n in architecture_names("Parameters") if n not in params]
+    for name, default in PARAMETER_DEFAULTS.items():
+        if name in params and params[name].get("Default") != default:
+            problems.append(f"parameter {name} default {params[name].get('Default')!r} != {default!r}")
+    problems += [f"parameter {n} has no Description" for n, p in params.items() if not p.get("Description")]
+    return problems
+
+
+def check_logical_ids(t: Template) -> Problems:
+    names = [n for n in architecture_names("Logical ids") if n not in t.get("Parameters", {})]
+    expected = per_consumer(names)
+    return [f"resource {n} is missing" for n in sorted(expected - set(t["Resources"]))]
+
+
+CHECKS: dict[str, Callable[[Template], Problems]] = {
+    "queues": check_queues,
+    "visibility_timeout": check_visibility_timeout,
+    "event_source_mappings": check_event_source_mappings,
+    "queue_policies": check_queue_policies,
+    "topic_policies": check_topic_policies,
+    "buckets": check_buckets,
+    "iam": check_iam,
+    "functions": check_functions,
+    "alarms": check_alarms,
+    "outputs": check_outputs,
+    "parameters": check_parameters,
+    "logical_ids": check_logical_ids,
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tests on the real template
+# ---------------------------------------------------------------------------------------------------
+def test_cfn_lint_reports_nothing() -> None:
+    matches = lint_file(TEMPLATE_PATH)
+    assert not matches, "\n".join(str(m) for m in matches)
+
+
+def test_no_transform_and_parameters_come_first() -> None:
+    text = TEMPLATE_PATH.read_text(encoding="utf-8")
+    assert "Transform" not in load_template()
+    top_level = re.findall(r"^([A-Za-z]+):", text, flags=re.MULTILINE)
+    assert top_level.index("Parameters") < top_level.index("Resources") < top_level.index("Outputs")
+
+
+@pytest.mark.parametrize("check", list(CHECKS))
+def test_template_property(template: Template, check: str) -> None:
+    assert CHECKS[check](template) == []
+
+
+def test_architecture_doc_is_parsed() -> None:
+    """Guards the doc-driven checks against parsing nothing at all."""
+    assert len(architecture_env_vars()) == 12
+    assert "Intake" not in architecture_env_vars()
+    assert len(per_consumer(architecture_names("Outputs:"))) == 7 + 2 * len(CONSUMERS)
+    assert "UploadBucketName" in architecture_names("Outputs:")
+    assert "QueueVisibilityTimeout" in architecture_names("Parameters")
+    assert "XEventSourceMapping" in architecture_names("Logical ids")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Mutation tests: each check must notice a broken template
+# ---------------------------------------------------------------------------------------------------
+def _drop(path: list[str]) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        node: Any = t
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return mutate
+
+
+def _set(path: list[Any], value: Any) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        node: Any = t
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return mutate
+
+
+def _add_statement(role: str, statement: dict[str, Any]) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        props(t, role)["Policies"][0]["PolicyDocument"]["Statement"].append(statement)
+
+    return mutate
+
+
+def _strip_conditions(policy: str) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        for st in statements(props(t, policy)["PolicyDocument"]):
+            if st.get("Effect") == "Allow":
+                st.pop("Condition", None)
+
+    return mutate
+
+
+def _drop_tls_deny(policy: str) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        doc = props(t, policy)["PolicyDocument"]
+        doc["Statement"] = [st for st in statements(doc) if not is_tls_deny(st)]
+
+    return mutate
+
+
+R = "Resources"
+P = "Properties"
+MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
+    ("no redrive", "queues", _drop([R, "ValidateQueue", P, "RedrivePolicy"])),
+    ("low maxReceiveCount", "queues", _set([R, "IndexQueue", P, "RedrivePolicy", "maxReceiveCount"], 3)),
+    ("MaxReceiveCount MinValue", "queues", _set(["Parameters", "MaxReceiveCount", "MinValue"], 1)),
+    ("short DLQ retention", "queues", _set([R, "NotifyDLQ", P, "MessageRetentionPeriod"], 345600)),
+    ("short visibility", "visibility_timeout", _set(["Parameters", "QueueVisibilityTimeout", "Default"], 60)),
+    ("long timeout", "visibility_timeout", _set([R, "ThumbnailFunction", P, "Timeout"], 120)),
+    (
+        "no batch item failures",
+        "event_source_mappings",
+        _set([R, "IndexEventSourceMapping", P, "FunctionResponseTypes"], []),
+    ),
+    (
+        "no notify concurrency",
+        "event_source_mappings",
+        _drop([R, "NotifyEventSourceMapping", P, "ScalingConfig"]),
+    ),
+    ("open queue policy", "queue_policies", _strip_conditions("ThumbnailQueuePolicy")),
+    (
+        "queue policy wrong topic",
+        "queue_policies",
+        _set(
+            [
+                R,
+                "NotifyQueuePolicy",
+                P,
+                "PolicyDocument",
+                "Statement",
+                0,
+                "Condition",
+                "ArnEquals",
+                "aws:SourceArn",
+            ],
+            {"Ref": "UploadEventsTopic"},
+        ),
+    ),
+    ("open upload topic policy", "topic_policies", _strip_conditions("UploadEventsTopicPolicy")),
+    ("open ops topic policy", "topic_policies", _strip_conditions("OpsTopicPolicy")),
+    (
+        "source arn drift",
+        "topic_policies",
+        _set([R, "UploadBucket", P, "BucketName"], {"Fn::Sub": "other-${AWS::AccountId}"}),
+    ),
+    (
+        "public policy allowed",
+        "buckets",
+        _set([R, "UploadBucket", P, "PublicAccessBlockConfiguration", "BlockPublicPolicy"], False),
+    ),
+    ("unencrypted bucket", "buckets", _drop([R, "ThumbnailBucket", P, "BucketEncryption"])),
+    ("no TLS deny", "buckets", _drop_tls_deny("UploadBucketPolicy")),
+    (
+        "thumbnail notifications",
+        "buckets",
+        _set([R, "ThumbnailBucket", P, "NotificationConfiguration"], {"TopicConfigurations": []}),
+    ),
+    (
+        "action star",
+        "iam",
+        _add_statement(
+            "ValidateFunctionRole", {"Effect": "Allow", "Action": "*", "Resource": {"Ref": "FinishedTopic"}}
+        ),
+    ),
+    (
+        "resource star",
+        "iam",
+        _add_statement("IndexFunctionRole", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
+    ),
+    (
+        "foreign queue",
+        "iam",
+        _add_statement(
+            "NotifyFunctionRole",
+            {
+                "Effect": "Allow",
+                "Action": "sqs:DeleteMessage",
+                "Resource": {"Fn::GetAtt": ["ValidateQueue", "Arn"]},
+            },
+        ),
+    ),
+    ("missing env var", "functions", _drop([R, "IndexFunction", P, "Environment", "Variables", "LOG_LEVEL"])),
+    ("alarm without action", "alarms", _drop([R, "ValidateDLQDepthAlarm", P, "AlarmActions"])),
+    ("missing output", "outputs", _drop(["Outputs", "NotifyDLQUrl"])),
+    ("renamed parameter", "parameters", _drop(["Parameters", "OldestMessageAgeThreshold"])),
+    ("missing resource", "logical_ids", _drop([R, "ThumbnailSubscription"])),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "mutate"), [(c, m) for _, c, m in MUTATIONS], ids=[n for n, _, _ in MUTATIONS]
+)
+def test_check_detects_broken_template(
+    template: Template, check: str, mutate: Callable[[Template], None]
+) -> None:
+    mutate(template)
+    assert CHECKS[check](template), f"check {check!r} did not notice the mutation"
