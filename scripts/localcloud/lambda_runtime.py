@@ -1,13 +1,18 @@
 """A Lambda execution environment without Docker: one long-lived worker process per environment.
 
-The parent keeps an :class:`ExecutionEnvironment` handle. The worker is started with the multiprocessing
-"spawn" start method, so it is a fresh interpreter that shares no imported modules or state with the
-local cloud. It sets up the environment the way the Lambda Python runtime does (reserved variables,
-``/var/task`` and ``/opt/python`` on ``sys.path``, root logger format), imports the handler once
-(the cold start) and then serves invocations that the parent sends over a pipe.
+The parent keeps an :class:`ExecutionEnvironment` handle. The worker is a fresh interpreter
+(``python -u -c <bootstrap>``, the "spawn" model) that shares no modules or state with the local cloud.
+It is started with the function's environment already in place (parent env + function env vars + the
+variables Lambda reserves + ``AWS_ENDPOINT_URL``), puts ``/var/task`` and the layers' ``python/`` first on
+``sys.path``, imports the handler once (the cold start) and then serves invocations sent over a socket.
 
-The parent enforces the timeout: a handler that runs past it gets its process killed, exactly like
-Lambda's "Task timed out", and the next invocation starts a new process (a new cold start).
+Why not ``multiprocessing``'s spawn context: it re-imports the parent's ``__main__`` in every worker
+(pytest, or any unguarded script, which then crashes with "bootstrapping phase") and copies the parent's
+``sys.path``. A plain subprocess leaks nothing, receives its environment before the interpreter starts,
+and still talks :mod:`multiprocessing.connection`.
+
+The parent enforces the timeout: a handler that runs past it gets its process killed, like Lambda's
+"Task timed out", and the next invocation starts a new process (a new cold start).
 """
 
 from __future__ import annotations
@@ -18,32 +23,32 @@ import faulthandler
 import importlib
 import json
 import logging
-import multiprocessing
 import os
 import re
 import resource
 import secrets
 import signal
 import site
+import socket
+import subprocess
 import sys
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 __all__ = [
     "ExecutionEnvironment",
     "FunctionSpec",
     "InvokeResult",
     "LambdaContext",
+    "lambda_environment",
 ]
-
-_log = logging.getLogger(__name__)
 
 # Lambda's init phase may take up to 10 s and is not counted against the function timeout.
 DEFAULT_INIT_TIMEOUT_S = 10.0
@@ -126,8 +131,52 @@ class LambdaContext:
 
 
 # --------------------------------------------------------------------------------------------------
-# Worker side (runs in the spawned process)
+# What the worker process gets
 # --------------------------------------------------------------------------------------------------
+
+
+def lambda_environment(
+    spec: FunctionSpec, log_stream: str, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The worker's os.environ: ``base`` (the parent's env) + function env vars + Lambda's reserved vars."""
+    env = dict(os.environ if base is None else base)
+    env.update(spec.environment)
+    # Lambda refuses reserved keys in the function configuration, so these always win.
+    env.update(
+        {
+            "_HANDLER": spec.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{_RUNTIME}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "TZ": ":UTC",
+            # boto3 sends every client to AWS_ENDPOINT_URL: function code needs no local switch.
+            "AWS_ENDPOINT_URL": spec.endpoint_url,
+        }
+    )
+    # Lambda always provides role credentials; any value does for moto.
+    env.setdefault("AWS_ACCESS_KEY_ID", "test")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    return env
+
+
+# --------------------------------------------------------------------------------------------------
+# Worker side (runs in the worker process)
+# --------------------------------------------------------------------------------------------------
+
+# argv[1]: fd of the control socket, argv[2]: the directory that holds the localcloud package.
+_BOOTSTRAP = (
+    "import sys; sys.path.insert(0, sys.argv[2]); "
+    "from localcloud.lambda_runtime import _worker_main; _worker_main(int(sys.argv[1]))"
+)
 
 
 class _InitError(Exception):
@@ -147,7 +196,6 @@ def _log_error(error: Mapping[str, Any]) -> None:
         lines.append("Traceback (most recent call last):")
         lines.extend(line for frame in error["stackTrace"] for line in str(frame).splitlines())
     sys.stdout.write("\n".join(lines) + "\n")
-    sys.stdout.flush()
 
 
 def _trace_id() -> str:
@@ -162,47 +210,10 @@ def _json_default(o: object) -> object:
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
-def _redirect_output(log_conn: Connection) -> None:
-    # fd-level redirect, so C extensions, subprocesses and faulthandler output reach the parent too.
-    fd = log_conn.fileno()
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    log_conn.close()
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(line_buffering=True, write_through=True)
-
-
-def _apply_environment(spec: FunctionSpec, log_group: str, log_stream: str) -> None:
-    reserved = {
-        "_HANDLER": spec.handler,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{_RUNTIME}",
-        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_LAMBDA_LOG_GROUP_NAME": log_group,
-        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-        "AWS_REGION": spec.region,
-        "AWS_DEFAULT_REGION": spec.region,
-        "LAMBDA_TASK_ROOT": str(spec.code_dir),
-        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-        "TZ": ":UTC",
-        # boto3 >= 1.28 sends every client here: function code needs no local switch.
-        "AWS_ENDPOINT_URL": spec.endpoint_url,
-    }
-    os.environ.update(spec.environment)
-    # Lambda refuses reserved keys in the function configuration, so they always win.
-    os.environ.update(reserved)
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-    time.tzset()
-
-
 def _clean_sys_path(spec: FunctionSpec) -> list[str]:
     """Lambda's order: /var/task, the layers, then the runtime; nothing from the parent's cwd or tests."""
-    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    prefixes = (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)
+    roots = {os.path.realpath(p) for p in prefixes}
     user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else None
 
     def from_runtime(entry: str) -> bool:
@@ -257,6 +268,13 @@ def _exit_when_orphaned() -> None:
     threading.Thread(target=watch, name="orphan-watchdog", daemon=True).start()
 
 
+def _user_stack(exc: BaseException) -> list[str]:
+    frames = traceback.extract_tb(exc.__traceback__)
+    # Drop the runtime's own frames, as awslambdaric drops bootstrap.py's.
+    user = [f for f in frames if f.filename != __file__ and "importlib" not in f.filename]
+    return traceback.format_list(user or frames)
+
+
 def _load_handler(handler: str) -> Callable[[Any, LambdaContext], Any]:
     # Mirrors awslambdaric's _get_handler, including its error types and messages.
     try:
@@ -273,7 +291,9 @@ def _load_handler(handler: str) -> Callable[[Any, LambdaContext], Any]:
         raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{modname}': {e}") from e
     except SyntaxError as e:
         trace = [f'  File "{e.filename}" Line {e.lineno}\n    {e.text}']
-        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{modname}': {e}", trace) from e
+        raise _InitError(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{modname}': {e}", trace
+        ) from e
     except Exception as e:
         raise _InitError(type(e).__name__, str(e), _user_stack(e)) from e
     try:
@@ -283,28 +303,15 @@ def _load_handler(handler: str) -> Callable[[Any, LambdaContext], Any]:
     return fn
 
 
-def _user_stack(exc: BaseException) -> list[str]:
-    frames = traceback.extract_tb(exc.__traceback__)
-    # Drop the runtime's own frames, as awslambdaric drops bootstrap.py.
-    user = [f for f in frames if f.filename != __file__ and "importlib" not in f.filename]
-    return traceback.format_list(user or frames)
-
-
-def _worker_main(spec: FunctionSpec, conn: Connection, log_conn: Connection) -> None:
-    """Entry point of the spawned worker process."""
-    _redirect_output(log_conn)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the local cloud, which then stops us
+def _worker_main(fd: int) -> None:
+    """Entry point of the worker process: init once, then serve invocations until told to stop."""
+    conn = Connection(fd)
+    spec: FunctionSpec = conn.recv()
+    del sys.argv[1:]
     faulthandler.enable()  # a segfault prints a trace into the function's log
     _exit_when_orphaned()
-
-    today = time.strftime("%Y/%m/%d", time.gmtime())
-    log_group = f"/aws/lambda/{spec.name}"
-    log_stream = f"{today}/[$LATEST]{uuid.uuid4().hex}"
-    _apply_environment(spec, log_group, log_stream)
     sys.path[:] = _clean_sys_path(spec)
     importlib.invalidate_caches()
-    with contextlib.suppress(OSError):
-        os.chdir(spec.code_dir)  # the runtime's cwd is /var/task
     request_filter = _setup_root_logging()
 
     t0 = time.perf_counter()
@@ -330,8 +337,8 @@ def _worker_main(spec: FunctionSpec, conn: Connection, log_conn: Connection) -> 
             aws_request_id=request_id,
             deadline_epoch_ms=deadline_ms,
             invoked_function_arn=spec.arn,
-            log_group_name=log_group,
-            log_stream_name=log_stream,
+            log_group_name=os.environ["AWS_LAMBDA_LOG_GROUP_NAME"],
+            log_stream_name=os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
             function_name=spec.name,
             function_version="$LATEST",
             memory_limit_in_mb=str(spec.memory_mb),
@@ -347,12 +354,12 @@ def _worker_main(spec: FunctionSpec, conn: Connection, log_conn: Connection) -> 
             try:
                 body = json.dumps(result, default=_json_default)
             except (TypeError, ValueError) as e:
-                error = _make_error(f"Unable to marshal response: {e}", "Runtime.MarshalError", [], request_id)
+                error = _make_error(
+                    f"Unable to marshal response: {e}", "Runtime.MarshalError", [], request_id
+                )
         duration_ms = (time.perf_counter() - start) * 1000
         if error is not None:
             _log_error(error)
-        sys.stdout.flush()
-        sys.stderr.flush()
         max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         conn.send(("result", request_id, body, error, duration_ms, max_rss_mb))
 
@@ -363,6 +370,7 @@ def _worker_main(spec: FunctionSpec, conn: Connection, log_conn: Connection) -> 
 
 _LEVEL_PREFIX = re.compile(r"^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]")
 _SIGNAL_TEXT = {signal.SIGSEGV: "segmentation fault", signal.SIGKILL: "killed", signal.SIGABRT: "aborted"}
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 
 def _line_level(text: str) -> int:
@@ -380,9 +388,9 @@ def _line_level(text: str) -> int:
     return logging.INFO
 
 
-def _pump_output(conn: Connection, logger: logging.Logger, name: str) -> None:
+def _pump_output(stream: IO[bytes], logger: logging.Logger, name: str) -> None:
     """Forward the worker's stdout/stderr, line by line, to the local cloud's logging."""
-    fd = conn.fileno()
+    fd = stream.fileno()
     pending = b""
 
     def emit(raw: bytes) -> None:
@@ -404,26 +412,25 @@ def _pump_output(conn: Connection, logger: logging.Logger, name: str) -> None:
         if pending:
             emit(pending)
     finally:
-        conn.close()
+        stream.close()
 
 
-def _exit_reason(exitcode: int | None) -> str:
-    if exitcode is None:
+def _exit_reason(returncode: int | None) -> str:
+    if returncode is None:
         return "unknown"
-    if exitcode < 0:
+    if returncode < 0:
         with contextlib.suppress(ValueError):
-            sig = signal.Signals(-exitcode)
+            sig = signal.Signals(-returncode)
             return f"signal: {_SIGNAL_TEXT.get(sig, sig.name)}"
-    return f"exit status {exitcode}"
+    return f"exit status {returncode}"
 
 
 @dataclass
 class _Worker:
-    process: multiprocessing.process.BaseProcess
+    process: subprocess.Popen[bytes]
     conn: Connection
     pump: threading.Thread
     invocations: int = 0
-    started_at: float = field(default_factory=time.monotonic)
 
 
 class ExecutionEnvironment:
@@ -437,7 +444,6 @@ class ExecutionEnvironment:
     def __init__(self, spec: FunctionSpec, *, init_timeout_s: float = DEFAULT_INIT_TIMEOUT_S) -> None:
         self._spec = spec
         self._init_timeout_s = init_timeout_s
-        self._ctx = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()  # one invocation at a time, like Lambda
         self._worker: _Worker | None = None
         self._closed = False
@@ -451,12 +457,17 @@ class ExecutionEnvironment:
 
     @property
     def pid(self) -> int | None:
+        """The worker's pid, or None when no worker is running (not started yet, or discarded)."""
         worker = self._worker
         return worker.process.pid if worker is not None else None
 
     @property
     def busy(self) -> bool:
         return self._lock.locked()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def __enter__(self) -> ExecutionEnvironment:
         return self
@@ -467,26 +478,32 @@ class ExecutionEnvironment:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def _spawn(self) -> tuple[float, InvokeResult | None]:
-        """Cold start. Returns (init_ms, error result or None)."""
+        """Cold start. Returns (init_ms, the error result if init failed)."""
         t0 = time.perf_counter()
-        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        log_r, log_w = self._ctx.Pipe(duplex=False)  # an os.pipe: raw bytes are read from it
-        process = self._ctx.Process(
-            target=_worker_main,
-            args=(self._spec, child_conn, log_w),
-            name=f"lambda:{self._spec.name}",
-            daemon=True,  # multiprocessing kills it when the local cloud exits
-        )
-        process.start()
-        # Drop our copies of the child's ends so that EOF tells us the worker is gone.
-        child_conn.close()
-        log_w.close()
+        spec = self._spec
+        log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            process = subprocess.Popen(
+                [sys.executable, "-u", "-c", _BOOTSTRAP, str(theirs.fileno()), _PACKAGE_PARENT],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,  # one stream keeps print() and logging in order
+                pass_fds=(theirs.fileno(),),
+                env=lambda_environment(spec, log_stream),
+                cwd=spec.code_dir,  # the runtime's cwd is /var/task
+                start_new_session=True,  # Ctrl-C in `make up` is for the local cloud, which stops us
+            )
+            conn = Connection(ours.detach())
+        assert process.stdout is not None
         pump = threading.Thread(
-            target=_pump_output, args=(log_r, self._logger, self._spec.name), name="lambda-log", daemon=True
+            target=_pump_output,
+            args=(process.stdout, self._logger, spec.name),
+            name="lambda-log",
+            daemon=True,
         )
         pump.start()
-        worker = _Worker(process, parent_conn, pump)
-        self._worker = worker
+        self._worker = _Worker(process, conn, pump)
         self.cold_starts += 1
 
         def failed(error: dict[str, Any], timed_out: bool = False) -> tuple[float, InvokeResult]:
@@ -494,31 +511,31 @@ class ExecutionEnvironment:
             self._discard_worker()
             self._logger.error(
                 "[%s] INIT_REPORT Init Duration: %.2f ms Phase: init Status: error Error Type: %s",
-                self._spec.name,
+                spec.name,
                 init_ms,
                 error["errorType"],
             )
             return init_ms, InvokeResult(False, None, error, 0.0, timed_out, init_ms)
 
-        if not parent_conn.poll(self._init_timeout_s):
-            return failed(
-                _make_error(f"Init phase timed out after {self._init_timeout_s:.2f} seconds", "Sandbox.Timedout", []),
-                timed_out=True,
-            )
         try:
-            message = parent_conn.recv()
+            conn.send(spec)
+            if not conn.poll(self._init_timeout_s):
+                message = f"Init phase timed out after {self._init_timeout_s:.2f} seconds"
+                return failed(_make_error(message, "Sandbox.Timedout", []), timed_out=True)
+            reply = conn.recv()
         except (EOFError, OSError):
-            process.join(1.0)
-            reason = _exit_reason(process.exitcode)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(1.0)
+            reason = _exit_reason(process.returncode)
             return failed(_make_error(f"Runtime exited with error: {reason}", "Runtime.ExitError", []))
-        if message[0] == "init_error":
-            return failed(message[1])
+        if reply[0] == "init_error":
+            return failed(reply[1])
         init_ms = (time.perf_counter() - t0) * 1000
         self._logger.debug(
             "[%s] cold start %.1f ms (handler import %.1f ms), pid %s",
-            self._spec.name,
+            spec.name,
             init_ms,
-            message[1],
+            reply[1],
             process.pid,
         )
         return init_ms, None
@@ -527,20 +544,21 @@ class ExecutionEnvironment:
         worker, self._worker = self._worker, None
         if worker is None:
             return
-        if graceful and worker.process.is_alive():
+        process = worker.process
+        if graceful and process.poll() is None:
             with contextlib.suppress(OSError):
                 worker.conn.send(("shutdown",))
-            worker.process.join(1.0)
-        if worker.process.is_alive():
-            worker.process.kill()
-        worker.process.join(2.0)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(1.0)
+        if process.poll() is None:
+            process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(2.0)
         worker.conn.close()
         worker.pump.join(1.0)  # flush the last log lines before we report
-        with contextlib.suppress(ValueError):
-            worker.process.close()
 
     def close(self) -> None:
-        """Stop the worker. If an invocation is running, it is killed and returns an error."""
+        """Stop the worker for good. A running invocation is killed and returns an error."""
         self._closed = True
         if self._lock.acquire(blocking=False):
             try:
@@ -550,42 +568,48 @@ class ExecutionEnvironment:
         else:
             worker = self._worker
             if worker is not None:
-                with contextlib.suppress(ValueError, OSError):
+                with contextlib.suppress(OSError):
                     worker.process.kill()  # the invoking thread sees EOF and cleans up
 
     # -- invoke ------------------------------------------------------------------------------------
 
     def invoke(self, event: Mapping[str, Any], timeout_s: float | None = None) -> InvokeResult:
-        """Run the handler on ``event`` (must be JSON-serialisable) with Lambda's timeout semantics."""
+        """Run the handler on ``event`` (JSON-serialisable) with Lambda's timeout semantics."""
         timeout = self._spec.timeout_s if timeout_s is None else timeout_s
         event_json = json.dumps(event)
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"execution environment of {self._spec.name} is closed")
-            self.last_used = time.monotonic()
             init_ms: float | None = None
             if self._worker is None:
                 init_ms, init_failure = self._spawn()
                 if init_failure is not None:
+                    self.last_used = time.monotonic()
                     return init_failure
             worker = self._worker
             assert worker is not None
             result = self._invoke_worker(worker, event_json, timeout, init_ms)
+            if self._closed:
+                self._discard_worker()
             self.last_used = time.monotonic()
             return result
 
-    def _invoke_worker(self, worker: _Worker, event_json: str, timeout: float, init_ms: float | None) -> InvokeResult:
+    def _invoke_worker(
+        self, worker: _Worker, event_json: str, timeout: float, init_ms: float | None
+    ) -> InvokeResult:
         request_id = str(uuid.uuid4())
         name = self._spec.name
         deadline_ms = int((time.time() + timeout) * 1000)
         t0 = time.perf_counter()
         worker.invocations += 1
+        message: Any = None
         try:
             worker.conn.send(("invoke", request_id, event_json, deadline_ms))
             replied = worker.conn.poll(timeout)
-            message = worker.conn.recv() if replied else None
+            if replied:
+                message = worker.conn.recv()
         except (EOFError, OSError):
-            replied, message = True, None
+            replied = True
         wall_ms = (time.perf_counter() - t0) * 1000
 
         if not replied:
@@ -597,13 +621,13 @@ class ExecutionEnvironment:
             error = _make_error(f"RequestId: {request_id} Error: {text}", "Sandbox.Timedout", [], request_id)
             result = InvokeResult(False, None, error, wall_ms, True, init_ms, request_id)
         elif message is None:
-            process = worker.process
-            process.join(1.0)
-            reason = _exit_reason(process.exitcode)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.process.wait(1.0)
+            reason = _exit_reason(worker.process.returncode)
             self._discard_worker()
-            msg = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
-            self._logger.error("[%s] %s", name, msg)
-            error = _make_error(msg, "Runtime.ExitError", [], request_id)
+            text = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+            self._logger.error("[%s] %s", name, text)
+            error = _make_error(text, "Runtime.ExitError", [], request_id)
             result = InvokeResult(False, None, error, wall_ms, False, init_ms, request_id)
         else:
             _, _, body, error, duration_ms, max_rss_mb = message

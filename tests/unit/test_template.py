@@ -56,7 +56,8 @@ Problems = list[str]
 # ---------------------------------------------------------------------------------------------------
 def load_template() -> Template:
     """The template as plain dicts/lists; short tags (!Ref, !Sub, ...) become their long forms."""
-    return json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
+    loaded: Template = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
+    return loaded
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,8 @@ def resources(t: Template, type_: str | None = None) -> dict[str, dict[str, Any]
 
 
 def props(t: Template, logical_id: str) -> dict[str, Any]:
-    return t["Resources"][logical_id].get("Properties", {})
+    properties: dict[str, Any] = t["Resources"][logical_id].get("Properties", {})
+    return properties
 
 
 def as_list(value: Any) -> list[Any]:

@@ -1,0 +1,56 @@
+"""`python -m localcloud up|demo`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from localcloud.server import PortInUse
+
+
+def up() -> int:
+    from localcloud.cloud import LocalCloud
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    cloud = LocalCloud().start()
+    try:
+        print(f"Intake local cloud is up (stack '{cloud.deployment.stack_name if cloud.deployment else ''}')")
+        print(f"  AWS endpoint   {cloud.endpoint}   (export AWS_ENDPOINT_URL={cloud.endpoint})")
+        for key, value in sorted(cloud.outputs.items()):
+            print(f"  {key:22} {value}")
+        print("Ctrl-C stops it.", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    finally:
+        cloud.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="localcloud", description="Intake's local cloud (moto + what moto lacks)")
+    parser.add_argument("command", choices=["up", "demo"])
+    parser.add_argument("-v", "--verbose", action="store_true", help="show function logs")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose or args.command == "up" else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    try:
+        if args.command == "up":
+            return up()
+        from localcloud.demo import main as demo
+
+        return demo()
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

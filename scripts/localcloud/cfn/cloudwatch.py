@@ -1,0 +1,183 @@
+"""AWS::CloudWatch::Alarm, on moto's CloudWatch backend.
+
+moto 5.2.5 skips this type. As in the CloudFormation reference: the resource calls PutMetricAlarm
+with every declared property; without `AlarmName` the name is generated as
+`<stack name>-<logical id>-<random>`; `Ref` gives the alarm name and `GetAtt Arn` its ARN.
+Changing AlarmName replaces the alarm; any other change updates it in place (PutMetricAlarm on the
+same name). Deleting the resource deletes the alarm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cloudwatch.models import (
+    CloudWatchBackend,
+    Dimension,
+    Metric,
+    MetricDataQuery,
+    MetricStat,
+    cloudwatch_backends,
+)
+from moto.core.common_models import CloudFormationModel
+
+from ._props import as_bool, as_float, as_int, properties_of, tag_dict, warn_unapplied
+
+ALARM_TYPE = "AWS::CloudWatch::Alarm"
+
+_APPLIED = {
+    "AlarmName", "AlarmDescription", "ActionsEnabled", "AlarmActions", "OKActions",
+    "InsufficientDataActions", "MetricName", "Namespace", "Statistic", "ExtendedStatistic",
+    "Dimensions", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold",
+    "ThresholdMetricId", "ComparisonOperator", "TreatMissingData",
+    "EvaluateLowSampleCountPercentile", "Unit", "Metrics", "Tags",
+}
+
+
+def _metric_data_queries(metrics: list[dict[str, Any]]) -> list[MetricDataQuery]:
+    """CloudFormation `Metrics` (MetricDataQuery list) as moto's model, like moto's PutMetricAlarm."""
+    queries = []
+    for query in metrics:
+        stat = query.get("MetricStat")
+        metric_stat = None
+        if stat:
+            metric = stat["Metric"]
+            metric_stat = MetricStat(
+                metric=Metric(
+                    metric_name=metric["MetricName"],
+                    namespace=metric.get("Namespace"),
+                    dimensions=[Dimension(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])],
+                ),
+                period=str(stat["Period"]),
+                stat=stat["Stat"],
+                unit=stat.get("Unit"),  # type: ignore[arg-type]
+            )
+        queries.append(
+            MetricDataQuery(
+                query_id=query["Id"],
+                label=query.get("Label"),  # type: ignore[arg-type]
+                period=query.get("Period"),  # type: ignore[arg-type]
+                return_data=query.get("ReturnData"),  # type: ignore[arg-type]
+                expression=query.get("Expression"),
+                metric_stat=metric_stat,
+            )
+        )
+    return queries
+
+
+def _optional(props: dict[str, Any], key: str, convert: Any) -> Any:
+    return convert(props[key]) if props.get(key) is not None else None
+
+
+def put_alarm(backend: CloudWatchBackend, name: str, props: dict[str, Any]) -> None:
+    """PutMetricAlarm from the alarm's CloudFormation properties."""
+    backend.put_metric_alarm(
+        name=name,
+        namespace=props.get("Namespace"),  # type: ignore[arg-type]
+        metric_name=props.get("MetricName"),  # type: ignore[arg-type]
+        metric_data_queries=_metric_data_queries(props["Metrics"]) if props.get("Metrics") else None,
+        comparison_operator=props["ComparisonOperator"],
+        evaluation_periods=as_int(props["EvaluationPeriods"]),
+        datapoints_to_alarm=_optional(props, "DatapointsToAlarm", as_int),
+        period=_optional(props, "Period", as_int),
+        threshold=_optional(props, "Threshold", as_float),
+        statistic=props.get("Statistic"),  # type: ignore[arg-type]
+        extended_statistic=props.get("ExtendedStatistic"),
+        description=props.get("AlarmDescription"),  # type: ignore[arg-type]
+        dimensions=[{"Name": d["Name"], "Value": str(d["Value"])} for d in props.get("Dimensions", [])],
+        alarm_actions=[str(a) for a in props.get("AlarmActions", [])],
+        ok_actions=[str(a) for a in props.get("OKActions", [])],
+        insufficient_data_actions=[str(a) for a in props.get("InsufficientDataActions", [])],
+        unit=props.get("Unit"),
+        actions_enabled=as_bool(props.get("ActionsEnabled", True)),
+        treat_missing_data=props.get("TreatMissingData"),
+        evaluate_low_sample_count_percentile=props.get("EvaluateLowSampleCountPercentile"),
+        threshold_metric_id=props.get("ThresholdMetricId"),
+        tags=[{"Key": k, "Value": v} for k, v in tag_dict(props.get("Tags")).items()] or None,
+    )
+
+
+class CloudWatchAlarm(CloudFormationModel):
+    """AWS::CloudWatch::Alarm."""
+
+    def __init__(self, name: str, arn: str, account_id: str, region_name: str) -> None:
+        self.name = name
+        self.arn = arn
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return ALARM_TYPE
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CloudWatchAlarm:
+        # resource_name is AlarmName, or the name moto generated as <stack>-<logical id>-<random>.
+        props = properties_of(cloudformation_json)
+        backend = cloudwatch_backends[account_id][region_name]
+        put_alarm(backend, resource_name, props)
+        warn_unapplied(ALARM_TYPE, props, _APPLIED)
+        return cls(resource_name, backend.alarms[resource_name].alarm_arn, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: CloudWatchAlarm,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CloudWatchAlarm:
+        props = properties_of(cloudformation_json)
+        if "AlarmName" in props and props["AlarmName"] != original_resource.name:
+            new = cls.create_from_cloudformation_json(
+                str(props["AlarmName"]), cloudformation_json, account_id, region_name
+            )
+            original_resource.delete(account_id, region_name)
+            return new
+        # Without AlarmName, moto offers a freshly generated name: keep the alarm's own.
+        backend = cloudwatch_backends[original_resource.account_id][original_resource.region_name]
+        put_alarm(backend, original_resource.name, props)
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cloudwatch_backends[self.account_id][self.region_name].delete_alarms([self.name])
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])

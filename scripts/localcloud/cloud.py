@@ -1,0 +1,85 @@
+"""The local cloud: the emulator, the deployed stack, and one poller per event source mapping."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from localcloud.deploy import REGION, STACK, Deployment, client, deploy
+from localcloud.esm import EsmConfig, SqsPoller, spec_from_api
+from localcloud.server import HOST, PORT, Emulator
+
+log = logging.getLogger("localcloud")
+
+
+class LocalCloud:
+    """`with LocalCloud() as cloud:` starts everything and stops it all on exit."""
+
+    def __init__(self, *, host: str = HOST, port: int = PORT, parameters: dict[str, str] | None = None) -> None:
+        self.emulator = Emulator(host, port)
+        self.parameters = parameters or {}
+        self.deployment: Deployment | None = None
+        self.pollers: list[SqsPoller] = []
+
+    @property
+    def endpoint(self) -> str:
+        return self.emulator.endpoint
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        assert self.deployment, "the local cloud is not started"
+        return self.deployment.outputs
+
+    def client(self, service: str) -> Any:
+        return client(service, self.endpoint)
+
+    def environment(self) -> dict[str, str]:
+        """What a process needs to talk to this cloud with plain boto3."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        }
+
+    def start(self) -> LocalCloud:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
+        self.emulator.start()
+        try:
+            self.deployment = deploy(self.endpoint, self.parameters, STACK)
+            self._start_pollers(self.deployment)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_pollers(self, deployment: Deployment) -> None:
+        lambda_ = self.client("lambda")
+        sqs = self.client("sqs")
+        for mapping in lambda_.list_event_source_mappings()["EventSourceMappings"]:
+            queue_name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
+            queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+            function = lambda_.get_function_configuration(FunctionName=mapping["FunctionArn"])
+            spec = spec_from_api(
+                function,
+                code_dir=deployment.code_dirs[function["FunctionName"]],
+                layer_dirs=(deployment.layer_dir,),
+                endpoint_url=self.endpoint,
+            )
+            poller = SqsPoller(EsmConfig.from_api(mapping, queue_url), spec, endpoint_url=self.endpoint)
+            poller.start()
+            self.pollers.append(poller)
+            log.info("polling %s -> %s", queue_name, function["FunctionName"])
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers.clear()
+        self.emulator.stop()
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

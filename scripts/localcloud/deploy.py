@@ -1,0 +1,95 @@
+"""Deploys the real template into the emulator: build the artifacts, upload them, create_stack."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from intake_build.artifacts import ROOT, build
+
+TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
+ARTIFACT_BUCKET = "intake-artifacts"
+STACK = "intake"
+REGION = "us-east-1"
+
+# Faster than AWS's defaults so that retries and the DLQ show up in seconds, with the same ratio:
+# a queue's visibility timeout stays 6x the function timeout.
+LOCAL_PARAMETERS = {"FunctionTimeout": "10", "QueueVisibilityTimeout": "60"}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    stack_name: str
+    outputs: dict[str, str]
+    resources: dict[str, str]  # logical id -> physical id
+    code_dirs: dict[str, Path]  # function physical name -> its unpacked zip (plays /var/task)
+    layer_dir: Path  # the unpacked layer (plays /opt)
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def _unpack(archive: Path, target: Path) -> Path:
+    if not target.exists():
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(target)
+    return target
+
+
+def deploy(endpoint: str, parameters: dict[str, str] | None = None, stack_name: str = STACK) -> Deployment:
+    artifacts = build()
+    s3 = client("s3", endpoint)
+    s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    for name, path in artifacts.files.items():
+        s3.upload_file(str(path), ARTIFACT_BUCKET, f"{artifacts.prefix}/{name}")
+
+    values = {"ArtifactBucket": ARTIFACT_BUCKET, "ArtifactPrefix": artifacts.prefix, **LOCAL_PARAMETERS}
+    values.update(parameters or {})
+    cloudformation = client("cloudformation", endpoint)
+    cloudformation.create_stack(
+        StackName=stack_name,
+        TemplateBody=TEMPLATE.read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    stack = _wait(cloudformation, stack_name)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    listed = cloudformation.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    resources = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in listed}
+
+    unpacked = artifacts.directory / "unpacked"
+    code_dirs = {
+        physical: _unpack(artifacts.files[f"{logical.removesuffix('Function').lower()}.zip"], unpacked / physical)
+        for logical, physical in resources.items()
+        if logical.endswith("Function") and f"{logical.removesuffix('Function').lower()}.zip" in artifacts.files
+    }
+    layer_dir = _unpack(artifacts.files["layer.zip"], unpacked / "layer")
+    return Deployment(stack_name, outputs, resources, code_dirs, layer_dir)
+
+
+def _wait(cloudformation: Any, stack_name: str, timeout_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stack: dict[str, Any] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status.endswith("_COMPLETE") and "ROLLBACK" not in status:
+            return stack
+        if "FAILED" in status or "ROLLBACK" in status:
+            events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
+            failures = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}" for e in events if "FAILED" in e["ResourceStatus"]]
+            raise RuntimeError(f"stack {stack_name} is {status}: " + "; ".join(failures))
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stack {stack_name} still {status} after {timeout_s:.0f}s")
+        time.sleep(0.2)
