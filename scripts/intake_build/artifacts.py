@@ -44,13 +44,30 @@ def _zip_tree(source: Path, target: Path, arcroot: str = "") -> None:
 def _layer_tree(staging: Path, *, dependencies: bool, architecture: str) -> Path:
     python = staging / "python"
     python.mkdir(parents=True)
-    shutil.copytree(ROOT / "shared" / "intake", python / "intake", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "shared" / "intake", python / "intake", ignore=shutil.ignore_patterns("__pycache__")
+    )
     if dependencies:
         platform = "manylinux2014_x86_64" if architecture == "x86_64" else "manylinux2014_aarch64"
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--target", str(python), "--platform", platform,
-             "--implementation", "cp", "--python-version", "3.12", "--only-binary=:all:",
-             "--upgrade", *LAYER_REQUIREMENTS],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--target",
+                str(python),
+                "--platform",
+                platform,
+                "--implementation",
+                "cp",
+                "--python-version",
+                "3.12",
+                "--only-binary=:all:",
+                "--upgrade",
+                *LAYER_REQUIREMENTS,
+            ],
             check=True,
         )
         for junk in ("bin", "*.dist-info/RECORD"):
@@ -67,7 +84,9 @@ def build(out: Path | None = None, *, dependencies: bool = False, architecture: 
         staging = Path(tmp)
         zips: dict[str, Path] = {}
         layer = _layer_tree(staging / "layer", dependencies=dependencies, architecture=architecture)
-        compileall.compile_dir(layer, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        compileall.compile_dir(
+            layer, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+        )
         zips["layer.zip"] = staging / "layer.zip"
         _zip_tree(layer.parent, zips["layer.zip"])
         for name in FUNCTIONS:

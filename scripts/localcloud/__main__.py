@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -23,17 +24,17 @@ def up() -> int:
         for key, value in sorted(cloud.outputs.items()):
             print(f"  {key:22} {value}")
         print("Ctrl-C stops it.", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     finally:
         cloud.stop()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="localcloud", description="Intake's local cloud (moto + what moto lacks)")
+    parser = argparse.ArgumentParser(
+        prog="localcloud", description="Intake's local cloud (moto + what moto lacks)"
+    )
     parser.add_argument("command", choices=["up", "demo"])
     parser.add_argument("-v", "--verbose", action="store_true", help="show function logs")
     args = parser.parse_args(argv)

@@ -16,7 +16,9 @@ log = logging.getLogger("localcloud")
 class LocalCloud:
     """`with LocalCloud() as cloud:` starts everything and stops it all on exit."""
 
-    def __init__(self, *, host: str = HOST, port: int = PORT, parameters: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *, host: str = HOST, port: int = PORT, parameters: dict[str, str] | None = None
+    ) -> None:
         self.emulator = Emulator(host, port)
         self.parameters = parameters or {}
         self.deployment: Deployment | None = None

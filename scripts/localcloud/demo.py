@@ -39,7 +39,9 @@ def _photo(width: int, height: int) -> Image.Image:
     draw = ImageDraw.Draw(image)
     for y in range(0, height, 8):
         draw.rectangle((0, y, width, y + 8), fill=(40 + y * 180 // height, 90, 200 - y * 150 // height))
-    draw.ellipse((width // 3, height // 4, width // 3 + height // 2, height // 4 + height // 2), fill=(250, 210, 60))
+    draw.ellipse(
+        (width // 3, height // 4, width // 3 + height // 2, height // 4 + height // 2), fill=(250, 210, 60)
+    )
     return image
 
 
@@ -65,8 +67,12 @@ def samples() -> list[Sample]:
 
 def upload(cloud: LocalCloud, records: Records, sample: Sample) -> str:
     key = UploadKey(owner=OWNER, upload_id=uuid.uuid4().hex, filename=sample.filename)
-    records.create_pending(key, owner_email=EMAIL, content_type=sample.content_type, size=len(sample.data), title=sample.title)
-    metadata = UploadMetadata(owner=key.owner, upload_id=key.upload_id, filename=key.filename, title=sample.title)
+    records.create_pending(
+        key, owner_email=EMAIL, content_type=sample.content_type, size=len(sample.data), title=sample.title
+    )
+    metadata = UploadMetadata(
+        owner=key.owner, upload_id=key.upload_id, filename=key.filename, title=sample.title
+    )
     cloud.client("s3").put_object(
         Bucket=cloud.outputs["UploadBucketName"],
         Key=key.key,
@@ -84,7 +90,9 @@ def sent_emails(cloud: LocalCloud) -> list[dict[str, Any]]:
     return list(data.get("ses", {}).get("Message", []))
 
 
-def wait_until_final(cloud: LocalCloud, records: Records, ids: list[str], timeout_s: float = 90) -> list[dict[str, Any]]:
+def wait_until_final(
+    cloud: LocalCloud, records: Records, ids: list[str], timeout_s: float = 90
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     while True:
         items = [records.get(upload_id) or {"upload_id": upload_id, "status": "?"} for upload_id in ids]
@@ -116,11 +124,20 @@ def report(console: Console, cloud: LocalCloud, items: list[dict[str, Any]], sec
         style = {"ready": "green", "rejected": "yellow", "failed": "red"}.get(item["status"], "")
         pixels = f"{item['width']}x{item['height']}" if item.get("width") else ""
         index.add_row(
-            item["upload_id"][:8], item.get("filename", ""), f"[{style}]{item['status']}[/]",
-            str(item.get("size", "")), pixels, "; ".join(item.get("status_reasons", [])),
+            item["upload_id"][:8],
+            item.get("filename", ""),
+            f"[{style}]{item['status']}[/]",
+            str(item.get("size", "")),
+            pixels,
+            "; ".join(item.get("status_reasons", [])),
         )
         for thumb in item.get("thumbnails", []):
-            thumbs.add_row(item.get("filename", ""), thumb["key"], f"{thumb['width']}x{thumb['height']}", str(thumb["bytes"]))
+            thumbs.add_row(
+                item.get("filename", ""),
+                thumb["key"],
+                f"{thumb['width']}x{thumb['height']}",
+                str(thumb["bytes"]),
+            )
     emails = Table(title="Emails sent (SES)")
     for column in ("to", "subject"):
         emails.add_column(column)
@@ -141,7 +158,9 @@ def main() -> int:
     with console.status("starting the local cloud"):
         cloud = LocalCloud().start()
     try:
-        console.print(f"local cloud up at {cloud.endpoint}, stack '{cloud.deployment.stack_name if cloud.deployment else ''}'")
+        console.print(
+            f"local cloud up at {cloud.endpoint}, stack '{cloud.deployment.stack_name if cloud.deployment else ''}'"
+        )
         records = Records(cloud.outputs["IndexTableName"], client=cloud.client("dynamodb"))
         started = time.monotonic()
         ids = []

@@ -71,9 +71,12 @@ def deploy(endpoint: str, parameters: dict[str, str] | None = None, stack_name: 
 
     unpacked = artifacts.directory / "unpacked"
     code_dirs = {
-        physical: _unpack(artifacts.files[f"{logical.removesuffix('Function').lower()}.zip"], unpacked / physical)
+        physical: _unpack(
+            artifacts.files[f"{logical.removesuffix('Function').lower()}.zip"], unpacked / physical
+        )
         for logical, physical in resources.items()
-        if logical.endswith("Function") and f"{logical.removesuffix('Function').lower()}.zip" in artifacts.files
+        if logical.endswith("Function")
+        and f"{logical.removesuffix('Function').lower()}.zip" in artifacts.files
     }
     layer_dir = _unpack(artifacts.files["layer.zip"], unpacked / "layer")
     return Deployment(stack_name, outputs, resources, code_dirs, layer_dir)
@@ -88,7 +91,11 @@ def _wait(cloudformation: Any, stack_name: str, timeout_s: float = 60) -> dict[s
             return stack
         if "FAILED" in status or "ROLLBACK" in status:
             events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
-            failures = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}" for e in events if "FAILED" in e["ResourceStatus"]]
+            failures = [
+                f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+                for e in events
+                if "FAILED" in e["ResourceStatus"]
+            ]
             raise RuntimeError(f"stack {stack_name} is {status}: " + "; ".join(failures))
         if time.monotonic() > deadline:
             raise TimeoutError(f"stack {stack_name} still {status} after {timeout_s:.0f}s")

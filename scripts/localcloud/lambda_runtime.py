@@ -18,6 +18,7 @@ The parent enforces the timeout: a handler that runs past it gets its process ki
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import decimal
 import faulthandler
 import importlib
@@ -179,6 +180,21 @@ _BOOTSTRAP = (
 )
 
 
+def _spec_to_wire(spec: FunctionSpec) -> dict[str, Any]:
+    # Plain data, so the worker needs no class of ours under the same module name to unpickle it.
+    wire = dataclasses.asdict(spec)
+    wire["code_dir"] = str(spec.code_dir)
+    wire["layer_dirs"] = [str(p) for p in spec.layer_dirs]
+    return wire
+
+
+def _spec_from_wire(wire: Mapping[str, Any]) -> FunctionSpec:
+    fields = dict(wire)
+    fields["code_dir"] = Path(fields["code_dir"])
+    fields["layer_dirs"] = tuple(Path(p) for p in fields["layer_dirs"])
+    return FunctionSpec(**fields)
+
+
 class _InitError(Exception):
     def __init__(self, error_type: str, message: str, stack: list[str] | None = None) -> None:
         super().__init__(message)
@@ -195,7 +211,8 @@ def _log_error(error: Mapping[str, Any]) -> None:
     if error.get("stackTrace"):
         lines.append("Traceback (most recent call last):")
         lines.extend(line for frame in error["stackTrace"] for line in str(frame).splitlines())
-    sys.stdout.write("\n".join(lines) + "\n")
+    # One record, lines joined by "\r" as awslambdaric's log sink does; the parent splits them again.
+    sys.stdout.write("\r".join(lines) + "\n")
 
 
 def _trace_id() -> str:
@@ -306,7 +323,7 @@ def _load_handler(handler: str) -> Callable[[Any, LambdaContext], Any]:
 def _worker_main(fd: int) -> None:
     """Entry point of the worker process: init once, then serve invocations until told to stop."""
     conn = Connection(fd)
-    spec: FunctionSpec = conn.recv()
+    spec = _spec_from_wire(conn.recv())
     del sys.argv[1:]
     faulthandler.enable()  # a segfault prints a trace into the function's log
     _exit_when_orphaned()
@@ -394,7 +411,7 @@ def _pump_output(stream: IO[bytes], logger: logging.Logger, name: str) -> None:
     pending = b""
 
     def emit(raw: bytes) -> None:
-        text = raw.decode("utf-8", "replace").rstrip("\r")
+        text = raw.decode("utf-8", "replace").strip("\r").replace("\r", "\n")
         if text.strip():
             logger.log(_line_level(text), "[%s] %s", name, text)
 
@@ -518,7 +535,7 @@ class ExecutionEnvironment:
             return init_ms, InvokeResult(False, None, error, 0.0, timed_out, init_ms)
 
         try:
-            conn.send(spec)
+            conn.send(_spec_to_wire(spec))
             if not conn.poll(self._init_timeout_s):
                 message = f"Init phase timed out after {self._init_timeout_s:.2f} seconds"
                 return failed(_make_error(message, "Sandbox.Timedout", []), timed_out=True)
@@ -616,9 +633,9 @@ class ExecutionEnvironment:
             # Lambda stops the whole sandbox; the next request gets a fresh one.
             self._discard_worker()
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-            text = f"{stamp}Z {request_id} Task timed out after {timeout:.2f} seconds"
-            self._logger.error("[%s] %s", name, text)
-            error = _make_error(f"RequestId: {request_id} Error: {text}", "Sandbox.Timedout", [], request_id)
+            what = f"Task timed out after {timeout:.2f} seconds"
+            self._logger.error("[%s] %sZ %s %s", name, stamp, request_id, what)
+            error = _make_error(f"RequestId: {request_id} Error: {what}", "Sandbox.Timedout", [], request_id)
             result = InvokeResult(False, None, error, wall_ms, True, init_ms, request_id)
         elif message is None:
             with contextlib.suppress(subprocess.TimeoutExpired):

@@ -37,7 +37,9 @@ class Emulator:
 
     def __init__(self, host: str = HOST, port: int = PORT) -> None:
         if not port_free(host, port):
-            raise PortInUse(f"{host}:{port} is already in use: is another local cloud running? (stop it first)")
+            raise PortInUse(
+                f"{host}:{port} is already in use: is another local cloud running? (stop it first)"
+            )
         cfn.install()  # before the first request: moto caches its CloudFormation model map on first use
         self.host, self.port = host, port
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)

@@ -51,7 +51,9 @@ def announce(finished: UploadFinished, cfg: Settings) -> dict[str, Any]:
         else:
             detail = "sent " + mailer.send(cfg.sender_email, email)
     repo.mark_notified(finished.upload_id, version=finished.version, status=finished.status, detail=detail)
-    logger.info("announced", extra={"upload_id": finished.upload_id, "status": finished.status, "detail": detail})
+    logger.info(
+        "announced", extra={"upload_id": finished.upload_id, "status": finished.status, "detail": detail}
+    )
     return {"detail": detail}
 
 

@@ -166,7 +166,7 @@ def decode_metadata(raw: dict[str, str]) -> UploadMetadata:
         meta = UploadMetadata(**fields)
     except ValidationError as exc:
         # A value we could not decode was already reported; don't also call it missing.
-        reasons.extend(_sentence(e) for e in exc.errors() if e["loc"][:1] not in {(f,) for f in undecodable})
+        reasons.extend(_sentence(e) for e in exc.errors() if not e["loc"] or e["loc"][0] not in undecodable)
         raise InvalidMetadata(reasons) from None
     if reasons:
         raise InvalidMetadata(reasons)

@@ -120,7 +120,13 @@ class Records:
             "status_rev": 0,
             "tags": tags or [],
         }
-        item.update({k: v for k, v in {"owner_email": owner_email, "title": title, "description": description}.items() if v})
+        item.update(
+            {
+                k: v
+                for k, v in {"owner_email": owner_email, "title": title, "description": description}.items()
+                if v
+            }
+        )
         self.client.put_item(
             TableName=self.table,
             Item=_to_dynamo(item),

@@ -24,8 +24,6 @@ from intake.status import Stage, StageResult
 
 logger = Logger(child=True)
 
-HEAD_BYTES = 256 * 1024  # enough for magic bytes and image headers, incl. large EXIF blocks
-
 StageWork = Callable[[ObjectCreated, UploadKey, Settings], tuple[StageResult, Mapping[str, Any]]]
 
 
@@ -42,7 +40,7 @@ def _result(stage: Stage, event: ObjectCreated, reasons: tuple[str, ...], **deta
 
 def validate(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[StageResult, Mapping[str, Any]]:
     head = storage.head(event.bucket, event.key)
-    first = storage.read(event.bucket, event.key, first_bytes=HEAD_BYTES) if head.size else b""
+    first = storage.read(event.bucket, event.key, first_bytes=validation.HEAD_BYTES) if head.size else b""
     facts = validation.ObjectFacts(
         key=event.key, content_type=head.content_type, size=head.size, metadata=head.metadata, head=first
     )
@@ -73,7 +71,13 @@ def thumbnail(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[Stag
         thumb_key = thumbnail_key(key.owner, key.upload_id, thumb.size)
         storage.put_thumbnail(cfg.thumbnail_bucket, thumb_key, thumb.data)
         listed.append(
-            {"size": thumb.size, "key": thumb_key, "width": thumb.width, "height": thumb.height, "bytes": len(thumb.data)}
+            {
+                "size": thumb.size,
+                "key": thumb_key,
+                "width": thumb.width,
+                "height": thumb.height,
+                "bytes": len(thumb.data),
+            }
         )
     return _result("thumbnail", event, (), thumbnails=listed), {"thumbnails": listed}
 
@@ -116,7 +120,9 @@ def process(stage: Stage, event: ObjectCreated, cfg: Settings) -> None:
     try:
         key = parse_upload_key(event.key)
     except InvalidKey as exc:
-        logger.warning("ignoring an object outside the upload layout", extra={"key": event.key, "why": str(exc)})
+        logger.warning(
+            "ignoring an object outside the upload layout", extra={"key": event.key, "why": str(exc)}
+        )
         return
     try:
         result, attributes = WORK[stage](event, key, cfg)

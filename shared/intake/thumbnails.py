@@ -128,8 +128,8 @@ def _decode_largest(
         target = _fit((width, height), longest)
         if isinstance(im, JpegImagePlugin.JpegImageFile):
             im.draft("RGB", target)
-        orientation = _orientation(im)
-        im.load()  # after load: PNG eXIf may follow IDAT
+        im.load()  # first frame only for GIF/WebP
+        orientation = _orientation(im)  # after load: PNG eXIf may follow IDAT
         icc = _rgb_icc_profile(im)
         work = _working_mode(im)
         if work.size != target:

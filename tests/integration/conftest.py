@@ -13,7 +13,15 @@ from moto.ses.models import ses_backends
 from intake import aws
 from intake.metadata import UploadMetadata, encode_metadata
 from intake.settings import settings
-from tests.support.aws import ACCOUNT, REGION, Context, load_handler, s3_event_body, sqs_event, table_definition
+from tests.support.aws import (
+    ACCOUNT,
+    REGION,
+    Context,
+    load_handler,
+    s3_event_body,
+    sqs_event,
+    table_definition,
+)
 
 UPLOADS, THUMBS, SENDER = "intake-uploads", "intake-thumbs", "intake@example.com"
 
@@ -25,22 +33,38 @@ class Cloud:
     dynamodb: Any
     finished_queue: str
 
-    def put(self, owner: str, upload_id: str, filename: str, body: bytes, content_type: str = "image/jpeg", **meta: Any) -> str:
+    def put(
+        self,
+        owner: str,
+        upload_id: str,
+        filename: str,
+        body: bytes,
+        content_type: str = "image/jpeg",
+        **meta: Any,
+    ) -> str:
         key = f"uploads/{owner}/{upload_id}/{filename}"
-        metadata = encode_metadata(UploadMetadata(owner=owner, upload_id=upload_id, filename=filename, **meta))
+        metadata = encode_metadata(
+            UploadMetadata(owner=owner, upload_id=upload_id, filename=filename, **meta)
+        )
         self.s3.put_object(Bucket=UPLOADS, Key=key, Body=body, ContentType=content_type, Metadata=metadata)
         return key
 
-    def event(self, key: str, receive_count: int = 1, time: str = "2026-11-21T10:00:00.000Z") -> dict[str, Any]:
+    def event(
+        self, key: str, receive_count: int = 1, time: str = "2026-11-21T10:00:00.000Z"
+    ) -> dict[str, Any]:
         head = self.s3.head_object(Bucket=UPLOADS, Key=key)
-        body = s3_event_body(UPLOADS, key, size=head["ContentLength"], etag=head["ETag"].strip('"'), time=time)
+        body = s3_event_body(
+            UPLOADS, key, size=head["ContentLength"], etag=head["ETag"].strip('"'), time=time
+        )
         return sqs_event(body, receive_count=receive_count)
 
     def run(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         return load_handler(function).handler(event, Context())  # type: ignore[no-any-return]
 
     def finished(self) -> list[dict[str, Any]]:
-        messages = self.sqs.receive_message(QueueUrl=self.finished_queue, MaxNumberOfMessages=10).get("Messages", [])
+        messages = self.sqs.receive_message(QueueUrl=self.finished_queue, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
         for message in messages:
             self.sqs.delete_message(QueueUrl=self.finished_queue, ReceiptHandle=message["ReceiptHandle"])
         return [json.loads(m["Body"]) for m in messages]
@@ -83,8 +107,12 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         dynamodb.create_table(TableName="intake-idempotency", **table_definition("IdempotencyTable"))
         topic = sns.create_topic(Name="finished")["TopicArn"]
         queue = sqs.create_queue(QueueName="finished-spy")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+        )
         monkeypatch.setenv("FINISHED_TOPIC_ARN", topic)
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
         settings.cache_clear()

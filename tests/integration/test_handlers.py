@@ -33,7 +33,14 @@ def test_validate_rejects_with_every_reason(cloud: Cloud) -> None:
     assert record is not None and record["status"] == "rejected"
     reasons = " ".join(record["status_reasons"])
     assert "application/pdf" in reasons
-    assert cloud.finished() == [{"type": "upload.finished", "upload_id": "u2", "status": "rejected", "version": record["status_version"]}]
+    assert cloud.finished() == [
+        {
+            "type": "upload.finished",
+            "upload_id": "u2",
+            "status": "rejected",
+            "version": record["status_version"],
+        }
+    ]
 
 
 def test_thumbnail_flattens_alpha_and_writes_only_to_the_thumbnail_bucket(cloud: Cloud) -> None:

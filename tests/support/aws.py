@@ -59,7 +59,9 @@ class Context:
         return 30_000
 
 
-def s3_event_body(bucket: str, key: str, *, size: int = 1, etag: str = "etag", time: str = "2026-11-21T10:00:00.000Z") -> str:
+def s3_event_body(
+    bucket: str, key: str, *, size: int = 1, etag: str = "etag", time: str = "2026-11-21T10:00:00.000Z"
+) -> str:
     return json.dumps(
         {
             "Records": [

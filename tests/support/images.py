@@ -9,7 +9,9 @@ import zlib
 from PIL import Image
 
 
-def jpeg(width: int = 640, height: int = 480, colour: tuple[int, int, int] = (200, 30, 30), **save: object) -> bytes:
+def jpeg(
+    width: int = 640, height: int = 480, colour: tuple[int, int, int] = (200, 30, 30), **save: object
+) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(buffer, "JPEG", quality=90, **save)
     return buffer.getvalue()

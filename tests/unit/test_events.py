@@ -59,7 +59,9 @@ def test_finished_record_parses_its_body():
     record = {
         "messageId": "m1",
         "receiptHandle": "r",
-        "body": json.dumps({"type": "upload.finished", "upload_id": "u1", "status": "ready", "version": "t1"}),
+        "body": json.dumps(
+            {"type": "upload.finished", "upload_id": "u1", "status": "ready", "version": "t1"}
+        ),
         "attributes": {
             "ApproximateReceiveCount": "1",
             "SentTimestamp": "1700000000000",

@@ -22,7 +22,15 @@ def test_upload_key_builds_key():
 
 @pytest.mark.parametrize(
     "filename",
-    ["cat.png", "my cat.png", "a+b=c.png", "café ☕.png", "猫の写真 (1).jpg", "  spaced  .png", "no-extension"],
+    [
+        "cat.png",
+        "my cat.png",
+        "a+b=c.png",
+        "café ☕.png",
+        "猫の写真 (1).jpg",
+        "  spaced  .png",
+        "no-extension",
+    ],
 )
 def test_parse_round_trips_unusual_filenames(filename):
     key = f"uploads/alice/u-1/{filename}"

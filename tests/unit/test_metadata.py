@@ -1,5 +1,6 @@
 import base64
 from email.header import Header
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -7,16 +8,17 @@ from pydantic import ValidationError
 from intake.metadata import InvalidMetadata, UploadMetadata, decode_metadata, encode_metadata
 
 
-def meta(**over):
+def meta(**over: Any) -> UploadMetadata:
     fields = {"owner": "alice", "upload_id": "u-1", "filename": "cat.png"} | over
     return UploadMetadata(**fields)
 
 
-def reasons_for(raw):
+def reasons_for(raw: dict[str, str]) -> tuple[str, ...]:
     with pytest.raises(InvalidMetadata) as info:
         decode_metadata(raw)
+    reasons: tuple[str, ...] = info.value.reasons
     assert isinstance(info.value, ValueError)
-    return info.value.reasons
+    return reasons
 
 
 def test_round_trip_non_ascii():
@@ -70,7 +72,11 @@ def test_decode_is_lenient_about_key_case_and_prefix_and_ignores_unknown_keys():
 
 
 def test_decode_splits_and_trims_tags():
-    assert decode_metadata(encode_metadata(meta()) | {"tags": "a, b,,%C3%A9t%C3%A9"}).tags == ["a", "b", "été"]
+    assert decode_metadata(encode_metadata(meta()) | {"tags": "a, b,,%C3%A9t%C3%A9"}).tags == [
+        "a",
+        "b",
+        "été",
+    ]
     # a client that percent-encoded the whole comma-separated list
     assert decode_metadata(encode_metadata(meta()) | {"tags": "a%2Cb"}).tags == ["a", "b"]
 
@@ -107,7 +113,9 @@ def test_long_tag_is_reported_by_position():
 
 
 def test_empty_filename_is_reported():
-    assert reasons_for(encode_metadata(meta()) | {"filename": ""}) == ("metadata 'filename' must not be empty",)
+    assert reasons_for(encode_metadata(meta()) | {"filename": ""}) == (
+        "metadata 'filename' must not be empty",
+    )
 
 
 def test_bad_percent_encoding_is_reported_once():

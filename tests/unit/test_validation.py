@@ -4,6 +4,7 @@ import random
 import struct
 import warnings
 import zlib
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -19,23 +20,23 @@ LIMITS = Limits(
 )
 
 
-def image_bytes(fmt, size=(64, 48), mode="RGB", **save):
+def image_bytes(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB", **save: Any) -> bytes:
     buf = io.BytesIO()
     Image.new(mode, size, "red").save(buf, fmt, **save)
     return buf.getvalue()
 
 
-def png_header(width, height):
+def png_header(width: int, height: int) -> bytes:
     """A PNG that only declares its size: no real pixel data, no memory needed."""
 
-    def chunk(kind, data):
+    def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(256)))
 
 
-def facts(data=None, **over):
+def facts(data: bytes | None = None, **over: Any) -> ObjectFacts:
     data = image_bytes("PNG") if data is None else data
     fields = {
         "key": "uploads/alice/u-1/cat.png",
@@ -216,7 +217,9 @@ def test_all_problems_are_reported_together():
     assert "image is 12000x12000 = 144.0 MP, the limit is 40.0 MP" in result.reasons
 
 
-@pytest.mark.parametrize("magic", [b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\0\0\0\0WEBP"])
+@pytest.mark.parametrize(
+    "magic", [b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\0\0\0\0WEBP"]
+)
 def test_never_raises_on_garbage(magic):
     rng = random.Random(42)
     for length in (0, 1, 5, 30, 100, 2000):

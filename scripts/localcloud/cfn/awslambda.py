@@ -30,9 +30,19 @@ FUNCTION_TYPE = "AWS::Lambda::Function"
 LAYER_VERSION_TYPE = "AWS::Lambda::LayerVersion"
 
 _FUNCTION_PASSTHROUGH = (
-    "Description", "MemorySize", "Publish", "Timeout", "VpcConfig", "Environment",
-    "ReservedConcurrentExecutions", "Layers", "Architectures", "TracingConfig", "EphemeralStorage",
-    "PackageType", "ImageConfig",
+    "Description",
+    "MemorySize",
+    "Publish",
+    "Timeout",
+    "VpcConfig",
+    "Environment",
+    "ReservedConcurrentExecutions",
+    "Layers",
+    "Architectures",
+    "TracingConfig",
+    "EphemeralStorage",
+    "PackageType",
+    "ImageConfig",
 )
 
 
@@ -83,7 +93,7 @@ class LambdaFunctionWithAllProperties(CloudFormationModel):
         return LambdaFunction.has_cfn_attr(attr)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -97,13 +107,22 @@ class LambdaFunctionWithAllProperties(CloudFormationModel):
         warn_unapplied(
             FUNCTION_TYPE,
             props,
-            {*_FUNCTION_PASSTHROUGH, "Code", "FunctionName", "Handler", "Role", "Runtime", "KmsKeyArn",
-             "Tags", "LoggingConfig"},
+            {
+                *_FUNCTION_PASSTHROUGH,
+                "Code",
+                "FunctionName",
+                "Handler",
+                "Role",
+                "Runtime",
+                "KmsKeyArn",
+                "Tags",
+                "LoggingConfig",
+            },
         )
         return function
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: LambdaFunction,
         new_resource_name: str,
@@ -133,7 +152,7 @@ class LambdaFunctionWithAllProperties(CloudFormationModel):
         return function
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -176,7 +195,7 @@ class LambdaLayerVersion(CloudFormationModel):
         return True
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -187,7 +206,10 @@ class LambdaLayerVersion(CloudFormationModel):
         props = properties_of(cloudformation_json)
         # moto's own LayerVersion model answers the name-property lookup ("LayerVersion"), so
         # resource_name is always the generated name: honour LayerName here.
-        spec: dict[str, Any] = {"LayerName": str(props.get("LayerName") or resource_name), "Content": props["Content"]}
+        spec: dict[str, Any] = {
+            "LayerName": str(props.get("LayerName") or resource_name),
+            "Content": props["Content"],
+        }
         for name in ("Description", "CompatibleRuntimes", "CompatibleArchitectures", "LicenseInfo"):
             if name in props:
                 spec[name] = props[name]
@@ -196,7 +218,7 @@ class LambdaLayerVersion(CloudFormationModel):
         return cls(layer_version.arn)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: LambdaLayerVersion,
         new_resource_name: str,
@@ -204,7 +226,9 @@ class LambdaLayerVersion(CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> LambdaLayerVersion:
-        new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        new = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
         original_resource.delete(account_id, region_name)
         return new
 

@@ -26,11 +26,28 @@ from ._props import as_bool, as_float, as_int, properties_of, tag_dict, warn_una
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 
 _APPLIED = {
-    "AlarmName", "AlarmDescription", "ActionsEnabled", "AlarmActions", "OKActions",
-    "InsufficientDataActions", "MetricName", "Namespace", "Statistic", "ExtendedStatistic",
-    "Dimensions", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold",
-    "ThresholdMetricId", "ComparisonOperator", "TreatMissingData",
-    "EvaluateLowSampleCountPercentile", "Unit", "Metrics", "Tags",
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ThresholdMetricId",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Unit",
+    "Metrics",
+    "Tags",
 }
 
 
@@ -50,7 +67,7 @@ def _metric_data_queries(metrics: list[dict[str, Any]]) -> list[MetricDataQuery]
                 ),
                 period=str(stat["Period"]),
                 stat=stat["Stat"],
-                unit=stat.get("Unit"),  # type: ignore[arg-type]
+                unit=stat.get("Unit"),
             )
         queries.append(
             MetricDataQuery(
@@ -133,7 +150,7 @@ class CloudWatchAlarm(CloudFormationModel):
         return True
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -149,7 +166,7 @@ class CloudWatchAlarm(CloudFormationModel):
         return cls(resource_name, backend.alarms[resource_name].alarm_arn, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: CloudWatchAlarm,
         new_resource_name: str,
@@ -173,7 +190,7 @@ class CloudWatchAlarm(CloudFormationModel):
         cloudwatch_backends[self.account_id][self.region_name].delete_alarms([self.name])
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],

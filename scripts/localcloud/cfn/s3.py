@@ -60,7 +60,9 @@ def notification_configuration(cfn: dict[str, Any]) -> dict[str, Any]:
                 entry["Filter"] = {
                     "S3Key": {
                         # S3 accepts "Prefix"/"Suffix" in any case and stores them lower-case.
-                        "FilterRule": [{"Name": str(r["Name"]).lower(), "Value": str(r["Value"])} for r in rules]
+                        "FilterRule": [
+                            {"Name": str(r["Name"]).lower(), "Value": str(r["Value"])} for r in rules
+                        ]
                     }
                 }
             items.append(entry)
@@ -126,7 +128,9 @@ def lifecycle_rules(cfn: dict[str, Any]) -> list[dict[str, Any]]:
             expiration["ExpiredObjectDeleteMarker"] = as_bool(rule["ExpiredObjectDeleteMarker"])
         if expiration:
             api["Expiration"] = expiration
-        transitions = list(rule.get("Transitions") or []) + ([rule["Transition"]] if rule.get("Transition") else [])
+        transitions = list(rule.get("Transitions") or []) + (
+            [rule["Transition"]] if rule.get("Transition") else []
+        )
         if transitions:
             api["Transition"] = [
                 {
@@ -234,7 +238,7 @@ class S3Bucket(CloudFormationModel):
         return FakeBucket.has_cfn_attr(attr)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -250,7 +254,7 @@ class S3Bucket(CloudFormationModel):
         return bucket
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: FakeBucket,
         new_resource_name: str,
@@ -263,17 +267,21 @@ class S3Bucket(CloudFormationModel):
         )
         props = properties_of(cloudformation_json)
         # A replacement bucket starts empty; an updated one had the previous template's properties.
-        previous = getattr(original_resource, "localcloud_properties", None) if bucket is original_resource else None
+        previous = (
+            getattr(original_resource, "localcloud_properties", None) if bucket is original_resource else None
+        )
         apply_bucket_properties(bucket, props, previous)
         bucket.localcloud_properties = props  # type: ignore[attr-defined]
         return bucket
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
     ) -> None:
-        FakeBucket.delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)
+        FakeBucket.delete_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name
+        )

@@ -63,7 +63,7 @@ class S3BucketPolicy(CloudFormationModel):
         return True
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -78,7 +78,7 @@ class S3BucketPolicy(CloudFormationModel):
         return cls(bucket, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: S3BucketPolicy,
         new_resource_name: str,
@@ -88,7 +88,9 @@ class S3BucketPolicy(CloudFormationModel):
     ) -> S3BucketPolicy:
         if str(properties_of(cloudformation_json)["Bucket"]) != original_resource.bucket:
             original_resource.delete(account_id, region_name)  # Bucket: update requires replacement
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
 
     def delete(self, account_id: str, region_name: str) -> None:
         backend = s3_backends[self.account_id][get_partition(self.region_name)]

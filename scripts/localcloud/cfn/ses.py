@@ -88,7 +88,7 @@ class SESEmailIdentity(CloudFormationModel):
             )
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -102,13 +102,18 @@ class SESEmailIdentity(CloudFormationModel):
         warn_unapplied(
             EMAIL_IDENTITY_TYPE,
             props,
-            {"EmailIdentity", "DkimSigningAttributes", "ConfigurationSetAttributes", "DkimAttributes",
-             "FeedbackAttributes"},
+            {
+                "EmailIdentity",
+                "DkimSigningAttributes",
+                "ConfigurationSetAttributes",
+                "DkimAttributes",
+                "FeedbackAttributes",
+            },
         )
         return cls(identity, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: SESEmailIdentity,
         new_resource_name: str,
@@ -127,7 +132,7 @@ class SESEmailIdentity(CloudFormationModel):
         sesv2_backends[self.account_id][self.region_name].delete_email_identity(self.identity)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],

@@ -104,7 +104,7 @@ class SNSSubscription(CloudFormationModel):
         return True
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -118,13 +118,20 @@ class SNSSubscription(CloudFormationModel):
         subscription = backend.subscribe(topic_arn, str(props.get("Endpoint", "")), str(props["Protocol"]))
         applied = _apply_subscription_attributes(backend, subscription.arn, props, frozenset())
         warn_unapplied(
-            SUBSCRIPTION_TYPE, props, {*_REPLACING, *_JSON_ATTRIBUTES, "FilterPolicyScope",
-                                       "RawMessageDelivery", "SubscriptionRoleArn"}
+            SUBSCRIPTION_TYPE,
+            props,
+            {
+                *_REPLACING,
+                *_JSON_ATTRIBUTES,
+                "FilterPolicyScope",
+                "RawMessageDelivery",
+                "SubscriptionRoleArn",
+            },
         )
         return cls(subscription.arn, props, applied)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: SNSSubscription,
         new_resource_name: str,
@@ -155,7 +162,7 @@ class SNSSubscription(CloudFormationModel):
         _backend_for(self.arn).unsubscribe(self.arn)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -221,7 +228,7 @@ class SNSTopicPolicy(CloudFormationModel):
                 _backend_for(arn).set_topic_attribute(arn, "policy", policy)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -235,7 +242,7 @@ class SNSTopicPolicy(CloudFormationModel):
         return cls(resource_name, policy, previous)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: SNSTopicPolicy,
         new_resource_name: str,

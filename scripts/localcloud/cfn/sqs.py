@@ -83,7 +83,7 @@ class SQSQueuePolicy(CloudFormationModel):
                 backend.get_queue(name).policy = None  # back to SQS's empty default policy
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -98,7 +98,7 @@ class SQSQueuePolicy(CloudFormationModel):
         return cls(resource_name, policy, urls, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: SQSQueuePolicy,
         new_resource_name: str,

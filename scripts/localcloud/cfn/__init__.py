@@ -1,0 +1,72 @@
+"""CloudFormation support the local cloud adds to moto, so every template resource is real.
+
+moto 5.2.5 skips some resource types and properties while still reporting CREATE_COMPLETE. Each
+module here adds one piece, faithful to the CloudFormation reference, on top of moto's backends:
+
+- `sns`: AWS::SNS::Subscription, AWS::SNS::TopicPolicy
+- `sqs`: AWS::SQS::QueuePolicy
+- `cloudwatch`: AWS::CloudWatch::Alarm
+- `ses`: AWS::SES::EmailIdentity
+- `s3`: AWS::S3::Bucket properties (notifications, CORS, public access block, ownership, lifecycle,
+  versioning)
+- `s3_bucket_policy`: AWS::S3::BucketPolicy, and condition-aware bucket-policy enforcement
+- `awslambda`: AWS::Lambda::Function properties (Layers, Architectures, ...), AWS::Lambda::LayerVersion
+- `dynamodb`: AWS::DynamoDB::Table TimeToLiveSpecification and PointInTimeRecoverySpecification
+- `no_builtin_esm`: moto never consumes SQS queues for event source mappings itself
+
+Call `install()` in the process that runs the moto server, before it handles its first request.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+
+from . import no_builtin_esm, s3_bucket_policy
+from .awslambda import LambdaFunctionWithAllProperties, LambdaLayerVersion
+from .cloudwatch import CloudWatchAlarm
+from .dynamodb import DynamoDBTable
+from .s3 import S3Bucket
+from .s3_bucket_policy import S3BucketPolicy
+from .ses import SESEmailIdentity
+from .sns import SNSSubscription, SNSTopicPolicy
+from .sqs import SQSQueuePolicy
+
+__all__ = ["MODELS", "install"]
+
+#: The CloudFormation models this package registers with moto.
+MODELS: tuple[type[CloudFormationModel], ...] = (
+    SNSSubscription,
+    SNSTopicPolicy,
+    SQSQueuePolicy,
+    CloudWatchAlarm,
+    SESEmailIdentity,
+    S3Bucket,
+    S3BucketPolicy,
+    LambdaFunctionWithAllProperties,
+    LambdaLayerVersion,
+    DynamoDBTable,
+)
+
+_lock = threading.Lock()
+
+
+def install() -> None:
+    """Register every model with moto's CloudFormation and apply the behaviour patches.
+
+    Idempotent. moto builds its type -> model map from `CloudFormationModel.__subclasses__()` once
+    and caches it; importing this package defined the models, and the caches are cleared so the map
+    is rebuilt with them (a later direct subclass wins for a type moto already models).
+    """
+    with _lock:
+        no_builtin_esm.install()
+        s3_bucket_policy.install_condition_aware_enforcement()
+        parsing.get_model_list.cache_clear()
+        parsing.get_model_map.cache_clear()
+        parsing.get_name_type_map.cache_clear()
+        model_map = parsing.get_model_map()
+        wrong = [m.cloudformation_type() for m in MODELS if model_map.get(m.cloudformation_type()) is not m]
+        if wrong:
+            raise RuntimeError(f"localcloud.cfn: moto did not pick up the models for {wrong}")

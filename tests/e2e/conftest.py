@@ -1,0 +1,94 @@
+"""One local cloud for the whole e2e session, on a free port (a running `make up` keeps 4566)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from intake.keys import UploadKey
+from intake.metadata import UploadMetadata, encode_metadata
+from intake.records import Records
+from intake.status import FINAL_STATUSES
+from localcloud.cloud import LocalCloud
+from localcloud.server import free_port
+
+# Short timeouts so retries and the DLQ show within a minute; the 6x ratio of the template is kept.
+E2E_PARAMETERS = {"FunctionTimeout": "2", "QueueVisibilityTimeout": "12"}
+
+
+@pytest.fixture(scope="session")
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud(port=free_port(), parameters=E2E_PARAMETERS) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def records(cloud: LocalCloud) -> Records:
+    return Records(cloud.outputs["IndexTableName"], client=cloud.client("dynamodb"))
+
+
+def wait_for(check: Callable[[], Any], timeout_s: float = 30, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.25)
+
+
+class Uploader:
+    def __init__(self, cloud: LocalCloud, records: Records) -> None:
+        self.cloud, self.records = cloud, records
+        self.s3 = cloud.client("s3")
+
+    def upload(
+        self,
+        owner: str,
+        upload_id: str,
+        filename: str,
+        body: bytes,
+        content_type: str = "image/jpeg",
+        email: str | None = "owner@example.com",
+    ) -> UploadKey:
+        key = UploadKey(owner=owner, upload_id=upload_id, filename=filename)
+        self.records.create_pending(key, owner_email=email, content_type=content_type, size=len(body))
+        metadata = encode_metadata(UploadMetadata(owner=owner, upload_id=upload_id, filename=filename))
+        self.s3.put_object(
+            Bucket=self.cloud.outputs["UploadBucketName"],
+            Key=key.key,
+            Body=body,
+            ContentType=content_type,
+            Metadata=metadata,
+        )
+        return key
+
+    def final(self, upload_id: str, timeout_s: float = 30) -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            item = self.records.get(upload_id)
+            return item if item and item["status"] in FINAL_STATUSES and item.get("notified") else None
+
+        return wait_for(check, timeout_s, f"upload {upload_id} to be final and announced")  # type: ignore[no-any-return]
+
+    def emails_to(self, address: str) -> list[dict[str, Any]]:
+        data = requests.get(f"{self.cloud.endpoint}/moto-api/data.json", timeout=10).json()
+        return [m for m in data["ses"]["Message"] if address in m["destinations"]["ToAddresses"]]
+
+    def queue_depth(self, output: str) -> int:
+        attributes = self.cloud.client("sqs").get_queue_attributes(
+            QueueUrl=self.cloud.outputs[output],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+
+@pytest.fixture(scope="session")
+def uploader(cloud: LocalCloud, records: Records) -> Uploader:
+    return Uploader(cloud, records)
