@@ -7,6 +7,7 @@ record carrying the owner's email.
 from __future__ import annotations
 
 import io
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -154,7 +155,7 @@ def report(console: Console, cloud: LocalCloud, items: list[dict[str, Any]], sec
 
 
 def main() -> int:
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 130)
     with console.status("starting the local cloud"):
         cloud = LocalCloud().start()
     try:

@@ -139,13 +139,25 @@ def spec_from_api(
     )
 
 
+_sessions: dict[str, boto3.session.Session] = {}
+_sessions_lock = threading.Lock()
+
+
 def _session_client(service: str, region: str, endpoint_url: str, config: Config | None = None) -> Any:
-    session = boto3.session.Session(region_name=region)
-    if session.get_credentials() is None:  # moto accepts anything; don't fail on a bare machine
-        session = boto3.session.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=region
+    # One session per region: a new Session costs ~0.2 s of data loading, and sessions are not
+    # thread-safe, hence the lock (clients themselves are).
+    with _sessions_lock:
+        session = _sessions.get(region)
+        if session is None:
+            session = boto3.session.Session(region_name=region)
+            if session.get_credentials() is None:  # moto accepts anything; don't fail on a bare machine
+                session = boto3.session.Session(
+                    aws_access_key_id="test", aws_secret_access_key="test", region_name=region
+                )
+            _sessions[region] = session
+        return session.client(  # type: ignore[call-overload]
+            service, endpoint_url=endpoint_url, config=config
         )
-    return session.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
 
 
 class LambdaSpecLoader:
@@ -337,7 +349,7 @@ class SqsPoller:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     @property
     def environment_count(self) -> int:
@@ -372,12 +384,12 @@ class SqsPoller:
             }
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("poller already started")
+        """Start polling (once per poller: after ``stop()`` create a new one)."""
+        if self._thread is not None or self._stop.is_set():
+            raise RuntimeError("a poller starts once")
         if not self.config.enabled:
             _log.info("event source mapping %s for %s is disabled; not polling", self.config.uuid, self.name)
             return
-        self._stop.clear()
         n = max(1, self.config.maximum_concurrency)
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=n, thread_name_prefix=f"esm-{self.name}"
@@ -398,12 +410,11 @@ class SqsPoller:
         """Stop polling, let running invocations finish within ``timeout``, then kill what is left.
 
         Killed invocations delete nothing: their messages come back after the visibility timeout.
+        Does not wait for a long poll in progress: the poll thread exits when it returns, and makes
+        any messages it still received visible again at once.
         """
         deadline = time.monotonic() + timeout
         self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(max(0.0, deadline - time.monotonic()))
         with self.lock:
             futures = set(self._futures)
         if futures:
@@ -418,7 +429,8 @@ class SqsPoller:
             concurrent.futures.wait(futures, timeout=2.0)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        if self._thread is not None:
+            self._thread.join(min(0.1, max(0.0, deadline - time.monotonic())))
 
     def __enter__(self) -> SqsPoller:
         self.start()
@@ -441,6 +453,8 @@ class SqsPoller:
                     batch = self._collect_batch()
                 except Exception as e:  # endpoint down, throttled, queue deleted... keep going
                     self._slots.release()
+                    if self._stop.is_set():
+                        break  # e.g. the emulator stopped right after us
                     backoff = min(max(backoff * 2, 0.5), 10.0)
                     with self.lock:
                         self.stats.receive_errors += 1
@@ -457,11 +471,10 @@ class SqsPoller:
                 if not batch:
                     self._slots.release()
                     continue
-                if self._stop.is_set():
+                if self._stop.is_set() or not self._submit(batch):
                     self._release(batch)
                     self._slots.release()
                     break
-                self._submit(batch)
             except Exception:
                 _log.exception("%s: poller loop error", self.name)
                 self._stop.wait(1.0)
@@ -531,14 +544,20 @@ class SqsPoller:
                     Entries=entries[chunk : chunk + _DELETE_MAX],
                 )
 
-    def _submit(self, batch: list[Mapping[str, Any]]) -> None:
-        assert self._executor is not None
+    def _submit(self, batch: list[Mapping[str, Any]]) -> bool:
+        executor = self._executor
+        if executor is None:
+            return False
         with self.lock:
             self._in_flight += 1
-        future = self._executor.submit(self._process, batch)
-        with self.lock:
+            try:
+                future = executor.submit(self._process, batch)
+            except RuntimeError:  # shut down by stop() in the meantime
+                self._in_flight -= 1
+                return False
             self._futures.add(future)
         future.add_done_callback(self._forget)
+        return True
 
     def _forget(self, future: concurrent.futures.Future[None]) -> None:
         with self.lock:
@@ -552,6 +571,10 @@ class SqsPoller:
             event = build_sqs_event(batch, self.config.queue_arn, self.config.region)
             try:
                 result = env.invoke(event)
+            except RuntimeError:
+                if not self._stop.is_set():
+                    raise
+                return  # closed by stop() before it ran: the messages come back after the timeout
             finally:
                 self._checkin(env)
             if self._stop.is_set() and not result.ok:

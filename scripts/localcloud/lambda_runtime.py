@@ -442,6 +442,17 @@ def _exit_reason(returncode: int | None) -> str:
     return f"exit status {returncode}"
 
 
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and everything it started (its own process group)."""
+    if process.returncode is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        with contextlib.suppress(OSError):
+            process.kill()
+
+
 @dataclass
 class _Worker:
     process: subprocess.Popen[bytes]
@@ -501,16 +512,24 @@ class ExecutionEnvironment:
         log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
         ours, theirs = socket.socketpair()
         with ours, theirs:
-            process = subprocess.Popen(
-                [sys.executable, "-u", "-c", _BOOTSTRAP, str(theirs.fileno()), _PACKAGE_PARENT],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,  # one stream keeps print() and logging in order
-                pass_fds=(theirs.fileno(),),
-                env=lambda_environment(spec, log_stream),
-                cwd=spec.code_dir,  # the runtime's cwd is /var/task
-                start_new_session=True,  # Ctrl-C in `make up` is for the local cloud, which stops us
-            )
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-u", "-c", _BOOTSTRAP, str(theirs.fileno()), _PACKAGE_PARENT],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,  # one stream keeps print() and logging in order
+                    pass_fds=(theirs.fileno(),),
+                    env=lambda_environment(spec, log_stream),
+                    cwd=spec.code_dir,  # the runtime's cwd is /var/task
+                    # Own process group: Ctrl-C in `make up` is for the local cloud (which then stops
+                    # us), and a kill takes the handler's own subprocesses down too, like a sandbox.
+                    start_new_session=True,
+                )
+            except OSError as e:  # e.g. the code dir is missing
+                init_ms = (time.perf_counter() - t0) * 1000
+                error = _make_error(f"Cannot start the runtime: {e}", "Runtime.StartError", [])
+                self._logger.error("[%s] %s", spec.name, error["errorMessage"])
+                return init_ms, InvokeResult(False, None, error, 0.0, False, init_ms)
             conn = Connection(ours.detach())
         assert process.stdout is not None
         pump = threading.Thread(
@@ -567,8 +586,7 @@ class ExecutionEnvironment:
                 worker.conn.send(("shutdown",))
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(1.0)
-        if process.poll() is None:
-            process.kill()
+        _kill(process)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(2.0)
         worker.conn.close()
@@ -585,8 +603,7 @@ class ExecutionEnvironment:
         else:
             worker = self._worker
             if worker is not None:
-                with contextlib.suppress(OSError):
-                    worker.process.kill()  # the invoking thread sees EOF and cleans up
+                _kill(worker.process)  # the invoking thread sees EOF and cleans up
 
     # -- invoke ------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import socket
 
 from moto.server import ThreadedMotoServer
 
-from localcloud import cfn
+from localcloud import cfn, no_docker
 
 HOST = "127.0.0.1"
 PORT = 4566  # LocalStack's port, so AWS_ENDPOINT_URL / localstack-client defaults work
@@ -41,6 +41,7 @@ class Emulator:
                 f"{host}:{port} is already in use: is another local cloud running? (stop it first)"
             )
         cfn.install()  # before the first request: moto caches its CloudFormation model map on first use
+        no_docker.install()
         self.host, self.port = host, port
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
 

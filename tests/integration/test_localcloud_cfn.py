@@ -51,7 +51,7 @@ def endpoint() -> Iterator[str]:
 def client(endpoint: str) -> Callable[[str], Any]:
     def make(service: str) -> Any:
         return boto3.client(
-            service,
+            service,  # type: ignore[call-overload]
             region_name=REGION,
             endpoint_url=endpoint,
             aws_access_key_id="testing",
@@ -118,7 +118,9 @@ def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
     """Receive and delete everything visible in a (shallow) queue."""
     received: list[dict[str, Any]] = []
     while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
         if not batch:
             return received
         for message in batch:
@@ -134,6 +136,12 @@ def s3_object_events(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         assert "Type" not in body, "not raw delivery: the body is an SNS envelope"
         records.extend(body.get("Records", []))
     return records
+
+
+def get_layer_version(awslambda: Any, arn: str) -> dict[str, Any]:
+    """GetLayerVersion by ARN (moto lacks GetLayerVersionByArn)."""
+    name, version = arn.rsplit(":", 2)[-2:]
+    return dict(awslambda.get_layer_version(LayerName=name, VersionNumber=int(version)))
 
 
 def policy_sids(policy_text: str) -> set[str]:
@@ -174,7 +182,9 @@ TLS_ONLY = {
 def small_template(raw: bool = True, threshold: int = 0, cors: bool = True) -> str:
     bucket_props: dict[str, Any] = {
         "BucketEncryption": {
-            "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            "ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+            ]
         },
         "PublicAccessBlockConfiguration": {
             "BlockPublicAcls": True,
@@ -185,7 +195,11 @@ def small_template(raw: bool = True, threshold: int = 0, cors: bool = True) -> s
         "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
         "LifecycleConfiguration": {
             "Rules": [
-                {"Id": "abort-mpu", "Status": "Enabled", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}
+                {
+                    "Id": "abort-mpu",
+                    "Status": "Enabled",
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                }
             ]
         },
         "NotificationConfiguration": {
@@ -212,7 +226,9 @@ def small_template(raw: bool = True, threshold: int = 0, cors: bool = True) -> s
             ]
         }
     resources: dict[str, Any] = {
-        "EventsTopic": {"Type": "AWS::SNS::Topic"},
+        # Properties given: moto treats a resource without them as modified on every update (and
+        # moto replaces a topic on update, dropping its subscriptions).
+        "EventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "events"}},
         "EventsTopicPolicy": {
             "Type": "AWS::SNS::TopicPolicy",
             "Properties": {
@@ -276,9 +292,17 @@ def small_template(raw: bool = True, threshold: int = 0, cors: bool = True) -> s
         },
         "EmailSubscription": {
             "Type": "AWS::SNS::Subscription",
-            "Properties": {"TopicArn": {"Ref": "EventsTopic"}, "Protocol": "email", "Endpoint": "ops@example.com"},
+            "Properties": {
+                "TopicArn": {"Ref": "EventsTopic"},
+                "Protocol": "email",
+                "Endpoint": "ops@example.com",
+            },
         },
-        "UploadBucket": {"Type": "AWS::S3::Bucket", "DependsOn": "EventsTopicPolicy", "Properties": bucket_props},
+        "UploadBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DependsOn": "EventsTopicPolicy",
+            "Properties": bucket_props,
+        },
         "UploadBucketPolicy": {
             "Type": "AWS::S3::BucketPolicy",
             "Properties": {
@@ -338,7 +362,10 @@ def small_template(raw: bool = True, threshold: int = 0, cors: bool = True) -> s
                 "InsufficientDataActions": [{"Ref": "EventsTopic"}],
             },
         },
-        "SenderIdentity": {"Type": "AWS::SES::EmailIdentity", "Properties": {"EmailIdentity": "sender@example.com"}},
+        "SenderIdentity": {
+            "Type": "AWS::SES::EmailIdentity",
+            "Properties": {"EmailIdentity": "sender@example.com"},
+        },
         "FunctionRole": {
             "Type": "AWS::IAM::Role",
             "Properties": {
@@ -421,13 +448,17 @@ def small_stack(client: Callable[[str], Any], artifacts: str) -> dict[str, Any]:
     return deploy(client("cloudformation"), SMALL_STACK, small_template())
 
 
-def test_every_resource_is_created_with_its_type(client: Callable[[str], Any], small_stack: dict[str, Any]) -> None:
+def test_every_resource_is_created_with_its_type(
+    client: Callable[[str], Any], small_stack: dict[str, Any]
+) -> None:
     template = json.loads(small_template())["Resources"]
     listed = stack_resources(client("cloudformation"), SMALL_STACK)
     assert set(listed) == set(template)
     for logical_id, resource in template.items():
         assert listed[logical_id]["ResourceType"] == resource["Type"], logical_id
-        assert listed[logical_id]["PhysicalResourceId"], f"{logical_id} ({resource['Type']}) has no physical id"
+        assert listed[logical_id]["PhysicalResourceId"], (
+            f"{logical_id} ({resource['Type']}) has no physical id"
+        )
 
 
 def test_subscriptions_and_policies(client: Callable[[str], Any], small_stack: dict[str, Any]) -> None:
@@ -450,9 +481,9 @@ def test_subscriptions_and_policies(client: Callable[[str], Any], small_stack: d
     assert filtered["RawMessageDelivery"] == "true"
     assert json.loads(filtered["FilterPolicy"]) == {"kind": ["wanted"]}
     assert filtered["FilterPolicyScope"] == "MessageBody"
-    assert json.loads(filtered["RedrivePolicy"])["deadLetterTargetArn"].endswith(":" + listed["FilteredQueue"][
-        "PhysicalResourceId"
-    ].rsplit("/", 1)[-1])
+    assert json.loads(filtered["RedrivePolicy"])["deadLetterTargetArn"].endswith(
+        ":" + listed["FilteredQueue"]["PhysicalResourceId"].rsplit("/", 1)[-1]
+    )
 
     by_topic = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     assert {s["Protocol"] for s in by_topic} == {"sqs", "email"}
@@ -460,7 +491,9 @@ def test_subscriptions_and_policies(client: Callable[[str], Any], small_stack: d
 
     topic_policy = sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"]
     assert policy_sids(topic_policy) == {"AllowS3"}
-    queue_policy = sqs.get_queue_attributes(QueueUrl=events_queue, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    queue_policy = sqs.get_queue_attributes(QueueUrl=events_queue, AttributeNames=["Policy"])["Attributes"][
+        "Policy"
+    ]
     assert policy_sids(queue_policy) == {"AllowTopic"}
     assert json.loads(queue_policy)["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == topic
 
@@ -471,6 +504,7 @@ def test_filter_policy_is_enforced(client: Callable[[str], Any], small_stack: di
     filtered_queue = queue_url(sqs, listed["FilteredQueue"]["PhysicalResourceId"])
     events_queue = queue_url(sqs, listed["EventsQueue"]["PhysicalResourceId"])
     drain(sqs, filtered_queue)
+    drain(sqs, events_queue)  # the bucket's s3:TestEvent
     sns.publish(TopicArn=listed["EventsTopic"]["PhysicalResourceId"], Message=json.dumps({"kind": "other"}))
     sns.publish(TopicArn=listed["EventsTopic"]["PhysicalResourceId"], Message=json.dumps({"kind": "wanted"}))
     assert [json.loads(m["Body"]) for m in drain(sqs, filtered_queue)] == [{"kind": "wanted"}]
@@ -536,7 +570,9 @@ def test_tls_only_bucket_policy_is_stored_and_does_not_lock_out_the_emulator(
     assert s3.get_object(Bucket=bucket, Key="elsewhere/ok.txt")["Body"].read() == b"ok"
 
 
-def test_s3_events_reach_the_queue_raw_and_filtered(client: Callable[[str], Any], small_stack: dict[str, Any]) -> None:
+def test_s3_events_reach_the_queue_raw_and_filtered(
+    client: Callable[[str], Any], small_stack: dict[str, Any]
+) -> None:
     s3, sqs = client("s3"), client("sqs")
     listed = stack_resources(client("cloudformation"), SMALL_STACK)
     bucket = listed["UploadBucket"]["PhysicalResourceId"]
@@ -583,27 +619,38 @@ def test_alarms(client: Callable[[str], Any], small_stack: dict[str, Any]) -> No
     assert named["InsufficientDataActions"] == [topic]
 
 
-def test_ses_identity_is_verified_and_can_send(client: Callable[[str], Any], small_stack: dict[str, Any]) -> None:
+def test_ses_identity_is_verified_and_can_send(
+    client: Callable[[str], Any], small_stack: dict[str, Any]
+) -> None:
     ses = client("ses")
     listed = stack_resources(client("cloudformation"), SMALL_STACK)
     assert listed["SenderIdentity"]["PhysicalResourceId"] == "sender@example.com"
     attributes = ses.get_identity_verification_attributes(Identities=["sender@example.com"])
     assert attributes["VerificationAttributes"]["sender@example.com"]["VerificationStatus"] == "Success"
-    assert client("sesv2").get_email_identity(EmailIdentity="sender@example.com")["VerifiedForSendingStatus"] is True
+    assert (
+        client("sesv2").get_email_identity(EmailIdentity="sender@example.com")["VerifiedForSendingStatus"]
+        is True
+    )
     message = {"Subject": {"Data": "hi"}, "Body": {"Text": {"Data": "hello"}}}
-    sent = ses.send_email(Source="sender@example.com", Destination={"ToAddresses": ["a@example.com"]}, Message=message)
+    sent = ses.send_email(
+        Source="sender@example.com", Destination={"ToAddresses": ["a@example.com"]}, Message=message
+    )
     assert sent["MessageId"]
     with pytest.raises(ClientError, match="MessageRejected"):
-        ses.send_email(Source="stranger@example.org", Destination={"ToAddresses": ["a@example.com"]}, Message=message)
+        ses.send_email(
+            Source="stranger@example.org", Destination={"ToAddresses": ["a@example.com"]}, Message=message
+        )
 
 
-def test_function_layer_and_table_properties(client: Callable[[str], Any], small_stack: dict[str, Any]) -> None:
+def test_function_layer_and_table_properties(
+    client: Callable[[str], Any], small_stack: dict[str, Any]
+) -> None:
     awslambda, dynamodb = client("lambda"), client("dynamodb")
     listed = stack_resources(client("cloudformation"), SMALL_STACK)
     layer_arn = listed["Layer"]["PhysicalResourceId"]
     assert layer_arn == outputs(small_stack)["LayerArn"]
     assert layer_arn.endswith(":layer:cfn-small-deps:1")
-    layer = awslambda.get_layer_version_by_arn(Arn=layer_arn)
+    layer = get_layer_version(awslambda, layer_arn)
     assert layer["CompatibleArchitectures"] == ["arm64"] and layer["CompatibleRuntimes"] == ["python3.12"]
 
     config = awslambda.get_function_configuration(FunctionName="cfn-small-worker")
@@ -634,7 +681,9 @@ def test_event_source_mapping_is_kept_but_moto_never_consumes_the_queue(
     assert mapping["MaximumBatchingWindowInSeconds"] == 2
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 3}
-    [listed_mapping] = awslambda.list_event_source_mappings(FunctionName="cfn-small-worker")["EventSourceMappings"]
+    [listed_mapping] = awslambda.list_event_source_mappings(FunctionName="cfn-small-worker")[
+        "EventSourceMappings"
+    ]
     assert listed_mapping["UUID"] == mapping["UUID"] and listed_mapping["State"] == "Enabled"
 
     assert_not_consumed_by_moto(sqs, work_queue)
@@ -650,7 +699,10 @@ def test_update_changes_in_place_and_removes_dropped_properties(
 
     subscription = after["EventsSubscription"]["PhysicalResourceId"]
     assert subscription == before["EventsSubscription"]["PhysicalResourceId"]  # updated, not replaced
-    assert sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]["RawMessageDelivery"] == "false"
+    assert (
+        sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]["RawMessageDelivery"]
+        == "false"
+    )
 
     alarm = after["DepthAlarm"]["PhysicalResourceId"]
     assert alarm == before["DepthAlarm"]["PhysicalResourceId"]
@@ -662,7 +714,9 @@ def test_update_changes_in_place_and_removes_dropped_properties(
     assert s3.get_bucket_notification_configuration(Bucket=bucket)["TopicConfigurations"]
 
 
-def test_delete_stack_removes_the_added_resources(client: Callable[[str], Any], small_stack: dict[str, Any]) -> None:
+def test_delete_stack_removes_the_added_resources(
+    client: Callable[[str], Any], small_stack: dict[str, Any]
+) -> None:
     cfn, sns, s3, ses, cloudwatch = (
         client("cloudformation"),
         client("sns"),
@@ -696,7 +750,8 @@ def load_real_template() -> dict[str, Any]:
 
     loaded, matches = decode(str(REAL_TEMPLATE))
     assert loaded is not None and not matches, matches
-    return json.loads(json.dumps(loaded))
+    result: dict[str, Any] = json.loads(json.dumps(loaded))
+    return result
 
 
 def ref_target(value: Any) -> str | None:
@@ -756,7 +811,9 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
             for queue in props["Queues"]:
                 target = ref_target(queue)
                 assert target is not None
-                got = sqs.get_queue_attributes(QueueUrl=url_of(target), AttributeNames=["Policy"])["Attributes"]
+                got = sqs.get_queue_attributes(QueueUrl=url_of(target), AttributeNames=["Policy"])[
+                    "Attributes"
+                ]
                 assert policy_sids(got["Policy"]) == want, logical_id
         elif kind == "AWS::SNS::TopicPolicy":
             want = {s["Sid"] for s in props["PolicyDocument"]["Statement"]}
@@ -793,7 +850,9 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
                 assert alarm.get(key) == props.get(key), (logical_id, key)
             assert alarm["AlarmActions"] == [resolved(a) for a in props.get("AlarmActions", [])], logical_id
             assert alarm["OKActions"] == [resolved(a) for a in props.get("OKActions", [])], logical_id
-            assert [d["Name"] for d in alarm["Dimensions"]] == [d["Name"] for d in props.get("Dimensions", [])]
+            assert [d["Name"] for d in alarm["Dimensions"]] == [
+                d["Name"] for d in props.get("Dimensions", [])
+            ]
         elif kind == "AWS::SES::EmailIdentity":
             status = ses.get_identity_verification_attributes(Identities=[pid])["VerificationAttributes"]
             assert status[pid]["VerificationStatus"] == "Success", logical_id
@@ -806,11 +865,13 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
             assert mapping["MaximumBatchingWindowInSeconds"] == props["MaximumBatchingWindowInSeconds"]
         elif kind == "AWS::Lambda::Function":
             config = awslambda.get_function_configuration(FunctionName=pid)
-            assert [layer["Arn"] for layer in config["Layers"]] == [resolved(x) for x in props.get("Layers", [])]
+            assert [layer["Arn"] for layer in config["Layers"]] == [
+                resolved(x) for x in props.get("Layers", [])
+            ]
             assert len(config["Architectures"]) == 1, logical_id
             assert set(config["Environment"]["Variables"]) == set(props["Environment"]["Variables"])
         elif kind == "AWS::Lambda::LayerVersion":
-            assert awslambda.get_layer_version_by_arn(Arn=pid)["LayerVersionArn"] == pid
+            assert get_layer_version(awslambda, pid)["LayerVersionArn"] == pid
         elif kind == "AWS::DynamoDB::Table" and "TimeToLiveSpecification" in props:
             ttl = client("dynamodb").describe_time_to_live(TableName=pid)["TimeToLiveDescription"]
             assert ttl["TimeToLiveStatus"] == "ENABLED", logical_id
@@ -832,3 +893,114 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
         assert_not_consumed_by_moto(sqs, url)
 
     assert elapsed <= 5.0, f"create_stack took {elapsed:.2f} s"
+
+
+# -------------------------------------------------------------------------------------------------
+# Cognito user pool + client and the API Gateway Cognito authorizer (issue 3)
+# -------------------------------------------------------------------------------------------------
+
+AUTH_TEMPLATE = json.dumps(
+    {
+        "Resources": {
+            "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "cfn-auth-api"}},
+            "UserPool": {
+                "Type": "AWS::Cognito::UserPool",
+                "Properties": {
+                    "UserPoolName": "cfn-auth-users",
+                    "UsernameAttributes": ["email"],
+                    "AutoVerifiedAttributes": ["email"],
+                    "Policies": {"PasswordPolicy": {"MinimumLength": 8, "RequireSymbols": False}},
+                    "Schema": [
+                        {
+                            "Name": "email",
+                            "AttributeDataType": "String",
+                            "Required": True,
+                            "Mutable": True,
+                            "StringAttributeConstraints": {"MinLength": 3, "MaxLength": 256},
+                        }
+                    ],
+                    "UserPoolTags": {"app": "intake"},
+                },
+            },
+            "WebClient": {
+                "Type": "AWS::Cognito::UserPoolClient",
+                "Properties": {
+                    "UserPoolId": {"Ref": "UserPool"},
+                    "ClientName": "web",
+                    "GenerateSecret": False,
+                    "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                    "AccessTokenValidity": "60",
+                    "TokenValidityUnits": {"AccessToken": "minutes"},
+                },
+            },
+            "CognitoAuthorizer": {
+                "Type": "AWS::ApiGateway::Authorizer",
+                "Properties": {
+                    "RestApiId": {"Ref": "Api"},
+                    "Name": "cognito",
+                    "Type": "COGNITO_USER_POOLS",
+                    "ProviderARNs": [{"Fn::GetAtt": ["UserPool", "Arn"]}],
+                    "IdentitySource": "method.request.header.Authorization",
+                },
+            },
+        },
+        "Outputs": {
+            "UserPoolId": {"Value": {"Ref": "UserPool"}},
+            "UserPoolClientId": {"Value": {"Ref": "WebClient"}},
+            "ProviderURL": {"Value": {"Fn::GetAtt": ["UserPool", "ProviderURL"]}},
+            "ClientName": {"Value": {"Fn::GetAtt": ["WebClient", "Name"]}},
+            "AuthorizerId": {"Value": {"Fn::GetAtt": ["CognitoAuthorizer", "AuthorizerId"]}},
+        },
+    }
+)
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    import base64
+
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims
+
+
+def test_cognito_user_pool_client_and_authorizer(client: Callable[[str], Any]) -> None:
+    cfn, idp, apigw = client("cloudformation"), client("cognito-idp"), client("apigateway")
+    out = outputs(deploy(cfn, "cfn-auth", AUTH_TEMPLATE))
+    listed = stack_resources(cfn, "cfn-auth")
+    assert all(r["PhysicalResourceId"] for r in listed.values()), listed
+
+    pool_id, client_id = out["UserPoolId"], out["UserPoolClientId"]
+    pool = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert pool["Name"] == "cfn-auth-users"
+    assert pool["UsernameAttributes"] == ["email"] and pool["AutoVerifiedAttributes"] == ["email"]
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == 8
+    assert pool["UserPoolTags"] == {"app": "intake"}
+    app_client = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+    assert app_client["ClientName"] == out["ClientName"] == "web"
+    assert app_client["ExplicitAuthFlows"] == ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    assert app_client["AccessTokenValidity"] == 60 and "ClientSecret" not in app_client
+
+    # A token from the deployed client carries the issuer the template's ProviderURL names.
+    idp.admin_create_user(UserPoolId=pool_id, Username="alice@example.com", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(
+        UserPoolId=pool_id, Username="alice@example.com", Password="Passw0rd!", Permanent=True
+    )
+    tokens = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "alice@example.com", "PASSWORD": "Passw0rd!"},
+    )["AuthenticationResult"]
+    claims = jwt_claims(tokens["IdToken"])
+    assert claims["iss"] == out["ProviderURL"] == f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}"
+    assert claims["aud"] == client_id
+
+    api_id = listed["Api"]["PhysicalResourceId"]
+    authorizer = apigw.get_authorizer(restApiId=api_id, authorizerId=out["AuthorizerId"])
+    assert authorizer["name"] == "cognito" and authorizer["type"] == "COGNITO_USER_POOLS"
+    assert authorizer["providerARNs"] == [pool["Arn"]]
+    assert authorizer["identitySource"] == "method.request.header.Authorization"
+    assert authorizer["authorizerResultTtlInSeconds"] == 300
+
+    cfn.delete_stack(StackName="cfn-auth")
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        idp.describe_user_pool(UserPoolId=pool_id)

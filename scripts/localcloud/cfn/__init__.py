@@ -12,6 +12,8 @@ module here adds one piece, faithful to the CloudFormation reference, on top of 
 - `s3_bucket_policy`: AWS::S3::BucketPolicy, and condition-aware bucket-policy enforcement
 - `awslambda`: AWS::Lambda::Function properties (Layers, Architectures, ...), AWS::Lambda::LayerVersion
 - `dynamodb`: AWS::DynamoDB::Table TimeToLiveSpecification and PointInTimeRecoverySpecification
+- `cognito`: AWS::Cognito::UserPool, AWS::Cognito::UserPoolClient
+- `apigateway`: AWS::ApiGateway::Authorizer
 - `no_builtin_esm`: moto never consumes SQS queues for event source mappings itself
 
 Call `install()` in the process that runs the moto server, before it handles its first request.
@@ -25,8 +27,10 @@ from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 
 from . import no_builtin_esm, s3_bucket_policy
+from .apigateway import ApiGatewayAuthorizer
 from .awslambda import LambdaFunctionWithAllProperties, LambdaLayerVersion
 from .cloudwatch import CloudWatchAlarm
+from .cognito import CognitoUserPool, CognitoUserPoolClient
 from .dynamodb import DynamoDBTable
 from .s3 import S3Bucket
 from .s3_bucket_policy import S3BucketPolicy
@@ -48,6 +52,9 @@ MODELS: tuple[type[CloudFormationModel], ...] = (
     LambdaFunctionWithAllProperties,
     LambdaLayerVersion,
     DynamoDBTable,
+    CognitoUserPool,
+    CognitoUserPoolClient,
+    ApiGatewayAuthorizer,
 )
 
 _lock = threading.Lock()
