@@ -27,7 +27,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared/intake scripts
+	$(VENV)/bin/mypy shared/intake scripts tests
 	for f in functions/*/handler.py; do $(VENV)/bin/mypy $$f || exit 1; done
 	$(VENV)/bin/cfn-lint infra/cloudformation/*.yaml
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -24,7 +25,7 @@ idempotency = IdempotencyConfig(
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 
 
-@idempotent_function(data_keyword_argument="finished", persistence_store=persistence, config=idempotency)
+@idempotent_function(data_keyword_argument="finished", persistence_store=persistence, config=idempotency)  # type: ignore[untyped-decorator]
 def announce_once(finished: UploadFinished) -> dict[str, Any]:
     return announce.announce(finished, settings())
 
@@ -39,7 +40,7 @@ def record_handler(record: FinishedRecord) -> None:
 
 
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

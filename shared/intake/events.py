@@ -81,4 +81,4 @@ class UploadFinished(BaseModel):
 class FinishedRecord(SqsRecordModel):
     """An SQS record on the notify queue: the body is an UploadFinished (raw SNS delivery)."""
 
-    body: Json[UploadFinished]  # type: ignore[assignment]
+    body: Json[UploadFinished]

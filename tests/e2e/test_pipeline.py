@@ -17,6 +17,10 @@ pytestmark = pytest.mark.e2e
 CONSUMERS = ("Validate", "Thumbnail", "Index", "Notify")
 
 
+def drained(uploader: Uploader, queue_output: str) -> None:
+    wait_for(lambda: uploader.queue_depth(queue_output) == 0, 30, f"{queue_output} to drain")
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -49,8 +53,10 @@ def test_png_alpha_is_flattened_onto_white(cloud: LocalCloud, uploader: Uploader
     item = uploader.final(upload_id)
     assert item["status"] == "ready", item
     small = thumbnail(cloud, item, 128).convert("RGB")
-    assert min(small.getpixel((0, 0))) >= 225  # the transparent corner is white (JPEG-ish), not black
-    r, _g, b = small.getpixel((64, 42))
+    corner, middle = small.getpixel((0, 0)), small.getpixel((64, 42))
+    assert isinstance(corner, tuple) and isinstance(middle, tuple)
+    assert min(corner) >= 225  # the transparent corner is white (JPEG-ish), not black
+    r, _g, b = middle
     assert b > 180 and r < 80  # the opaque blue middle survives
 
 
@@ -110,7 +116,7 @@ def test_duplicate_delivery_sends_no_second_email(cloud: LocalCloud, uploader: U
         lambda: (uploader.records.get(upload_id) or {}).get("rev", 0) >= item["rev"] + 3, 30, "redelivery"
     )
     for name in CONSUMERS:
-        wait_for(lambda name=name: uploader.queue_depth(f"{name}QueueUrl") == 0, 30, f"{name} queue to drain")
+        drained(uploader, f"{name}QueueUrl")
     # ... and still exactly one email went out
     assert len(uploader.emails_to(email)) == 1
     assert (uploader.records.get(upload_id) or {})["status"] == "ready"
@@ -127,7 +133,7 @@ def test_s3_test_event_is_ignored(cloud: LocalCloud, uploader: Uploader) -> None
         TopicArn=cloud.outputs["UploadEventsTopicArn"], Message=json.dumps(test_event)
     )
     for name in ("Validate", "Thumbnail", "Index"):
-        wait_for(lambda name=name: uploader.queue_depth(f"{name}QueueUrl") == 0, 30, f"{name} queue to drain")
+        drained(uploader, f"{name}QueueUrl")
         assert uploader.queue_depth(f"{name}DLQUrl") == 0
 
 

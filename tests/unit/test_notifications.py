@@ -6,7 +6,7 @@ from intake.notifications import MAX_SUBJECT_CHARS, Email, InvalidRecipient, com
 
 
 def compose(**over: Any) -> Email:
-    args = {
+    args: dict[str, Any] = {
         "filename": "cat.png",
         "status": "ready",
         "reasons": [],

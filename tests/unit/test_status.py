@@ -52,7 +52,7 @@ def test_rejection_beats_failure_and_reasons_are_deduplicated():
 
 
 def test_only_the_newest_version_counts():
-    results = {s: result(s, version="t1") for s in STAGES}
+    results: dict[str, StageResult] = {s: result(s, version="t1") for s in STAGES}
     results["index"] = result("index", version="t2")
     assert derive(results).status == "processing"
 

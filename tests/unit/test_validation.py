@@ -38,7 +38,7 @@ def png_header(width: int, height: int) -> bytes:
 
 def facts(data: bytes | None = None, **over: Any) -> ObjectFacts:
     data = image_bytes("PNG") if data is None else data
-    fields = {
+    fields: dict[str, Any] = {
         "key": "uploads/alice/u-1/cat.png",
         "content_type": "image/png",
         "size": len(data),
