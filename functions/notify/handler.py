@@ -3,7 +3,7 @@
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.idempotency import (
@@ -18,6 +18,7 @@ from intake.events import FinishedRecord, UploadFinished
 from intake.settings import settings
 
 logger = Logger()
+metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, model=FinishedRecord)
 idempotency = IdempotencyConfig(
     event_key_jmespath="[upload_id, version, status]", expires_after_seconds=7 * 24 * 3600
@@ -40,6 +41,7 @@ def record_handler(record: FinishedRecord) -> None:
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
     return process_partial_response(

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from intake import stages
 
 logger = Logger()
+metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -19,6 +20,7 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

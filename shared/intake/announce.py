@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from intake import mailer
 from intake.events import UploadFinished
@@ -19,6 +20,7 @@ from intake.settings import Settings
 from intake.status import derive, results_of
 
 logger = Logger(child=True)
+metrics = Metrics()
 
 
 def announce(finished: UploadFinished, cfg: Settings) -> dict[str, Any]:
@@ -50,6 +52,7 @@ def announce(finished: UploadFinished, cfg: Settings) -> dict[str, Any]:
             detail = f"not sent: {exc}"
         else:
             detail = "sent " + mailer.send(cfg.sender_email, email)
+            metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     repo.mark_notified(finished.upload_id, version=finished.version, status=finished.status, detail=detail)
     logger.info(
         "announced", extra={"upload_id": finished.upload_id, "status": finished.status, "detail": detail}

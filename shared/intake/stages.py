@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from intake import storage, thumbnails, validation
@@ -23,6 +24,9 @@ from intake.settings import Settings, settings
 from intake.status import Stage, StageResult
 
 logger = Logger(child=True)
+metrics = Metrics()  # shares the handler's buffer; flushed as EMF by @metrics.log_metrics
+
+FINAL_METRICS = {"ready": "UploadsReady", "rejected": "UploadsRejected", "failed": "UploadsFailed"}
 
 StageWork = Callable[[ObjectCreated, UploadKey, Settings], tuple[StageResult, Mapping[str, Any]]]
 
@@ -67,6 +71,7 @@ def thumbnail(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[Stag
     except thumbnails.ImageRejected as exc:
         return _result("thumbnail", event, (exc.reason,)), {}
     listed = []
+    metrics.add_metric(name="ThumbnailsMade", unit=MetricUnit.Count, value=len(made))
     for thumb in made:
         thumb_key = thumbnail_key(key.owner, key.upload_id, thumb.size)
         storage.put_thumbnail(cfg.thumbnail_bucket, thumb_key, thumb.data)
@@ -108,6 +113,7 @@ def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cf
         return
     if settled.needs_announcement:
         assert settled.outcome.version is not None
+        metrics.add_metric(name=FINAL_METRICS[settled.outcome.status], unit=MetricUnit.Count, value=1)
         finished = UploadFinished(
             upload_id=key.upload_id,
             status=settled.outcome.status,  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from localcloud.cloud import LocalCloud
 from localcloud.server import free_port
 
 # Short timeouts so retries and the DLQ show within a minute; the 6x ratio of the template is kept.
-E2E_PARAMETERS = {"FunctionTimeout": "2", "QueueVisibilityTimeout": "12"}
+E2E_PARAMETERS = {"FunctionTimeout": "3", "QueueVisibilityTimeout": "18"}
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +68,7 @@ class Uploader:
         )
         return key
 
-    def final(self, upload_id: str, timeout_s: float = 30) -> dict[str, Any]:
+    def final(self, upload_id: str, timeout_s: float = 60) -> dict[str, Any]:
         def check() -> dict[str, Any] | None:
             item = self.records.get(upload_id)
             return item if item and item["status"] in FINAL_STATUSES and item.get("notified") else None

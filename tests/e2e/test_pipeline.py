@@ -156,7 +156,7 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_and_the_upload_is_failed(
     try:
         upload_id, email = new_id(), f"{new_id()}@example.com"
         uploader.upload("dave", upload_id, "poison.jpg", images.jpeg(), email=email)
-        item = uploader.final(upload_id, timeout_s=150)
+        item = uploader.final(upload_id, timeout_s=200)
         assert item["status"] == "failed", item
         assert "thumbnail did not complete after 5 attempts" in item["status_reasons"][0]
         wait_for(lambda: uploader.queue_depth("ThumbnailDLQUrl") == 1, 30, "the message in the thumbnail DLQ")

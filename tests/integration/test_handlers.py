@@ -43,11 +43,14 @@ def test_validate_rejects_with_every_reason(cloud: Cloud) -> None:
     ]
 
 
-def test_thumbnail_flattens_alpha_and_writes_only_to_the_thumbnail_bucket(cloud: Cloud) -> None:
+def test_thumbnail_flattens_alpha_and_writes_only_to_the_thumbnail_bucket(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
     key = cloud.put(OWNER, "u3", "alpha.png", images.png_with_alpha(300, 200), content_type="image/png")
     assert cloud.run("thumbnail", cloud.event(key)) == {"batchItemFailures": []}
     record = cloud.record("u3")
     assert record is not None
+    assert '"ThumbnailsMade"' in capsys.readouterr().out  # the EMF line powertools Metrics prints
     made = {t["size"]: t for t in record["thumbnails"]}
     assert set(made) == {1024, 512, 128}
     assert (made[1024]["width"], made[1024]["height"]) == (300, 200)  # never upscaled

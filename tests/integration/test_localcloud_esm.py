@@ -282,7 +282,7 @@ def test_batch_size_event_shape_and_delete_on_success(
     wait_until(lambda: queue.depth() == (0, 0), 5, "the queue to be empty (batches deleted)")
     time.sleep(VISIBILITY_S + 0.5)  # nothing may come back after the visibility timeout
     batches = [r["event"]["Records"] for r in records(out)]
-    assert [len(b) for b in batches] == [2, 2, 1]
+    assert sorted(len(b) for b in batches) == [1, 2, 2]  # two environments: order may vary
     assert sorted(r["messageId"] for b in batches for r in b) == sorted(sent)
     assert queue.depth() == (0, 0)
 
@@ -422,7 +422,6 @@ def test_timeout_kills_the_worker_and_deletes_nothing(
     assert first.error is not None and first.error["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in first.error["errorMessage"]
     assert 900 < first.duration_ms < 2500
-    assert queue.depth() == (0, 1)  # not deleted: still in flight until the visibility timeout
     first_pid = records(out)[0]["pid"]
     assert not Path(f"/proc/{first_pid}").exists(), "the timed-out worker must be killed"
 
@@ -430,7 +429,7 @@ def test_timeout_kills_the_worker_and_deletes_nothing(
     second = results[1]
     assert second.ok and second.init_ms is not None, "a fresh environment means a cold start"
     assert second.payload["pid"] != first_pid
-    assert [r["count"] for r in records(out)] == ["1", "2"]
+    assert [r["count"] for r in records(out)] == ["1", "2"], "redelivered, so it was not deleted"
     wait_until(lambda: queue.depth() == (0, 0), 5, "the delete after success")
     assert poller.snapshot()["timeouts"] == 1
 
@@ -552,6 +551,7 @@ def test_environment_endpoint_context_logs_and_recycle_on_config_change(
     assert context["invoked_function_arn"] == spec.arn
     assert context["memory_limit_in_mb"] == "256"
     assert 0 < context["remaining"] <= 7000
+    wait_until(lambda: results, 5, "the invocation result")  # the message may arrive before it
     assert context["aws_request_id"] == results[0].request_id
     assert results[0].payload == "hello, world"
 
@@ -563,15 +563,18 @@ def test_environment_endpoint_context_logs_and_recycle_on_config_change(
     assert structured and structured[0]["function_request_id"] == results[0].request_id
 
     # A configuration update reaches new invocations: the environments are recycled.
+    recycles = poller.snapshot()["recycles"]
     lambda_.update_function_configuration(
         FunctionName=name, Environment={"Variables": {**variables, "GREETING": "bonjour"}}
     )
-    wait_until(lambda: poller.snapshot()["recycles"] >= 1, 5, "the poller to notice the update")
+    wait_until(lambda: poller.snapshot()["recycles"] > recycles, 5, "the poller to notice the update")
+    assert poller.spec.environment["GREETING"] == "bonjour"
     queue.send("two")
     second = report()
     assert second["greeting"] == "bonjour, world"
     assert second["pid"] != first["pid"]
-    assert results[-1].init_ms is not None, "recycled means a cold start"
+    wait_until(lambda: len(results) >= 2, 5, "the second invocation result")
+    assert results[1].init_ms is not None, "recycled means a cold start"
 
 
 def test_maximum_concurrency_bounds_parallel_invocations(

@@ -1,0 +1,1 @@
+"""The `intake` command line: uploads and queries (client) and operations (ops)."""

@@ -1,0 +1,20 @@
+"""`intake`: one CLI, with the client commands at the top and the ops commands under `intake ops`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Intake: upload files, query your index, operate the pipeline.")
+
+
+@app.callback()
+def _root() -> None:
+    """Intake's command line (the local cloud by default)."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
