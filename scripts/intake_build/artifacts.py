@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = ("validate", "thumbnail", "index", "notify")
+FUNCTIONS = ("validate", "thumbnail", "index", "notify", "api")
+# Deployed with the zips: the template includes it as the REST API's Body (AWS::Include).
+OPENAPI = ROOT / "infra" / "cloudformation" / "openapi.yaml"
 # Third-party packages the layer ships (boto3 is in the Lambda runtime already).
 LAYER_REQUIREMENTS = ("aws-lambda-powertools[parser]>=3.0", "pillow>=11.0", "pydantic>=2.7")
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # reproducible zips: same content, same hash
@@ -92,6 +94,7 @@ def build(out: Path | None = None, *, dependencies: bool = False, architecture: 
         for name in FUNCTIONS:
             zips[f"{name}.zip"] = staging / f"{name}.zip"
             _zip_tree(ROOT / "functions" / name, zips[f"{name}.zip"])
+        zips[OPENAPI.name] = OPENAPI
         digest = hashlib.sha256()
         for name in sorted(zips):
             digest.update(name.encode() + zips[name].read_bytes())

@@ -13,14 +13,18 @@ from localcloud.server import PortInUse
 
 
 def up() -> int:
+    from localcloud.api_front import API_PORT
     from localcloud.cloud import LocalCloud
+    from localcloud.users import DEMO_EMAIL, DEMO_PASSWORD
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    cloud = LocalCloud().start()
+    cloud = LocalCloud(api_port=API_PORT).start()
     try:
         print(f"Intake local cloud is up (stack '{cloud.deployment.stack_name if cloud.deployment else ''}')")
         print(f"  AWS endpoint   {cloud.endpoint}   (export AWS_ENDPOINT_URL={cloud.endpoint})")
+        print(f"  API + web page {cloud.api_url}")
+        print(f"  demo user      {DEMO_EMAIL}   password {DEMO_PASSWORD}")
         for key, value in sorted(cloud.outputs.items()):
             print(f"  {key:22} {value}")
         print("Ctrl-C stops it.", flush=True)

@@ -1,4 +1,4 @@
-"""The local cloud: the emulator, the deployed stack, and one poller per event source mapping."""
+"""The local cloud: the emulator, the deployed stack, one poller per event source mapping, the API front."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import logging
 import os
 from typing import Any
 
+from localcloud import users
+from localcloud.api_front import ApiFront
 from localcloud.deploy import REGION, STACK, Deployment, client, deploy
 from localcloud.esm import EsmConfig, SqsPoller, spec_from_api
-from localcloud.server import HOST, PORT, Emulator
+from localcloud.server import HOST, PORT, Emulator, free_port
 
 log = logging.getLogger("localcloud")
 
@@ -17,10 +19,19 @@ class LocalCloud:
     """`with LocalCloud() as cloud:` starts everything and stops it all on exit."""
 
     def __init__(
-        self, *, host: str = HOST, port: int = PORT, parameters: dict[str, str] | None = None
+        self,
+        *,
+        host: str = HOST,
+        port: int = PORT,
+        parameters: dict[str, str] | None = None,
+        api_port: int = 0,
     ) -> None:
         self.emulator = Emulator(host, port)
-        self.parameters = parameters or {}
+        # The API front's port (0: a free one; `make up` uses 3000) is known before the deploy, so the
+        # page it serves is the WebOrigin that the buckets' and the API's CORS rules allow.
+        self.api_port = api_port or free_port(host)
+        self.parameters = {"WebOrigin": f"http://{host}:{self.api_port}", **(parameters or {})}
+        self.api: ApiFront | None = None
         self.deployment: Deployment | None = None
         self.pollers: list[SqsPoller] = []
 
@@ -51,6 +62,12 @@ class LocalCloud:
         try:
             self.deployment = deploy(self.endpoint, self.parameters, STACK)
             self._start_pollers(self.deployment)
+            users.create_user(
+                self.client("cognito-idp"), self.outputs["UserPoolId"], users.DEMO_EMAIL, users.DEMO_PASSWORD
+            )
+            self.api = ApiFront.for_deployment(
+                self.deployment, self.endpoint, host=self.emulator.host, port=self.api_port
+            ).start()
         except BaseException:
             self.stop()
             raise
@@ -74,7 +91,15 @@ class LocalCloud:
             self.pollers.append(poller)
             log.info("polling %s -> %s", queue_name, function["FunctionName"])
 
+    @property
+    def api_url(self) -> str:
+        assert self.api, "the local cloud is not started"
+        return self.api.url
+
     def stop(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()

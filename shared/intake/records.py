@@ -227,6 +227,22 @@ class Records:
             ExpressionAttributeValues=_to_dynamo({":e": {"detail": detail, "at": now_iso()}}),
         )
 
+    def delete(self, upload_id: str, *, owner: str) -> bool:
+        """Delete the owner's record. False if there is none, or it belongs to someone else."""
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key={"upload_id": {"S": upload_id}},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
     # --- reads --------------------------------------------------------------------------------
 
     def get(self, upload_id: str) -> dict[str, Any] | None:
@@ -236,8 +252,48 @@ class Records:
         item = response.get("Item")
         return _from_dynamo(item) if item else None
 
-    def list_by_owner(self, owner: str, *, limit: int = 20, cursor: str | None = None) -> Page:
-        return self._query("by_owner", "#k = :k", {"#k": "owner"}, {":k": owner}, limit, cursor)
+    def list_by_owner(
+        self, owner: str, *, limit: int = 20, cursor: str | None = None, status: str | None = None
+    ) -> Page:
+        """The owner's records, newest first, optionally only those with `status`.
+
+        A cursor is only accepted for the owner it was made for (ValueError otherwise), so nobody can
+        page through another owner's records.
+        """
+        if cursor is not None:
+            _check_owner_cursor(cursor, owner)
+        if status is None:
+            return self._query("by_owner", "#k = :k", {"#k": "owner"}, {":k": owner}, limit, cursor)
+        return self._owner_page_with_status(owner, status, limit, cursor)
+
+    def _owner_page_with_status(self, owner: str, status: str, limit: int, cursor: str | None) -> Page:
+        # A filter applies after Limit, so read on until the page is full (a bounded number of reads)
+        # and resume after the last item returned, so pages are full and never skip a match.
+        start = decode_cursor(cursor) if cursor else None
+        items: list[dict[str, Any]] = []
+        for _ in range(_MAX_FILTERED_READS):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "by_owner",
+                "KeyConditionExpression": "#owner = :owner",
+                "FilterExpression": "#status = :status",
+                "ExpressionAttributeNames": {"#owner": "owner", "#status": "status"},
+                "ExpressionAttributeValues": _to_dynamo({":owner": owner, ":status": status}),
+                "ScanIndexForward": False,
+                "Limit": max(limit, _FILTERED_READ_SIZE),
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self.client.query(**kwargs)
+            page, start = response.get("Items", []), response.get("LastEvaluatedKey")
+            for i, raw in enumerate(page):
+                items.append(raw)
+                if len(items) == limit:
+                    more = i < len(page) - 1 or start is not None
+                    return _page(items, _owner_key(raw) if more else None)
+            if not start:
+                break
+        return _page(items, start)
 
     def list_by_status(
         self, status: str, *, since: str | None = None, limit: int = 50, cursor: str | None = None
@@ -282,6 +338,29 @@ def announced(item: Mapping[str, Any], outcome: Outcome) -> bool:
         outcome.version,
         outcome.status,
     )
+
+
+_MAX_FILTERED_READS = 10
+_FILTERED_READ_SIZE = 100
+_OWNER_KEY = ("upload_id", "owner", "created_at")  # by_owner's index key plus the table key
+
+
+def _page(raw_items: list[dict[str, Any]], last_key: Mapping[str, Any] | None) -> Page:
+    return Page([_from_dynamo(i) for i in raw_items], encode_cursor(last_key) if last_key else None)
+
+
+def _owner_key(raw_item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: raw_item[name] for name in _OWNER_KEY}
+
+
+def _check_owner_cursor(cursor: str, owner: str) -> None:
+    key = decode_cursor(cursor)
+    well_formed = set(key) == set(_OWNER_KEY) and all(
+        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and 0 < len(v["S"]) <= 1024
+        for v in key.values()
+    )
+    if not well_formed or key["owner"]["S"] != owner:
+        raise ValueError("invalid cursor")
 
 
 def encode_cursor(key: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     index_table: str = Field(min_length=1)
+    upload_bucket: str = ""  # the API presigns uploads into it
     thumbnail_bucket: str = ""
     finished_topic_arn: str = ""
     sender_email: str = ""
@@ -23,6 +24,7 @@ class Settings(BaseModel):
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=40_000_000, gt=0)
     max_receive_count: int = Field(default=5, ge=1)
+    web_origin: str = ""  # the API's CORS origin
 
     @field_validator("allowed_content_types", mode="before")
     @classmethod

@@ -1,8 +1,10 @@
-"""S3 access: the uploads bucket (read) and the thumbnails bucket (write)."""
+"""S3 access: the uploads bucket (read, presign, delete) and the thumbnails bucket (write, delete)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -58,3 +60,60 @@ def put_thumbnail(bucket: str, key: str, data: bytes) -> None:
     aws.s3().put_object(
         Bucket=bucket, Key=key, Body=data, ContentType="image/jpeg", CacheControl="private, max-age=86400"
     )
+
+
+# --- the API's side: presigned requests and deletes ------------------------------------------------
+
+
+def presigned_post(
+    bucket: str, key: str, *, fields: dict[str, str], conditions: list[Any], expires_in: int
+) -> dict[str, Any]:
+    """A presigned POST (s3v4): `url` and the form `fields` the client must send before the file."""
+    return dict(
+        aws.s3().generate_presigned_post(
+            Bucket=bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+        )
+    )
+
+
+def presigned_put(
+    bucket: str,
+    key: str,
+    *,
+    content_type: str,
+    content_length: int,
+    metadata: dict[str, str],
+    expires_in: int,
+) -> str:
+    """A presigned PUT whose signature covers Content-Type, Content-Length and the user metadata."""
+    params = {
+        "Bucket": bucket,
+        "Key": key,
+        "ContentType": content_type,
+        "ContentLength": content_length,
+        "Metadata": metadata,
+    }
+    return aws.s3().generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+
+
+def presigned_get(bucket: str, key: str, *, expires_in: int, download_name: str | None = None) -> str:
+    params = {"Bucket": bucket, "Key": key}
+    if download_name:
+        params["ResponseContentDisposition"] = f"attachment; filename*=UTF-8''{quote(download_name, safe='')}"
+    return aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+
+def delete(bucket: str, key: str) -> None:
+    aws.s3().delete_object(Bucket=bucket, Key=key)
+
+
+def delete_prefix(bucket: str, prefix: str) -> int:
+    """Delete every object under `prefix` (at most 1000 per call, as S3 allows); returns how many."""
+    s3 = aws.s3()
+    deleted = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [item["Key"] for item in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+            deleted += len(keys)
+    return deleted

@@ -26,6 +26,7 @@ import localcloud.cfn
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[2]
 REAL_TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
+OPENAPI = ROOT / "infra" / "cloudformation" / "openapi.yaml"
 ARTIFACTS = "intake-test-artifacts"
 
 
@@ -78,9 +79,11 @@ def artifacts(client: Callable[[str], Any]) -> str:
     s3 = client("s3")
     s3.create_bucket(Bucket=ARTIFACTS)
     for prefix in ("small", "real"):
-        for name in ("validate", "thumbnail", "index", "notify"):
+        for name in ("validate", "thumbnail", "index", "notify", "api"):
             s3.put_object(Bucket=ARTIFACTS, Key=f"{prefix}/{name}.zip", Body=HANDLER_ZIP)
         s3.put_object(Bucket=ARTIFACTS, Key=f"{prefix}/layer.zip", Body=LAYER_ZIP)
+        # The REST API's Body (AWS::Include), deployed with the zips.
+        s3.put_object(Bucket=ARTIFACTS, Key=f"{prefix}/openapi.yaml", Body=OPENAPI.read_bytes())
     return ARTIFACTS
 
 

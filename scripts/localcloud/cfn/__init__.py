@@ -14,6 +14,9 @@ module here adds one piece, faithful to the CloudFormation reference, on top of 
 - `dynamodb`: AWS::DynamoDB::Table TimeToLiveSpecification and PointInTimeRecoverySpecification
 - `cognito`: AWS::Cognito::UserPool, AWS::Cognito::UserPoolClient
 - `apigateway`: AWS::ApiGateway::Authorizer
+- `apigateway_rest`: AWS::ApiGateway::RestApi (its OpenAPI Body), ::Deployment, ::Stage
+- `awslambda_permission`: AWS::Lambda::Permission (a physical id, update and delete)
+- `include`: the AWS::Include transform in resource properties (moto only expands it in Mappings)
 - `no_builtin_esm`: moto never consumes SQS queues for event source mappings itself
 
 Call `install()` in the process that runs the moto server, before it handles its first request.
@@ -26,9 +29,11 @@ import threading
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 
-from . import no_builtin_esm, s3_bucket_policy
+from . import include, no_builtin_esm, s3_bucket_policy
 from .apigateway import ApiGatewayAuthorizer
+from .apigateway_rest import ApiGatewayDeployment, ApiGatewayRestApi, ApiGatewayStage
 from .awslambda import LambdaFunctionWithAllProperties, LambdaLayerVersion
+from .awslambda_permission import LambdaPermission
 from .cloudwatch import CloudWatchAlarm
 from .cognito import CognitoUserPool, CognitoUserPoolClient
 from .dynamodb import DynamoDBTable
@@ -55,6 +60,10 @@ MODELS: tuple[type[CloudFormationModel], ...] = (
     CognitoUserPool,
     CognitoUserPoolClient,
     ApiGatewayAuthorizer,
+    ApiGatewayRestApi,
+    ApiGatewayDeployment,
+    ApiGatewayStage,
+    LambdaPermission,
 )
 
 _lock = threading.Lock()
@@ -69,6 +78,7 @@ def install() -> None:
     """
     with _lock:
         no_builtin_esm.install()
+        include.install()
         s3_bucket_policy.install_condition_aware_enforcement()
         parsing.get_model_list.cache_clear()
         parsing.get_model_map.cache_clear()

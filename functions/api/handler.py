@@ -1,0 +1,90 @@
+"""API function: the uploads API behind API Gateway (REST, Cognito user pool authorizer, Lambda proxy).
+
+The authorizer has already verified the ID token; its claims arrive in
+`requestContext.authorizer.claims`. `sub` owns the uploads, `email` receives the outcome emails.
+"""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from intake.api import Caller, NotFound, UploadsApi
+from intake.settings import settings
+from intake.uploads import BadRequest, upload_method
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver(
+    cors=CORSConfig(
+        allow_origin=settings().web_origin or "*",
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
+)
+uploads = UploadsApi(settings())
+
+
+class Unauthorized(Exception):
+    """No usable claims: API Gateway should never let such a request through."""
+
+
+def _error(status: int, message: str) -> Response[str]:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps({"message": message}))
+
+
+@app.exception_handler(BadRequest)  # type: ignore[untyped-decorator]
+def bad_request(exc: BadRequest) -> Response[str]:
+    return _error(400, str(exc))
+
+
+@app.exception_handler(NotFound)  # type: ignore[untyped-decorator]
+def not_found(exc: NotFound) -> Response[str]:
+    return _error(404, "upload not found")
+
+
+@app.exception_handler(Unauthorized)  # type: ignore[untyped-decorator]
+def unauthorized(exc: Unauthorized) -> Response[str]:
+    return _error(401, "Unauthorized")
+
+
+def caller() -> Caller:
+    claims = app.current_event.request_context.authorizer.claims or {}
+    sub = claims.get("sub")
+    if not sub:
+        raise Unauthorized
+    return Caller(sub=sub, email=claims.get("email") or None)
+
+
+@app.post("/uploads")
+def create_upload() -> tuple[dict[str, Any], int]:
+    method = upload_method(app.current_event.get_query_string_value("method"))
+    created = uploads.create(caller(), app.current_event.decoded_body, method)
+    metrics.add_metric(name="UploadsPresigned", unit=MetricUnit.Count, value=1)
+    return created, 201
+
+
+@app.get("/uploads")
+def list_uploads() -> dict[str, Any]:
+    return uploads.list(caller(), app.current_event.query_string_parameters)
+
+
+@app.get("/uploads/<upload_id>")
+def get_upload(upload_id: str) -> dict[str, Any]:
+    return uploads.get(caller(), upload_id)
+
+
+@app.delete("/uploads/<upload_id>")
+def delete_upload(upload_id: str) -> Response[str]:
+    uploads.delete(caller(), upload_id)
+    return Response(204, None, "")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,148 @@
+"""The uploads API's operations for one signed-in caller: presign, list, show, delete.
+
+The handler does HTTP; `uploads` holds the pure rules; this module puts them together with S3
+(`storage`) and the index (`records`). A record that is missing and one that belongs to someone else
+look the same (NotFound), so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from intake import storage
+from intake.keys import THUMBNAIL_PREFIX, UploadKey
+from intake.records import Records
+from intake.settings import Settings
+from intake.uploads import (
+    DOWNLOAD_URL_TTL_S,
+    UPLOAD_URL_TTL_S,
+    BadRequest,
+    expiry,
+    new_upload_id,
+    parse_list_query,
+    parse_new_upload,
+    public_view,
+    upload_terms,
+    valid_upload_id,
+)
+
+
+class NotFound(LookupError):
+    """No such upload for this caller."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in user, from the authorizer's claims: `sub` owns uploads, `email` hears of them."""
+
+    sub: str
+    email: str | None = None
+
+
+class UploadsApi:
+    def __init__(
+        self,
+        cfg: Settings,
+        records: Records | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.cfg = cfg
+        self.records = records or Records(cfg.index_table)
+        self.clock = clock
+
+    def create(self, caller: Caller, body: str | None, method: Literal["POST", "PUT"]) -> dict[str, Any]:
+        """Presign one upload and record it as pending."""
+        upload = parse_new_upload(
+            body, allowed_content_types=self.cfg.allowed_content_types, max_bytes=self.cfg.max_upload_bytes
+        )
+        terms = upload_terms(caller.sub, new_upload_id(), upload)
+        now = self.clock()
+        presigned: dict[str, Any]
+        if method == "POST":
+            post = storage.presigned_post(
+                self.cfg.upload_bucket,
+                terms.key.key,
+                fields=terms.post_fields(),
+                conditions=terms.post_conditions(),
+                expires_in=UPLOAD_URL_TTL_S,
+            )
+            presigned = {"method": "POST", "url": post["url"], "fields": post["fields"]}
+        else:
+            url = storage.presigned_put(
+                self.cfg.upload_bucket,
+                terms.key.key,
+                content_type=terms.content_type,
+                content_length=terms.size,
+                metadata=dict(terms.metadata),
+                expires_in=UPLOAD_URL_TTL_S,
+            )
+            presigned = {"method": "PUT", "url": url, "headers": terms.put_headers()}
+        # Written after signing (which is local), so a failure here never hands out a URL without a record.
+        self.records.create_pending(
+            terms.key,
+            owner_email=caller.email,
+            content_type=upload.content_type,
+            size=upload.size,
+            title=upload.title,
+            description=upload.description,
+            tags=list(upload.tags),
+        )
+        return {
+            "upload_id": terms.key.upload_id,
+            "key": terms.key.key,
+            "upload": presigned,
+            "expires_at": expiry(now, UPLOAD_URL_TTL_S),
+        }
+
+    def list(self, caller: Caller, params: Mapping[str, str] | None) -> dict[str, Any]:
+        query = parse_list_query(params)
+        try:
+            page = self.records.list_by_owner(
+                caller.sub, limit=query.limit, cursor=query.cursor, status=query.status
+            )
+        except ValueError:
+            raise BadRequest("cursor is invalid") from None
+        return {"items": [public_view(item) for item in page.items], "next_cursor": page.next_cursor}
+
+    def get(self, caller: Caller, upload_id: str) -> dict[str, Any]:
+        """The record, with short-lived download URLs for the original and each thumbnail."""
+        item = self._owned(caller, upload_id)
+        view = public_view(item)
+        ttl = DOWNLOAD_URL_TTL_S
+        view["download_url"] = storage.presigned_get(
+            self.cfg.upload_bucket, _object_key(item), expires_in=ttl, download_name=item.get("filename")
+        )
+        keys = {t.get("size"): t.get("key") for t in item.get("thumbnails") or [] if isinstance(t, Mapping)}
+        for thumb in view["thumbnails"]:
+            key = keys.get(thumb["size"])
+            thumb["url"] = (
+                storage.presigned_get(self.cfg.thumbnail_bucket, key, expires_in=ttl) if key else None
+            )
+        view["urls_expire_at"] = expiry(self.clock(), ttl)
+        return view
+
+    def delete(self, caller: Caller, upload_id: str) -> None:
+        """Remove the object, its thumbnails and the record (the record last, so a retry finds it)."""
+        item = self._owned(caller, upload_id)
+        storage.delete(self.cfg.upload_bucket, _object_key(item))
+        storage.delete_prefix(self.cfg.thumbnail_bucket, f"{THUMBNAIL_PREFIX}{caller.sub}/{upload_id}/")
+        if not self.records.delete(upload_id, owner=caller.sub):
+            raise NotFound(upload_id)  # deleted concurrently
+
+    def _owned(self, caller: Caller, upload_id: str) -> dict[str, Any]:
+        if not valid_upload_id(upload_id):
+            raise NotFound(upload_id)
+        item = self.records.get(upload_id)
+        if not item or item.get("owner") != caller.sub:
+            raise NotFound(upload_id)
+        return item
+
+
+def _object_key(item: Mapping[str, Any]) -> str:
+    key = item.get("key")
+    if isinstance(key, str) and key:
+        return key
+    return UploadKey(owner=item["owner"], upload_id=item["upload_id"], filename=item["filename"]).key

@@ -1,0 +1,262 @@
+"""The uploads API's rules, pure: request parsing, the presigned-request terms, the public record view.
+
+Every bad input raises BadRequest with one sentence that names the problem; the handler turns it into
+`400 {"message"}`. Nothing here touches AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic_core import ErrorDetails
+
+from intake.keys import UploadKey, sanitize_filename
+from intake.metadata import InvalidMetadata, UploadMetadata, encode_metadata
+from intake.status import Status
+
+UPLOAD_URL_TTL_S = 300  # presigned POST/PUT: S3 refuses them after 5 minutes
+DOWNLOAD_URL_TTL_S = 300  # presigned GETs in GET /uploads/{id}
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+MAX_RAW_FILENAME_CHARS = 1024
+MAX_CURSOR_CHARS = 1024
+STATUSES: tuple[Status, ...] = ("pending", "processing", "ready", "rejected", "failed")
+UPLOAD_METHODS = ("POST", "PUT")
+_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")  # the ids we hand out are uuid4 hex
+_META_PREFIX = "x-amz-meta-"
+
+
+class BadRequest(ValueError):
+    """The request is malformed or breaks a rule; the message says which, in one sentence."""
+
+
+class _Metadata(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = None
+    description: StrictStr | None = None
+    tags: list[StrictStr] = Field(default_factory=list)
+
+
+class _CreateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: Annotated[StrictStr, Field(min_length=1, max_length=MAX_RAW_FILENAME_CHARS)]
+    content_type: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    size: StrictInt
+    metadata: _Metadata = Field(default_factory=_Metadata)
+
+
+@dataclass(frozen=True)
+class NewUpload:
+    """A valid POST /uploads request: the sanitized filename and the declared type and size."""
+
+    filename: str
+    content_type: str
+    size: int
+    title: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UploadTerms:
+    """What the presigned request pins: the key, type, size and metadata of one new upload."""
+
+    key: UploadKey
+    content_type: str
+    size: int
+    metadata: Mapping[str, str] = field(default_factory=dict)  # S3 user metadata, encoded, no prefix
+
+    def post_fields(self) -> dict[str, str]:
+        """Form fields besides the signature ones that boto3 adds (key, policy, x-amz-*)."""
+        return {"Content-Type": self.content_type} | {_META_PREFIX + k: v for k, v in self.metadata.items()}
+
+    def post_conditions(self) -> list[Any]:
+        """POST policy conditions: every field exactly, and 1 byte up to the declared size.
+
+        boto3 adds the bucket, the exact key and the signature fields itself.
+        """
+        exact: list[Any] = [{name: value} for name, value in self.post_fields().items()]
+        return [*exact, ["content-length-range", 1, self.size]]
+
+    def put_headers(self) -> dict[str, str]:
+        """Headers a presigned PUT client must send (signed; the body must be exactly `size` bytes)."""
+        return {"Content-Type": self.content_type} | {_META_PREFIX + k: v for k, v in self.metadata.items()}
+
+
+def _where(err: ErrorDetails) -> str:
+    return ".".join(str(part) for part in err["loc"]) or "body"
+
+
+def _sentence(err: ErrorDetails) -> str:
+    where, kind, ctx = _where(err), err["type"], err.get("ctx") or {}
+    if kind == "missing":
+        return f"{where} is required"
+    if kind == "extra_forbidden":
+        return f"{where} is not a known field"
+    if kind in ("string_type", "int_type", "list_type", "model_type", "dict_type"):
+        expected = {
+            "string_type": "a string",
+            "int_type": "an integer",
+            "list_type": "a list",
+            "model_type": "an object",
+            "dict_type": "an object",
+        }[kind]
+        return f"{where} must be {expected}"
+    if kind == "string_too_short":
+        return f"{where} must not be empty"
+    if kind == "string_too_long":
+        return f"{where} is longer than {ctx.get('max_length')} characters"
+    return f"{where}: {err['msg']}"
+
+
+def parse_new_upload(body: str | None, *, allowed_content_types: frozenset[str], max_bytes: int) -> NewUpload:
+    """Parse and check the JSON body of POST /uploads."""
+    if not body:
+        raise BadRequest("the body must be a JSON object with filename, content_type and size")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object with filename, content_type and size")
+    try:
+        parsed = _CreateBody.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest(_sentence(exc.errors()[0])) from None
+    content_type = parsed.content_type.strip().lower()
+    if content_type not in allowed_content_types:
+        allowed = ", ".join(sorted(allowed_content_types))
+        raise BadRequest(f"content_type {parsed.content_type!r} is not allowed; allowed: {allowed}")
+    if parsed.size < 1:
+        raise BadRequest("size must be at least 1 byte")
+    if parsed.size > max_bytes:
+        raise BadRequest(f"size {parsed.size} is over the {max_bytes} byte limit")
+    meta = parsed.metadata
+    return NewUpload(
+        filename=sanitize_filename(parsed.filename),
+        content_type=content_type,
+        size=parsed.size,
+        title=meta.title or None,
+        description=meta.description or None,
+        tags=tuple(meta.tags),
+    )
+
+
+def new_upload_id() -> str:
+    return uuid.uuid4().hex
+
+
+def upload_terms(owner: str, upload_id: str, upload: NewUpload) -> UploadTerms:
+    """The key and the S3 metadata for `upload`; BadRequest if the metadata breaks its limits."""
+    try:
+        meta = UploadMetadata(
+            owner=owner,
+            upload_id=upload_id,
+            filename=upload.filename,
+            title=upload.title,
+            description=upload.description,
+            tags=list(upload.tags),
+        )
+    except ValidationError as exc:
+        raise BadRequest(_metadata_sentence(exc.errors()[0])) from None
+    try:
+        encoded = encode_metadata(meta)
+    except InvalidMetadata as exc:
+        raise BadRequest(str(exc)) from None
+    key = UploadKey(owner=owner, upload_id=upload_id, filename=upload.filename)
+    return UploadTerms(key=key, content_type=upload.content_type, size=upload.size, metadata=encoded)
+
+
+def _metadata_sentence(err: ErrorDetails) -> str:
+    loc = err["loc"]
+    name = str(loc[0]) if loc else "metadata"
+    if name in ("owner", "upload_id"):  # from the token, not the body: our fault, not the caller's
+        raise ValueError(f"unexpected {name}: {err['msg']}")
+    where = f"metadata.tags[{loc[1]}]" if name == "tags" and len(loc) > 1 else f"metadata.{name}"
+    ctx = err.get("ctx") or {}
+    if err["type"] == "string_too_long":
+        return f"{where} is longer than {ctx.get('max_length')} characters"
+    if err["type"] == "too_long":
+        return f"{where} has more than {ctx.get('max_length')} items"
+    if err["type"] == "string_too_short":
+        return f"{where} must not be empty"
+    if err["type"] == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return f"{where}: {err['msg']}"
+
+
+def upload_method(value: str | None) -> Literal["POST", "PUT"]:
+    method = (value or "POST").upper()
+    if method == "POST":
+        return "POST"
+    if method == "PUT":
+        return "PUT"
+    raise BadRequest(f"method must be POST or PUT, not {value!r}")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+    status: Status | None = None
+
+
+def parse_list_query(params: Mapping[str, str] | None) -> ListQuery:
+    """`limit`, `cursor` and `status` of GET /uploads."""
+    params = params or {}
+    raw_limit = params.get("limit")
+    limit = DEFAULT_LIMIT
+    if raw_limit is not None:
+        if not re.fullmatch(r"[0-9]{1,4}", raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        limit = int(raw_limit)
+    cursor = params.get("cursor") or None
+    if cursor is not None and len(cursor) > MAX_CURSOR_CHARS:
+        raise BadRequest("cursor is invalid")
+    raw_status = params.get("status") or None
+    status = next((s for s in STATUSES if s == raw_status), None)
+    if raw_status is not None and status is None:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    return ListQuery(limit=limit, cursor=cursor, status=status)
+
+
+def valid_upload_id(upload_id: str) -> bool:
+    """Anything else cannot be one of ours: answer 404 without asking DynamoDB."""
+    return bool(_UPLOAD_ID.fullmatch(upload_id))
+
+
+def expiry(now: datetime, seconds: int) -> str:
+    return (now + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def public_view(item: Mapping[str, Any]) -> dict[str, Any]:
+    """What a caller may see of their record: no internal bookkeeping (stage results, revisions)."""
+    thumbnails = [
+        {"size": t.get("size"), "width": t.get("width"), "height": t.get("height")}
+        for t in item.get("thumbnails") or []
+        if isinstance(t, Mapping)
+    ]
+    return {
+        "upload_id": item["upload_id"],
+        "filename": item.get("filename"),
+        "status": item.get("status", "pending"),
+        "status_reasons": list(item.get("status_reasons") or []),
+        "size": item.get("size", item.get("declared_size")),
+        "content_type": item.get("content_type") or item.get("declared_content_type"),
+        "created_at": item.get("created_at"),
+        "updated_at": item.get("updated_at"),
+        "title": item.get("title"),
+        "description": item.get("description"),
+        "tags": list(item.get("tags") or []),
+        "width": item.get("width"),
+        "height": item.get("height"),
+        "thumbnails": sorted(thumbnails, key=lambda t: -(t["size"] or 0)),
+    }
