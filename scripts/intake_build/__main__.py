@@ -1,19 +1,88 @@
-"""`make package`: build the AWS artifacts and print their sizes."""
+"""`python -m intake_build [package|deploy|destroy]` (`make package`, `make deploy`, `make destroy`).
+
+With no subcommand it packages, as `make package` always did.
+"""
+
+from __future__ import annotations
 
 import argparse
+import sys
 
-from intake_build.artifacts import build
+from intake_build.artifacts import (
+    LAMBDA_UNZIPPED_LIMIT,
+    PLATFORMS,
+    RUNTIME_PYTHON,
+    Artifacts,
+    BuildError,
+    build,
+)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="intake_build")
-    parser.add_argument("--architecture", choices=["x86_64", "arm64"], default="x86_64")
-    args = parser.parse_args()
-    artifacts = build(dependencies=True, architecture=args.architecture)
+def _size(n: int) -> str:
+    return f"{n / 2**20:8.2f} MiB" if n >= 2**20 else f"{n / 1024:8.1f} KiB"
+
+
+def print_sizes(artifacts: Artifacts) -> None:
     print(f"artifacts in {artifacts.directory}")
-    for name, path in sorted(artifacts.files.items()):
-        print(f"  {name:15} {path.stat().st_size / 1024:10.1f} KiB")
+    print(f"  Python {artifacts.python_version}, {artifacts.architecture}")
+    if artifacts.compiled_with:
+        print(f"  .pyc compiled by {artifacts.compiled_with}")
+    else:
+        print(
+            f"  WARNING: no Python {artifacts.python_version} found, so no .pyc: every cold start will"
+            " compile the sources (see scripts/intake_build/artifacts.py find_python)"
+        )
+    print(f"  {'artifact':15} {'zipped':>12} {'unzipped':>12}")
+    for name, zipped, unzipped in artifacts.size_table():
+        print(f"  {name:15} {_size(zipped)} {_size(unzipped)}")
+    layer = artifacts.unzipped.get("layer.zip", 0)
+    print(
+        f"  layer unzipped: {layer / LAMBDA_UNZIPPED_LIMIT:.1%} of Lambda's"
+        f" {LAMBDA_UNZIPPED_LIMIT // 2**20} MiB limit (function + layers)"
+    )
+
+
+def _package_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--architecture", choices=list(PLATFORMS), default="x86_64")
+    parser.add_argument(
+        "--python-version",
+        default=RUNTIME_PYTHON,
+        help=f"Python the wheels and .pyc are for (default {RUNTIME_PYTHON}, the template's runtime)",
+    )
+    parser.add_argument("--require-pyc", action="store_true", help="fail instead of shipping sources only")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="intake_build", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    _package_arguments(commands.add_parser("package", help="build the artifacts (the default)"))
+    deploy = commands.add_parser("deploy", help="build, upload, create or update the stack")
+    _package_arguments(deploy)
+    destroy = commands.add_parser("destroy", help="empty the stack's buckets and delete it")
+    from intake_build import deploy as deploying
+
+    deploying.add_arguments(deploy, destroy)
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in ("package", "deploy", "destroy", "-h", "--help"):
+        argv = ["package", *argv]  # `python -m intake_build [--architecture ...]` packages
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "deploy":
+            return deploying.deploy_command(args)
+        if args.command == "destroy":
+            return deploying.destroy_command(args)
+        artifacts = build(
+            dependencies=True,
+            architecture=args.architecture,
+            python_version=args.python_version,
+            require_pyc=args.require_pyc,
+        )
+        print_sizes(artifacts)
+    except (BuildError, deploying.DeployError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,506 @@
+"""`make deploy` / `make destroy`: the stack on AWS, through boto3.
+
+Deploy does what `aws cloudformation package` + `aws cloudformation deploy` do: build the artifacts,
+upload them (and the template, which is too big for TemplateBody) to an artifacts bucket under the
+build's prefix, create a change set (CREATE or UPDATE), print it as a table, execute it once confirmed
+(`--yes` skips the question), stream the stack events until it settles and print the outputs. A failed
+deploy lists each failed resource with CloudFormation's reason.
+
+Destroy empties the stack's buckets (CloudFormation cannot delete a bucket that holds objects), after
+confirmation, then deletes the stack. The artifacts bucket is not part of the stack and is kept.
+
+The same code runs against the local cloud with `--endpoint-url` (or AWS_ENDPOINT_URL); the packaging
+test deploys that way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError, WaiterError
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from intake_build.artifacts import ROOT, RUNTIME_PYTHON, Artifacts, build
+
+TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
+DEFAULT_STACK = "intake"
+# AUTO_EXPAND: the template uses the AWS::Include transform (the API's OpenAPI body).
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+WEB_CONFIG = ROOT / "build" / "web-config.js"
+# Stack output -> key of the web page's config object (only the outputs the stack has are written).
+WEB_CONFIG_KEYS = {
+    "ApiUrl": "apiUrl",
+    "UserPoolId": "userPoolId",
+    "UserPoolClientId": "userPoolClientId",
+    "UploadBucketName": "uploadBucket",
+}
+_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+_CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to deploy: one boto3 session plus the optional endpoint (the local cloud)."""
+
+    session: boto3.session.Session
+    endpoint_url: str | None = None
+
+    @property
+    def region(self) -> str:
+        return self.session.region_name or "us-east-1"
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+
+
+# --- parameters -----------------------------------------------------------------------------------
+
+
+def parse_parameters(pairs: Sequence[str], files: Sequence[Path] = ()) -> dict[str, str]:
+    """Parameters from JSON files ({"Key": "Value"} or CloudFormation's list form), then Key=Value."""
+    values: dict[str, str] = {}
+    for file in files:
+        try:
+            loaded = json.loads(file.read_text())
+        except (OSError, ValueError) as exc:
+            raise DeployError(f"cannot read parameters from {file}: {exc}") from exc
+        if isinstance(loaded, dict):
+            values.update({str(k): str(v) for k, v in loaded.items()})
+        elif isinstance(loaded, list) and all(
+            isinstance(p, dict) and "ParameterKey" in p and "ParameterValue" in p for p in loaded
+        ):
+            values.update({str(p["ParameterKey"]): str(p["ParameterValue"]) for p in loaded})
+        else:
+            raise DeployError(
+                f'{file}: expected {{"Key": "Value", ...}} or'
+                ' [{"ParameterKey": ..., "ParameterValue": ...}, ...]'
+            )
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise DeployError(f"--param takes Key=Value, not {pair!r}")
+        values[key] = value
+    return values
+
+
+def stack_parameters(
+    wanted: Mapping[str, str], declared: Iterable[str], existing: Iterable[str]
+) -> list[dict[str, Any]]:
+    """CloudFormation's Parameters: given values, and on update UsePreviousValue for the rest."""
+    declared = set(declared)
+    unknown = sorted(set(wanted) - declared)
+    if unknown:
+        raise DeployError(
+            f"unknown parameter(s) {', '.join(unknown)}; the template has {', '.join(sorted(declared))}"
+        )
+    parameters: list[dict[str, Any]] = [
+        {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(wanted.items())
+    ]
+    parameters += [
+        {"ParameterKey": k, "UsePreviousValue": True} for k in sorted(set(existing) & declared - set(wanted))
+    ]
+    return parameters
+
+
+# --- artifacts bucket -----------------------------------------------------------------------------
+
+
+def default_bucket(target: Target) -> str:
+    account = target.client("sts").get_caller_identity()["Account"]
+    return f"intake-artifacts-{account}-{target.region}"
+
+
+def ensure_bucket(target: Target, bucket: str) -> None:
+    """Create the private artifacts bucket unless it exists (and is ours)."""
+    s3 = target.client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("403", "AccessDenied"):
+            raise DeployError(f"bucket {bucket} exists but this account may not use it") from exc
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    console.print(f"creating artifacts bucket [bold]{bucket}[/]")
+    kwargs: dict[str, Any] = {"Bucket": bucket}
+    if target.region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+    s3.create_bucket(**kwargs)
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+
+
+def upload(target: Target, bucket: str, artifacts: Artifacts) -> str:
+    """Upload the artifacts and the template under the prefix; returns the template's URL."""
+    s3 = target.client("s3")
+    for name, path in sorted(artifacts.files.items()):
+        key = f"{artifacts.prefix}/{name}"
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+            console.print(f"  s3://{bucket}/{key} (already there)")
+            continue  # the prefix is a content hash: same key, same bytes
+        except ClientError:
+            pass
+        s3.upload_file(str(path), bucket, key)
+        console.print(f"  s3://{bucket}/{key}")
+    key = f"{artifacts.prefix}/{TEMPLATE.name}"
+    s3.put_object(Bucket=bucket, Key=key, Body=TEMPLATE.read_bytes())
+    # Path style, as `aws cloudformation package` writes it; TemplateBody stops at 51,200 bytes.
+    return f"https://s3.{target.region}.amazonaws.com/{bucket}/{key}"
+
+
+# --- the stack ------------------------------------------------------------------------------------
+
+
+def stack_status(cloudformation: Any, stack: str) -> dict[str, Any] | None:
+    try:
+        found: dict[str, Any] = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+    return found
+
+
+def change_table(changes: Sequence[Mapping[str, Any]]) -> Table:
+    table = Table(title="Change set")
+    for column in ("action", "logical id", "type", "replacement", "scope"):
+        table.add_column(column)
+    style = {"Add": "green", "Modify": "yellow", "Remove": "red"}
+    for change in changes:
+        rc = change.get("ResourceChange", {})
+        action = rc.get("Action", "")
+        table.add_row(
+            Text(action, style=style.get(action, "")),
+            rc.get("LogicalResourceId", ""),
+            rc.get("ResourceType", ""),
+            str(rc.get("Replacement", "")),
+            ", ".join(rc.get("Scope", [])),
+        )
+    return table
+
+
+def describe_changes(cloudformation: Any, stack: str, change_set: str) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    kwargs = {"StackName": stack, "ChangeSetName": change_set}
+    while True:
+        page = cloudformation.describe_change_set(**kwargs)
+        changes += page.get("Changes", [])
+        if not page.get("NextToken"):
+            return changes
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def event_ids(cloudformation: Any, stack: str) -> set[str]:
+    events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+    return {e["EventId"] for e in events}
+
+
+def failure_rows(events: Iterable[Mapping[str, Any]], before: set[str]) -> list[tuple[str, str, str, str]]:
+    """The failed resources of this operation (events not in `before`), oldest first, with reasons.
+
+    "cancelled" failures are only the echo of the first real one, so they are left out."""
+    rows = []
+    for event in events:
+        if event["EventId"] in before or "FAILED" not in event.get("ResourceStatus", ""):
+            continue
+        reason = event.get("ResourceStatusReason", "")
+        if any(c in reason for c in _CANCELLED):
+            continue
+        rows.append(
+            (event["LogicalResourceId"], event.get("ResourceType", ""), event["ResourceStatus"], reason)
+        )
+    return list(reversed(rows))
+
+
+def wait_for_stack(
+    cloudformation: Any,
+    stack_id: str,
+    before: set[str],
+    *,
+    timeout_s: float = 3600,
+    poll_s: float = 5,
+    on_event: Callable[[Mapping[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Stream the stack's new events until it settles; raise DeployError with the reasons if it failed.
+
+    `stack_id` (not the name) still answers once the stack is deleted; `before` holds the ids of the
+    events that happened before this operation, so no clock is compared."""
+    seen = set(before)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        events = cloudformation.describe_stack_events(StackName=stack_id)["StackEvents"]
+        for event in reversed(events):
+            if event["EventId"] not in seen:
+                seen.add(event["EventId"])
+                if on_event:
+                    on_event(event)
+        current = stack_status(cloudformation, stack_id) or {"StackStatus": "DELETE_COMPLETE"}
+        status = current["StackStatus"]
+        if not status.endswith("_IN_PROGRESS"):
+            if status.endswith("_COMPLETE") and "ROLLBACK" not in status:
+                return current
+            rows = failure_rows(events, before)
+            table = Table(title=f"{current.get('StackName', stack_id)}: {status}")
+            for column in ("logical id", "type", "status", "reason"):
+                table.add_column(column, overflow="fold")
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
+            reasons = "; ".join(f"{r[0]}: {r[3]}" for r in rows) or current.get("StackStatusReason", "")
+            raise DeployError(f"stack {current.get('StackName', stack_id)} is {status}: {reasons}")
+        if time.monotonic() > deadline:
+            raise DeployError(f"stack {stack_id} still {status} after {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def _print_event(event: Mapping[str, Any]) -> None:
+    status = event.get("ResourceStatus", "")
+    style = "red" if "FAILED" in status else "green" if status.endswith("COMPLETE") else ""
+    line = Text(f"  {event['Timestamp']:%H:%M:%S} {event['LogicalResourceId']:32} ")
+    line.append(status, style=style)
+    if event.get("ResourceStatusReason"):
+        line.append(f"  {event['ResourceStatusReason']}")
+    console.print(line)
+
+
+def _confirm(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise DeployError(f"{question} needs an answer: run in a terminal or pass --yes")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def deploy_stack(
+    target: Target,
+    *,
+    stack: str,
+    template_url: str,
+    parameters: Mapping[str, str],
+    yes: bool = False,
+    poll_s: float = 5,
+) -> dict[str, str] | None:
+    """Create or update `stack` through a change set. Returns the outputs, or None if declined."""
+    cloudformation = target.client("cloudformation")
+    summary = cloudformation.get_template_summary(TemplateURL=template_url)
+    declared = [p["ParameterKey"] for p in summary.get("Parameters", [])]
+    current = stack_status(cloudformation, stack)
+    if current and current["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
+        raise DeployError(
+            f"stack {stack} is {current['StackStatus']} (its creation failed) and can only be deleted:"
+            " run `make destroy`, then deploy again"
+        )
+    creating = current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS"
+    existing = (
+        [] if creating or current is None else [p["ParameterKey"] for p in current.get("Parameters", [])]
+    )
+    name = f"intake-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    created = cloudformation.create_change_set(
+        StackName=stack,
+        ChangeSetName=name,
+        TemplateURL=template_url,
+        Parameters=stack_parameters(parameters, declared, existing),
+        Capabilities=CAPABILITIES,
+        ChangeSetType="CREATE" if creating else "UPDATE",
+        Description="make deploy",
+    )
+    try:
+        cloudformation.get_waiter("change_set_create_complete").wait(
+            StackName=stack,
+            ChangeSetName=name,
+            WaiterConfig={"Delay": max(1, int(poll_s)), "MaxAttempts": 720},
+        )
+    except WaiterError:
+        described = cloudformation.describe_change_set(StackName=stack, ChangeSetName=name)
+        reason = described.get("StatusReason", "")
+        cloudformation.delete_change_set(StackName=stack, ChangeSetName=name)
+        if any(text in reason for text in _NO_CHANGES):
+            console.print(f"stack {stack} is up to date: no changes")
+            return outputs_of(stack_status(cloudformation, stack) or {})
+        raise DeployError(f"change set {name} failed: {reason}") from None
+    changes = describe_changes(cloudformation, stack, name)
+    if changes:
+        console.print(change_table(changes))
+    else:  # the local cloud's emulator lists no changes
+        console.print(f"change set {name}: the endpoint lists no resource changes")
+    verb = "Create" if creating else "Update"
+    if not _confirm(f"{verb} stack {stack} with these changes?", yes):
+        cloudformation.delete_change_set(StackName=stack, ChangeSetName=name)
+        if creating:  # leave no empty REVIEW_IN_PROGRESS stack behind
+            cloudformation.delete_stack(StackName=stack)
+        console.print("not deployed")
+        return None
+    before = event_ids(cloudformation, created["StackId"])
+    cloudformation.execute_change_set(StackName=stack, ChangeSetName=name)
+    final = wait_for_stack(cloudformation, created["StackId"], before, poll_s=poll_s, on_event=_print_event)
+    return outputs_of(final)
+
+
+def outputs_of(stack: Mapping[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def print_outputs(stack: str, outputs: Mapping[str, str]) -> None:
+    table = Table(title=f"Outputs of {stack}")
+    table.add_column("output")
+    table.add_column("value", overflow="fold")
+    for key, value in sorted(outputs.items()):
+        table.add_row(key, value)
+    console.print(table)
+
+
+def web_config(outputs: Mapping[str, str], region: str) -> str:
+    """The browser page's config, from the stack outputs (written at deploy time, read by web/)."""
+    config = {"region": region} | {key: outputs[o] for o, key in WEB_CONFIG_KEYS.items() if o in outputs}
+    return f"window.INTAKE_CONFIG = {json.dumps(config, indent=2)};\n"
+
+
+# --- destroy --------------------------------------------------------------------------------------
+
+
+def stack_buckets(cloudformation: Any, stack: str) -> list[str]:
+    buckets = []
+    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack):
+        for resource in page["StackResourceSummaries"]:
+            if resource["ResourceType"] == "AWS::S3::Bucket" and resource.get("PhysicalResourceId"):
+                buckets.append(resource["PhysicalResourceId"])
+    return buckets
+
+
+def empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every object version and delete marker; returns how many."""
+    deleted = 0
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            keys = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            for start in range(0, len(keys), 1000):
+                batch = keys[start : start + 1000]
+                response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+                if response.get("Errors"):
+                    first = response["Errors"][0]
+                    raise DeployError(f"cannot empty {bucket}: {first['Key']}: {first['Message']}")
+                deleted += len(batch)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            return deleted
+        raise
+    return deleted
+
+
+def destroy_stack(target: Target, *, stack: str, yes: bool = False, poll_s: float = 5) -> bool:
+    cloudformation = target.client("cloudformation")
+    current = stack_status(cloudformation, stack)
+    if current is None:
+        console.print(f"stack {stack} does not exist")
+        return True
+    buckets = stack_buckets(cloudformation, stack)
+    listed = ", ".join(buckets) or "none"
+    if not _confirm(f"Delete stack {stack} and every object in its buckets ({listed})?", yes):
+        console.print("nothing deleted")
+        return False
+    s3 = target.client("s3")
+    for bucket in buckets:
+        console.print(f"emptying {bucket}: {empty_bucket(s3, bucket)} objects deleted")
+    before = event_ids(cloudformation, current["StackId"])
+    cloudformation.delete_stack(StackName=stack)
+    wait_for_stack(cloudformation, current["StackId"], before, poll_s=poll_s, on_event=_print_event)
+    console.print(f"stack {stack} deleted")
+    return True
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def add_arguments(deploy: argparse.ArgumentParser, destroy: argparse.ArgumentParser) -> None:
+    for parser in (deploy, destroy):
+        parser.add_argument("--stack-name", default=os.environ.get("INTAKE_STACK", DEFAULT_STACK))
+        parser.add_argument("--region", default=None, help="default: the AWS configuration's")
+        parser.add_argument("--profile", default=None)
+        parser.add_argument("--endpoint-url", default=None, help="e.g. the local cloud's")
+        parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    deploy.add_argument(
+        "--artifact-bucket",
+        default=os.environ.get("INTAKE_ARTIFACT_BUCKET"),
+        help="default: $INTAKE_ARTIFACT_BUCKET or intake-artifacts-<account>-<region> (created if missing)",
+    )
+    deploy.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    deploy.add_argument(
+        "--params-file", action="append", default=[], type=Path, help="JSON parameters (repeatable)"
+    )
+
+
+def _target(args: argparse.Namespace) -> Target:
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+    if not session.region_name:
+        raise DeployError("no AWS region: pass --region or set AWS_REGION / a profile's region")
+    return Target(session, args.endpoint_url)
+
+
+def deploy_command(args: argparse.Namespace) -> int:
+    wanted = parse_parameters(args.param, args.params_file)
+    if wanted.get("LambdaArchitecture", args.architecture) != args.architecture:
+        raise DeployError("choose the architecture with --architecture: the layer is built for it")
+    target = _target(args)
+    artifacts = build(
+        dependencies=True,
+        architecture=args.architecture,
+        python_version=getattr(args, "python_version", RUNTIME_PYTHON),
+        require_pyc=getattr(args, "require_pyc", False),
+    )
+    from intake_build.__main__ import print_sizes
+
+    print_sizes(artifacts)
+    bucket = args.artifact_bucket or default_bucket(target)
+    ensure_bucket(target, bucket)
+    console.print(f"uploading to s3://{bucket}/{artifacts.prefix}/")
+    template_url = upload(target, bucket, artifacts)
+    parameters = {
+        "ArtifactBucket": bucket,
+        "ArtifactPrefix": artifacts.prefix,
+        "LambdaArchitecture": artifacts.architecture,
+        **wanted,
+    }
+    outputs = deploy_stack(
+        target, stack=args.stack_name, template_url=template_url, parameters=parameters, yes=args.yes
+    )
+    if outputs is None:
+        return 1
+    print_outputs(args.stack_name, outputs)
+    WEB_CONFIG.parent.mkdir(parents=True, exist_ok=True)
+    WEB_CONFIG.write_text(web_config(outputs, target.region))
+    console.print(f"web config written to {WEB_CONFIG.relative_to(ROOT)}")
+    return 0
+
+
+def destroy_command(args: argparse.Namespace) -> int:
+    return 0 if destroy_stack(_target(args), stack=args.stack_name, yes=args.yes) else 1
