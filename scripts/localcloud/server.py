@@ -1,12 +1,19 @@
-"""moto in server mode, with the local cloud's CloudFormation additions loaded first."""
+"""moto in server mode, with the local cloud's CloudFormation additions loaded first and S3's
+presigned-request checks (localcloud.s3_presign) in front of it."""
 
 from __future__ import annotations
 
 import socket
+import threading
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
 
-from localcloud import cfn, no_docker
+from localcloud import cfn, no_docker, s3_presign
 
 HOST = "127.0.0.1"
 PORT = 4566  # LocalStack's port, so AWS_ENDPOINT_URL / localstack-client defaults work
@@ -43,14 +50,26 @@ class Emulator:
         cfn.install()  # before the first request: moto caches its CloudFormation model map on first use
         no_docker.install()
         self.host, self.port = host, port
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
+        self.presign_checks = s3_presign.install(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        self._server.start()
+        self._server = make_server(
+            self.host, self.port, self.presign_checks, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = self._thread = None
