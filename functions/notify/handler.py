@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from intake import announce
+from intake import announce, aws
 from intake.events import FinishedRecord, UploadFinished
 from intake.settings import settings
 
@@ -23,7 +23,10 @@ processor = BatchProcessor(event_type=EventType.SQS, model=FinishedRecord)
 idempotency = IdempotencyConfig(
     event_key_jmespath="[upload_id, version, status]", expires_after_seconds=7 * 24 * 3600
 )
-persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
+# Our process-wide client: no second boto3 session and DynamoDB model to load at a cold start.
+persistence = DynamoDBPersistenceLayer(
+    table_name=os.environ["IDEMPOTENCY_TABLE"], boto3_client=aws.dynamodb()
+)
 
 
 @idempotent_function(data_keyword_argument="finished", persistence_store=persistence, config=idempotency)  # type: ignore[untyped-decorator]

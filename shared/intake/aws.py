@@ -7,6 +7,7 @@ local cloud.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -21,9 +22,20 @@ if TYPE_CHECKING:
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="s3v4")
 
 
+_session_lock = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    # One session per process: each new session loads botocore's endpoint and service data again,
+    # which measured about twice the cold-start cost for three clients (see docs/scaling.md).
+    return boto3.session.Session()
+
+
 @functools.cache
 def _client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    with _session_lock:  # a session is not thread-safe; the clients it makes are
+        return _session().client(service, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def s3() -> S3Client:

@@ -1,0 +1,1 @@
+"""`make bench`: the thumbnail engine, cold starts and the pipeline end to end, as figures."""

@@ -1,0 +1,217 @@
+"""`make bench`: run the benchmarks, print their tables, save bench/out/results.json and PNG charts.
+
+`python -m bench [--quick] [--only thumbnails,coldstart,e2e] [--out DIR]` (PYTHONPATH=scripts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import bench_coldstart, bench_e2e, bench_thumbnails
+from bench.common import OUT, bar_chart, console, print_table
+
+ALL = ("thumbnails", "coldstart", "e2e")
+
+
+def _f(value: float, digits: int = 2) -> str:
+    return (
+        "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    )
+
+
+def thumbnails(results: dict[str, Any], out: Path) -> None:
+    rows = []
+    for image, data in results["inputs"].items():
+        engines = data["engines"]
+        vips = engines.get("pyvips")
+        for engine, e in engines.items():
+            rows.append(
+                [
+                    f"{image} ({data['pixels']}, {data['bytes'] / 2**20:.1f} MiB)"
+                    if engine == "intake"
+                    else "",
+                    engine,
+                    _f(e["images_per_s"]),
+                    _f(e["median_s"] * 1000, 1),
+                    _f(e["peak_rss_mb"], 0),
+                    _f(e["peak_rss_mb"] - e["baseline_rss_mb"], 0),
+                    _f(e["psnr_db"], 1),
+                    _f(e["images_per_s"] / vips["images_per_s"]) if vips else "n/a",
+                    _f(e["peak_rss_mb"] / vips["peak_rss_mb"]) if vips else "n/a",
+                ]
+            )
+    print_table(
+        f"Thumbnails 1024/512/128 q85, one core, median of {results['rounds']} interleaved rounds",
+        [
+            "input",
+            "engine",
+            "images/s",
+            "ms/image",
+            "peak RSS MB",
+            "job MB",
+            "PSNR dB",
+            "speed vs pyvips",
+            "RSS vs pyvips",
+        ],
+        rows,
+    )
+    print_table(
+        "Thumbnail targets",
+        ["input", "measure", "value", "target", "met"],
+        [
+            [c["input"], c["measure"], _f(c["value"]), c["target"], "yes" if c["met"] else "NO"]
+            for c in results["checks"]
+        ],
+    )
+    groups = {
+        image: {engine: e["images_per_s"] for engine, e in data["engines"].items()}
+        for image, data in results["inputs"].items()
+    }
+    bar_chart(out / "thumbnails.png", "Thumbnail throughput, one core", groups, "images/s")
+
+
+def coldstart(results: dict[str, Any], out: Path) -> None:
+    rows = [
+        [
+            name,
+            _f(f["import_ms"], 0),
+            _f(f["in_process_import_ms"], 0),
+            _f(f["first_aws_call_ms"], 0),
+            "yes" if f["target_met"] else "NO",
+            ", ".join(f"{pkg} {ms:.0f}" for pkg, ms in f["heaviest_imports_ms"]),
+        ]
+        for name, f in results["functions"].items()
+    ]
+    print_table(
+        f"Cold start, median of {results['rounds']} fresh interpreters"
+        f" (bare interpreter {results['bare_interpreter_ms']:.0f} ms, subtracted)",
+        [
+            "function",
+            "import ms",
+            "in-process ms",
+            "first AWS call ms",
+            "<= 200 ms",
+            "heaviest imports (ms, cumulative)",
+        ],
+        rows,
+    )
+    groups = {
+        name: {"import": f["import_ms"], "first AWS call": f["first_aws_call_ms"]}
+        for name, f in results["functions"].items()
+    }
+    bar_chart(out / "coldstart.png", "Cold start per function", groups, "ms")
+
+
+def e2e(results: dict[str, Any], out: Path) -> None:
+    rows = []
+    for b in results["batches"]:
+        rows.append(
+            [
+                f"{b['n']} uploads ({b['concurrency']} at a time)",
+                _f(b["uploads_per_s"]),
+                f"{_f(b['ready_s']['p50'])} / {_f(b['ready_s']['p95'])} / {_f(b['ready_s']['max'])}",
+                f"{_f(b['email_s']['p50'])} / {_f(b['email_s']['p95'])} / {_f(b['email_s']['max'])}",
+                f"{b['final']}/{b['n']} {b['statuses']}",
+                f"{b['uploads_with_exactly_one_email']}/{b['n']} ({b['emails']} sent)",
+                f"{_f(b['api_ms_p50'], 0)} / {_f(b['s3_post_ms_p50'], 0)}",
+            ]
+        )
+    print_table(
+        f"End to end on the local cloud (started in {results['local_cloud_startup_s']:.1f} s)",
+        [
+            "batch",
+            "uploads/s",
+            "to ready s p50/p95/max",
+            "to email s p50/p95/max",
+            "final",
+            "exactly one email",
+            "API / S3 POST ms p50",
+        ],
+        rows,
+    )
+    rows = []
+    for b in results["batches"]:
+        for name, f in b["functions"].items():
+            done = b["stage_done_s_p50"].get(name)
+            rows.append(
+                [
+                    f"{b['n']}: {name}",
+                    f["invocations"],
+                    f["messages"],
+                    f["cold_starts"],
+                    _f(f["handler_ms_p50"], 0),
+                    _f(f["handler_ms_p95"], 0),
+                    _f(f["busy_s"], 1),
+                    _f(done) if done is not None else "",
+                ]
+            )
+    print_table(
+        f"Where the time goes (thumbnail engine alone: {results['thumbnail_engine_ms']:.0f} ms per image)",
+        [
+            "batch: function",
+            "invocations",
+            "messages",
+            "cold starts",
+            "handler ms p50",
+            "p95",
+            "busy s",
+            "stage done s p50",
+        ],
+        rows,
+    )
+    groups = {
+        f"{b['n']} uploads": {
+            "p50": b["ready_s"]["p50"],
+            "p95": b["ready_s"]["p95"],
+            "max": b["ready_s"]["max"],
+        }
+        for b in results["batches"]
+    }
+    bar_chart(out / "e2e.png", "Upload to ready on the local cloud", groups, "s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and uploads (a smoke run)")
+    parser.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    unknown = set(wanted) - set(ALL)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
+    }
+    started = time.monotonic()
+    if "thumbnails" in wanted:
+        with console.status("thumbnails"):
+            results["thumbnails"] = bench_thumbnails.run(
+                rounds=3 if args.quick else 7, inputs_dir=args.out / "inputs"
+            )
+        thumbnails(results["thumbnails"], args.out)
+    if "coldstart" in wanted:
+        with console.status("cold starts"):
+            results["coldstart"] = bench_coldstart.run(rounds=3 if args.quick else 7)
+        coldstart(results["coldstart"], args.out)
+    if "e2e" in wanted:
+        with console.status("end to end"):
+            results["e2e"] = bench_e2e.run(counts=(10,) if args.quick else (50, 200))
+        e2e(results["e2e"], args.out)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    console.print(f"figures and charts in {args.out} ({time.monotonic() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

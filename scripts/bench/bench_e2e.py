@@ -1,0 +1,248 @@
+"""Benchmark 3: the whole pipeline on the local cloud, N uploads at once.
+
+Each upload takes the product's path: POST /uploads on the local API (Cognito ID token of the demo
+user), then the presigned POST to S3. Latency runs from the moment S3 accepted the file to the record's
+`ready` (its `updated_at` once settled) and to the email (`notified.at`); every clock is this machine's.
+Proof of completion: every record final and notified, and exactly one SES email that names its upload
+id (read from the emulator's SES backend, which runs in this process).
+
+Where the time goes: each stage's result carries the time it was written (`stage_<name>.at`), the
+pollers count invocations, cold starts and handler durations, and the thumbnail engine is timed alone
+on the same image, so the handler time splits into our CPU work and calls to the emulator.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import logging
+import random
+import time
+from datetime import datetime
+from typing import Any
+
+import requests
+from PIL import Image, ImageDraw
+
+from bench.common import median, percentile
+
+STAGES = ("validate", "thumbnail", "index")
+REGION_ACCOUNT = ("123456789012", "us-east-1")
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def sample_jpegs(count: int = 4, size: tuple[int, int] = (1600, 1200)) -> list[bytes]:
+    """A few distinct photo-like JPEGs (a phone photo scaled down: realistic work for every stage)."""
+    rng = random.Random(5)
+    out = []
+    for _ in range(count):
+        image = Image.effect_noise(size, 20).convert("RGB")
+        draw = ImageDraw.Draw(image)
+        for _ in range(12):
+            x, y = rng.randrange(size[0]), rng.randrange(size[1])
+            colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+            draw.ellipse((x, y, x + size[0] // 4, y + size[1] // 4), fill=colour)
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=88)
+        out.append(buffer.getvalue())
+    return out
+
+
+class Client:
+    """The product's upload path, as the CLI and the web page take it."""
+
+    def __init__(self, api_url: str, id_token: str) -> None:
+        self.api_url = api_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = id_token
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+        self.session.mount("http://", adapter)
+
+    def upload(self, filename: str, body: bytes) -> dict[str, Any]:
+        started = time.time()
+        grant = self.session.post(
+            f"{self.api_url}/uploads",
+            json={"filename": filename, "content_type": "image/jpeg", "size": len(body)},
+            timeout=60,
+        )
+        if grant.status_code != 201:
+            raise RuntimeError(f"POST /uploads: {grant.status_code} {grant.text}")
+        granted = time.time()
+        form = grant.json()
+        sent = requests.post(
+            form["upload"]["url"],
+            data=form["upload"]["fields"],
+            files={"file": (filename, body, "image/jpeg")},
+            timeout=60,
+        )
+        if sent.status_code not in (200, 201, 204):
+            raise RuntimeError(f"presigned POST: {sent.status_code} {sent.text[:300]}")
+        return {
+            "upload_id": form["upload_id"],
+            "started": started,
+            "api_s": granted - started,
+            "s3_s": time.time() - granted,
+            "uploaded": time.time(),
+        }
+
+
+def _wait_final(records: Any, owner: str, ids: set[str], timeout_s: float) -> dict[str, dict[str, Any]]:
+    """Poll the owner's records (a by_owner Query, a page at a time) until every id is final and notified."""
+    deadline = time.monotonic() + timeout_s
+    done: dict[str, dict[str, Any]] = {}
+    while True:
+        cursor = None
+        while True:
+            page = records.list_by_owner(owner, limit=100, cursor=cursor)
+            for item in page.items:
+                if item["upload_id"] in ids and item.get("notified"):
+                    done[item["upload_id"]] = item
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        if len(done) == len(ids) or time.monotonic() > deadline:
+            return done
+        time.sleep(0.5)
+
+
+def _sent_emails() -> list[Any]:
+    from moto.ses.models import ses_backends
+
+    account, region = REGION_ACCOUNT
+    return list(ses_backends[account][region].sent_messages)
+
+
+def _poller_stats(cloud: Any) -> dict[str, dict[str, Any]]:
+    stats = {}
+    for poller in cloud.pollers:
+        snap = poller.snapshot()
+        name = str(snap["function"]).rsplit("-", 1)[-1]
+        stats[name] = snap
+    return stats
+
+
+def _diff_stats(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, snap in after.items():
+        prior = before.get(name, {})
+        seen = len(prior.get("durations_ms", []))
+        durations = snap["durations_ms"][seen:] if seen <= len(snap["durations_ms"]) else snap["durations_ms"]
+        out[name] = {
+            "invocations": snap["invocations"] - prior.get("invocations", 0),
+            "cold_starts": snap["cold_starts"] - prior.get("cold_starts", 0),
+            "errors": snap["errors"] - prior.get("errors", 0),
+            "messages": snap["messages_deleted"] - prior.get("messages_deleted", 0),
+            "handler_ms_p50": median(durations),
+            "handler_ms_p95": percentile(durations, 95),
+            "busy_s": sum(durations) / 1000,
+            "environments": snap["environments"],
+        }
+    return out
+
+
+def run_batch(
+    cloud: Any, client: Client, records: Any, owner: str, n: int, concurrency: int
+) -> dict[str, Any]:
+    bodies = sample_jpegs()
+    emails_before = len(_sent_emails())
+    stats_before = _poller_stats(cloud)
+    started = time.time()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(n, concurrency)) as pool:
+        futures = [
+            pool.submit(client.upload, f"bench-{i:04d}.jpg", bodies[i % len(bodies)]) for i in range(n)
+        ]
+        uploads = [f.result() for f in futures]
+    uploaded_all = time.time()
+    by_id = {u["upload_id"]: u for u in uploads}
+    finals = _wait_final(records, owner, set(by_id), timeout_s=120 + 2 * n)
+    finished = time.time()
+
+    ready_s, email_s = [], []
+    stage_s: dict[str, list[float]] = {s: [] for s in STAGES}
+    statuses: dict[str, int] = {}
+    for upload_id, item in finals.items():
+        statuses[item["status"]] = statuses.get(item["status"], 0) + 1
+        t0 = by_id[upload_id]["uploaded"]
+        ready_s.append(_epoch(item["updated_at"]) - t0)
+        email_s.append(_epoch(item["notified"]["at"]) - t0)
+        for stage in STAGES:
+            result = item.get(f"stage_{stage}")
+            if isinstance(result, dict) and result.get("at"):
+                stage_s[stage].append(_epoch(result["at"]) - t0)
+    emails = _sent_emails()[emails_before:]
+    per_upload = {u: sum(1 for m in emails if f"(id {u})" in m.body) for u in by_id}
+    last = max((_epoch(i["notified"]["at"]) for i in finals.values()), default=finished)
+    return {
+        "n": n,
+        "concurrency": min(n, concurrency),
+        "upload_s_total": uploaded_all - started,
+        "api_ms_p50": median([u["api_s"] * 1000 for u in uploads]),
+        "s3_post_ms_p50": median([u["s3_s"] * 1000 for u in uploads]),
+        "ready_s": {
+            "p50": percentile(ready_s, 50),
+            "p95": percentile(ready_s, 95),
+            "max": max(ready_s, default=0),
+        },
+        "email_s": {
+            "p50": percentile(email_s, 50),
+            "p95": percentile(email_s, 95),
+            "max": max(email_s, default=0),
+        },
+        "stage_done_s_p50": {s: percentile(v, 50) for s, v in stage_s.items()},
+        "stage_done_s_p95": {s: percentile(v, 95) for s, v in stage_s.items()},
+        "uploads_per_s": n / (last - started) if last > started else float("nan"),
+        "final": len(finals),
+        "statuses": statuses,
+        "emails": len(emails),
+        "uploads_with_exactly_one_email": sum(1 for c in per_upload.values() if c == 1),
+        "functions": _diff_stats(stats_before, _poller_stats(cloud)),
+    }
+
+
+def engine_ms(body: bytes, rounds: int = 5) -> float:
+    """Our CPU work in the thumbnail stage, alone: the engine on the same image, in this process."""
+    from intake.thumbnails import make_thumbnails
+
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        make_thumbnails(body, 40_000_000)
+        times.append((time.perf_counter() - started) * 1000)
+    return median(times)
+
+
+def run(counts: tuple[int, ...] = (50, 200), concurrency: int = 50, cloud: Any = None) -> dict[str, Any]:
+    """Start a local cloud on free ports (or use `cloud`) and push each batch through it."""
+    from localcloud.cloud import LocalCloud
+    from localcloud.server import free_port
+
+    logging.getLogger("localcloud").setLevel(logging.WARNING)
+    if cloud is not None:
+        return {"local_cloud_startup_s": float("nan"), **run_on(cloud, counts, concurrency)}
+    started = time.monotonic()
+    with LocalCloud(port=free_port()) as running:
+        startup_s = time.monotonic() - started
+        return {"local_cloud_startup_s": startup_s, **run_on(running, counts, concurrency)}
+
+
+def run_on(cloud: Any, counts: tuple[int, ...], concurrency: int) -> dict[str, Any]:
+    from intake.records import Records
+    from localcloud import users
+
+    cognito = cloud.client("cognito-idp")
+    # The local cloud made the demo user; this returns its sub (the owner of the uploads).
+    owner = users.create_user(cognito, cloud.outputs["UserPoolId"], users.DEMO_EMAIL, users.DEMO_PASSWORD)
+    tokens = users.sign_in(cognito, cloud.outputs["UserPoolClientId"], users.DEMO_EMAIL, users.DEMO_PASSWORD)
+    client = Client(cloud.api_url, tokens.id_token)
+    records = Records(cloud.outputs["IndexTableName"], client=cloud.client("dynamodb"))
+    batches = [run_batch(cloud, client, records, owner, n, concurrency) for n in counts]
+    return {"thumbnail_engine_ms": engine_ms(sample_jpegs(1)[0]), "batches": batches}
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2, default=str))
