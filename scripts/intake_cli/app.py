@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from intake_cli import ops
+
 app = typer.Typer(no_args_is_help=True, help="Intake: upload files, query your index, operate the pipeline.")
+app.add_typer(ops.app, name="ops")
 
 
 @app.callback()

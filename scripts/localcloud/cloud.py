@@ -6,10 +6,12 @@ import logging
 import os
 from typing import Any
 
-from localcloud import users
+from localcloud import sns_email, users
+from localcloud.alarms import AlarmLoop, time_scale_from_env
 from localcloud.api_front import ApiFront
 from localcloud.deploy import REGION, STACK, Deployment, client, deploy
 from localcloud.esm import EsmConfig, SqsPoller, spec_from_api
+from localcloud.metrics import MetricsPublisher
 from localcloud.server import HOST, PORT, Emulator, free_port
 
 log = logging.getLogger("localcloud")
@@ -24,6 +26,7 @@ class LocalCloud:
         host: str = HOST,
         port: int = PORT,
         parameters: dict[str, str] | None = None,
+        time_scale: float | None = None,
         api_port: int = 0,
     ) -> None:
         self.emulator = Emulator(host, port)
@@ -34,6 +37,9 @@ class LocalCloud:
         self.api: ApiFront | None = None
         self.deployment: Deployment | None = None
         self.pollers: list[SqsPoller] = []
+        # Alarm periods pass `time_scale` times faster (LOCALCLOUD_TIME_SCALE, default 1: as on AWS).
+        self.time_scale = time_scale if time_scale is not None else time_scale_from_env()
+        self.alarms: AlarmLoop | None = None
 
     @property
     def endpoint(self) -> str:
@@ -59,6 +65,7 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
         self.emulator.start()
+        sns_email.install()
         try:
             self.deployment = deploy(self.endpoint, self.parameters, STACK)
             self._start_pollers(self.deployment)
@@ -68,6 +75,11 @@ class LocalCloud:
             self.api = ApiFront.for_deployment(
                 self.deployment, self.endpoint, host=self.emulator.host, port=self.api_port
             ).start()
+            metrics = MetricsPublisher(self.pollers)
+            for pool in self.api.pools.values():  # AWS/Lambda metrics of the API function too
+                pool.invoke = metrics.counted(pool.spec, pool.invoke)  # type: ignore[method-assign,assignment]
+            self.alarms = AlarmLoop(metrics=metrics, time_scale=self.time_scale)
+            self.alarms.start()
         except BaseException:
             self.stop()
             raise
@@ -100,6 +112,9 @@ class LocalCloud:
         if self.api is not None:
             self.api.stop()
             self.api = None
+        if self.alarms is not None:
+            self.alarms.stop()
+            self.alarms = None
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()

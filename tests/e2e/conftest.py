@@ -18,11 +18,13 @@ from localcloud.server import free_port
 
 # Short timeouts so retries and the DLQ show within a minute; the 6x ratio of the template is kept.
 E2E_PARAMETERS = {"FunctionTimeout": "3", "QueueVisibilityTimeout": "18"}
+# Alarm periods pass 30x faster: a 60 s period is 2 s (metric values such as ages stay real).
+E2E_TIME_SCALE = 30.0
 
 
 @pytest.fixture(scope="session")
 def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud(port=free_port(), parameters=E2E_PARAMETERS) as running:
+    with LocalCloud(port=free_port(), parameters=E2E_PARAMETERS, time_scale=E2E_TIME_SCALE) as running:
         yield running
 
 
