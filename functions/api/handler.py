@@ -4,6 +4,7 @@ The authorizer has already verified the ID token; its claims arrive in
 `requestContext.authorizer.claims`. `sub` owns the uploads, `email` receives the outcome emails.
 """
 
+import base64
 import json
 from typing import Any
 
@@ -52,6 +53,17 @@ def unauthorized(exc: Unauthorized) -> Response[str]:
     return _error(401, "Unauthorized")
 
 
+def body_text() -> str | None:
+    """The request body as text (API Gateway base64-encodes bodies it cannot pass as UTF-8)."""
+    event = app.current_event
+    if not event.is_base64_encoded:
+        return event.body
+    try:
+        return base64.b64decode(event.body or "").decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError both are
+        raise BadRequest("the body is not valid JSON") from None
+
+
 def caller() -> Caller:
     claims = app.current_event.request_context.authorizer.claims or {}
     sub = claims.get("sub")
@@ -63,7 +75,7 @@ def caller() -> Caller:
 @app.post("/uploads")
 def create_upload() -> tuple[dict[str, Any], int]:
     method = upload_method(app.current_event.get_query_string_value("method"))
-    created = uploads.create(caller(), app.current_event.decoded_body, method)
+    created = uploads.create(caller(), body_text(), method)
     metrics.add_metric(name="UploadsPresigned", unit=MetricUnit.Count, value=1)
     return created, 201
 

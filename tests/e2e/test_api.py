@@ -3,10 +3,18 @@ uploads into the emulator, pagination and delete. Everything goes over HTTP, as 
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.resources import files
 from typing import Any
 
+import jwt
+import moto.cognitoidp
 import pytest
 import requests
 
@@ -93,3 +101,191 @@ def test_presigned_post_through_the_api_becomes_ready(cloud: LocalCloud, api: st
     record = cloud.client("dynamodb")  # the owner's email was recorded for the notification
     stored = record.get_item(TableName=cloud.outputs["IndexTableName"], Key={"upload_id": {"S": upload_id}})
     assert stored["Item"]["owner_email"]["S"] == alice.email
+
+
+# --- authorization, as API Gateway's Cognito authorizer does it ----------------------------------
+
+
+def moto_signing_key() -> Any:
+    """moto's token-signing key (its jwks-private.json): only to forge an expired token."""
+    resource = files(moto.cognitoidp).joinpath("resources/jwks-private.json.gz")
+    return jwt.PyJWK(json.loads(gzip.decompress(resource.read_bytes()))).key
+
+
+def forged(token: str, **changes: Any) -> str:
+    claims = jwt.decode(token, options={"verify_signature": False}) | changes
+    return jwt.encode(claims, moto_signing_key(), algorithm="RS256", headers={"kid": "dummy"})
+
+
+def tampered(token: str) -> str:
+    """The same signature over a payload claiming to be someone else."""
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["sub"] = str(uuid.uuid4())
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"{header}.{payload}.{signature}"
+
+
+def other_client_token(cloud: LocalCloud, user: User) -> str:
+    cognito = cloud.client("cognito-idp")
+    other = cognito.create_user_pool_client(
+        UserPoolId=cloud.outputs["UserPoolId"],
+        ClientName="not-the-api",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    return users.sign_in(cognito, other, user.email, PASSWORD).id_token
+
+
+BAD_TOKENS: dict[str, Callable[[LocalCloud, User], dict[str, str]]] = {
+    "no token": lambda cloud, user: {},
+    "empty bearer": lambda cloud, user: {"Authorization": "Bearer "},
+    "malformed": lambda cloud, user: {"Authorization": "Bearer not-a-jwt"},
+    "tampered signature": lambda cloud, user: {"Authorization": tampered(user.tokens.id_token)},
+    "wrong audience": lambda cloud, user: {"Authorization": other_client_token(cloud, user)},
+    "access token": lambda cloud, user: {"Authorization": f"Bearer {user.tokens.access_token}"},
+    "expired": lambda cloud, user: {
+        "Authorization": forged(user.tokens.id_token, exp=int(time.time()) - 60, iat=int(time.time()) - 3660)
+    },
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TOKENS))
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/uploads"), ("POST", "/uploads"), ("DELETE", "/uploads/x")]
+)
+def test_bad_tokens_get_401_and_never_reach_the_function(
+    cloud: LocalCloud, api: str, alice: User, case: str, method: str, path: str
+) -> None:
+    assert cloud.api is not None
+    headers = BAD_TOKENS[case](cloud, alice)
+    before = cloud.api.invocations
+    body: dict[str, Any] = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 1}
+    response = requests.request(method, f"{api}{path}", json=body, headers=headers, timeout=30)
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
+    assert response.headers["Access-Control-Allow-Origin"] == cloud.parameters["WebOrigin"]  # DEFAULT_4XX
+    assert cloud.api.invocations == before
+
+
+def test_a_forged_but_valid_token_is_accepted_so_the_expired_case_tests_expiry(api: str, alice: User) -> None:
+    """Guards the 'expired' case above: the forging itself is sound, only `exp` makes it fail."""
+    fresh = forged(alice.tokens.id_token, exp=int(time.time()) + 600)
+    assert requests.get(f"{api}/uploads", headers={"Authorization": fresh}, timeout=30).status_code == 200
+
+
+def test_raw_and_bearer_id_tokens_are_both_accepted(api: str, alice: User) -> None:
+    for value in (alice.tokens.id_token, f"Bearer {alice.tokens.id_token}"):
+        assert requests.get(f"{api}/uploads", headers={"Authorization": value}, timeout=30).status_code == 200
+
+
+def test_another_users_upload_cannot_be_read_listed_or_deleted(
+    cloud: LocalCloud, api: str, alice: User, bob: User
+) -> None:
+    created = presign(api, alice, b"x" * 10)
+    upload_id = created["upload_id"]
+    for method in ("GET", "DELETE"):
+        response = requests.request(method, f"{api}/uploads/{upload_id}", headers=bob.auth, timeout=30)
+        assert (response.status_code, response.json()) == (404, {"message": "upload not found"})
+    listed = requests.get(f"{api}/uploads", headers=bob.auth, params={"limit": 100}, timeout=30).json()
+    assert upload_id not in [item["upload_id"] for item in listed["items"]]
+    assert requests.get(f"{api}/uploads/{upload_id}", headers=alice.auth, timeout=30).status_code == 200
+
+
+# --- the gateway's own answers ----------------------------------------------------------------------
+
+
+def test_cors_preflight_is_answered_without_a_token(cloud: LocalCloud, api: str) -> None:
+    origin = cloud.parameters["WebOrigin"]
+    preflight = {"Origin": origin, "Access-Control-Request-Method": "DELETE"}
+    response = requests.options(f"{api}/uploads/abc", headers=preflight, timeout=30)
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    assert "DELETE" in response.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_unknown_routes_are_403_missing_authentication_token(api: str, alice: User) -> None:
+    for method, path in (("GET", "/nope"), ("PUT", "/uploads"), ("PATCH", "/uploads/x")):
+        response = requests.request(method, f"{api}{path}", headers=alice.auth, timeout=30)
+        assert (response.status_code, response.json()) == (403, {"message": "Missing Authentication Token"})
+
+
+def test_the_page_and_its_config_are_served(cloud: LocalCloud, api: str) -> None:
+    config = requests.get(f"{api}/config.js", timeout=30)
+    assert config.status_code == 200
+    values = json.loads(config.text.removeprefix("window.INTAKE_CONFIG = ").rstrip().rstrip(";"))
+    assert values["apiUrl"] == api and values["userPoolClientId"] == cloud.outputs["UserPoolClientId"]
+    assert values["cognitoEndpoint"].rstrip("/") == cloud.endpoint
+    page = requests.get(f"{api}/", timeout=30)
+    assert page.status_code == 200 and "config.js" in page.text
+    assert requests.get(f"{api}/../README.md", timeout=30).status_code == 403
+
+
+def test_a_bad_request_gets_the_functions_400(api: str, alice: User) -> None:
+    body: dict[str, Any] = {"filename": "a.exe", "content_type": "application/x-msdownload", "size": 10}
+    response = requests.post(f"{api}/uploads", json=body, headers=alice.auth, timeout=30)
+    assert response.status_code == 400
+    assert "'application/x-msdownload' is not allowed" in response.json()["message"]
+
+
+# --- PUT, pagination, delete ------------------------------------------------------------------------
+
+
+def test_presigned_put_with_the_returned_headers_becomes_ready(api: str, alice: User) -> None:
+    body = images.jpeg(300, 300)
+    request: dict[str, Any] = {"filename": "put.jpg", "content_type": "image/jpeg", "size": len(body)}
+    response = requests.post(
+        f"{api}/uploads", params={"method": "PUT"}, json=request, headers=alice.auth, timeout=30
+    )
+    assert response.status_code == 201, response.text
+    upload = response.json()["upload"]
+    assert upload["method"] == "PUT"
+    assert requests.put(upload["url"], data=body, headers=upload["headers"], timeout=30).status_code == 200
+    assert final(api, alice, response.json()["upload_id"])["status"] == "ready"
+
+
+def test_pagination_walks_every_upload_newest_first(cloud: LocalCloud, api: str) -> None:
+    carol = new_user(cloud)
+    made = [presign(api, carol, b"x", f"p{i}.jpg")["upload_id"] for i in range(5)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = requests.get(f"{api}/uploads", params=params, headers=carol.auth, timeout=30).json()
+        assert len(page["items"]) <= 2
+        seen += [item["upload_id"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == made[::-1] and pages == 3
+    pending = requests.get(
+        f"{api}/uploads", params={"status": "pending"}, headers=carol.auth, timeout=30
+    ).json()
+    assert [item["upload_id"] for item in pending["items"]] == made[::-1]
+    bad = requests.get(f"{api}/uploads", params={"cursor": "garbage"}, headers=carol.auth, timeout=30)
+    assert (bad.status_code, bad.json()) == (400, {"message": "cursor is invalid"})
+
+
+def test_delete_removes_object_thumbnails_and_record(cloud: LocalCloud, api: str, alice: User) -> None:
+    body = images.jpeg(400, 300)
+    created = presign(api, alice, body)
+    upload_id = created["upload_id"]
+    assert post_file(created, body).status_code == 204
+    assert final(api, alice, upload_id)["status"] == "ready"
+    s3 = cloud.client("s3")
+    thumbnails = {
+        "Bucket": cloud.outputs["ThumbnailBucketName"],
+        "Prefix": f"thumbnails/{alice.sub}/{upload_id}/",
+    }
+    assert s3.list_objects_v2(**thumbnails)["KeyCount"] == 3
+
+    response = requests.delete(f"{api}/uploads/{upload_id}", headers=alice.auth, timeout=30)
+    assert (response.status_code, response.content) == (204, b"")
+    assert (
+        s3.list_objects_v2(Bucket=cloud.outputs["UploadBucketName"], Prefix=created["key"])["KeyCount"] == 0
+    )
+    assert s3.list_objects_v2(**thumbnails)["KeyCount"] == 0
+    stored = cloud.client("dynamodb").get_item(
+        TableName=cloud.outputs["IndexTableName"], Key={"upload_id": {"S": upload_id}}
+    )
+    assert "Item" not in stored
+    assert requests.get(f"{api}/uploads/{upload_id}", headers=alice.auth, timeout=30).status_code == 404

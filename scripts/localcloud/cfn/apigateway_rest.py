@@ -12,8 +12,8 @@ CloudFormation reference:
   `Ref` gives the API id; `GetAtt RestApiId`, `RootResourceId`. An update re-imports the document
   (mode overwrite) and keeps the id.
 - Deployment: RestApiId, Description, StageName (creates that stage). `Ref` gives the deployment id.
-- Stage: RestApiId, DeploymentId, StageName, Description, Variables, TracingEnabled. `Ref` gives the
-  stage name. moto keeps no snapshot per deployment: a stage serves the API as currently defined.
+- Stage: RestApiId, DeploymentId, StageName, Description, Variables, TracingEnabled, MethodSettings
+  (stored as GetStage shows them; the local front does not throttle). `Ref` gives the stage name. moto keeps no snapshot per deployment: a stage serves the API as currently defined.
 
 The local API front reads all of this back through the API Gateway API and serves it.
 """
@@ -41,7 +41,9 @@ _REST_API_APPLIED = {
     "Name", "Description", "EndpointConfiguration", "Policy", "BinaryMediaTypes", "Body", "BodyS3Location",
     "FailOnWarnings", "Mode",
 }  # fmt: skip
-_STAGE_APPLIED = {"RestApiId", "DeploymentId", "StageName", "Description", "Variables", "TracingEnabled"}
+_STAGE_APPLIED = {
+    "RestApiId", "DeploymentId", "StageName", "Description", "Variables", "TracingEnabled", "MethodSettings",
+}  # fmt: skip
 
 
 def _backend(account_id: str, region_name: str) -> APIGatewayBackend:
@@ -312,6 +314,18 @@ class ApiGatewayDeployment(CloudFormationModel):
             )
 
 
+def _method_settings(settings: Any) -> dict[str, Any]:
+    """CloudFormation MethodSettings as GetStage shows them: "<resource path>/<method>" -> settings."""
+    shown = {}
+    for setting in settings or []:
+        path = str(setting.get("ResourcePath", "/*")).removeprefix("/") or "*"
+        values = {
+            k[0].lower() + k[1:]: v for k, v in setting.items() if k not in ("ResourcePath", "HttpMethod")
+        }
+        shown[f"{path}/{setting.get('HttpMethod', '*')}"] = values
+    return shown
+
+
 class ApiGatewayStage(CloudFormationModel):
     """AWS::ApiGateway::Stage."""
 
@@ -356,6 +370,8 @@ class ApiGatewayStage(CloudFormationModel):
             description=str(props.get("Description") or ""),
             tracing_enabled=as_bool(props.get("TracingEnabled", False)),
         )
+        stage = _backend(account_id, region_name).get_stage(rest_api_id, name)
+        stage.method_settings = _method_settings(props.get("MethodSettings"))
         warn_unapplied(STAGE_TYPE, props, _STAGE_APPLIED)
         return cls(name, rest_api_id, account_id, region_name)
 
@@ -384,6 +400,7 @@ class ApiGatewayStage(CloudFormationModel):
         stage.deployment_id = str(props.get("DeploymentId") or stage.deployment_id)
         stage.description = str(props.get("Description") or "")
         stage.variables = {str(k): str(v) for k, v in (props.get("Variables") or {}).items()}
+        stage.method_settings = _method_settings(props.get("MethodSettings"))
         return original_resource
 
     def delete(self, account_id: str, region_name: str) -> None:
