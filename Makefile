@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install up demo test lint package clean
+.PHONY: install up demo test chromium lint package clean
 
 install: $(STAMP)
 
@@ -21,8 +21,13 @@ up: install ## the local cloud in the foreground (Ctrl-C stops it)
 demo: install ## start the local cloud, push a few uploads through it, print what happened, stop
 	$(PY) -m localcloud demo
 
-test: install
+test: install chromium
 	$(PY) -m pytest -q
+
+# The browser tests drive Debian's Chromium; without it (and without root to install it) they skip.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; } \
+		|| echo "warning: could not install chromium (apt-get as root); the browser tests will be skipped"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from intake_cli import ops
+from intake_cli import client, ops
 
 app = typer.Typer(no_args_is_help=True, help="Intake: upload files, query your index, operate the pipeline.")
+client.register(app)
 app.add_typer(ops.app, name="ops")
 
 

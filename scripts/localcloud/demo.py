@@ -1,7 +1,7 @@
 """`make demo`: push a few generated images through the local cloud and show what happened.
 
-Uploads go in as the API will put them: the key layout, the owner/upload-id metadata, and a pending
-record carrying the owner's email.
+Uploads go in as a user's would: sign in to Cognito as the demo user, POST /uploads to the API, then
+the presigned POST straight to S3 (the same client code as the `intake` CLI).
 """
 
 from __future__ import annotations
@@ -9,22 +9,19 @@ from __future__ import annotations
 import io
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from intake_cli import config
+from intake_cli.client import IntakeApi, sign_in
 from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
 
-from intake.keys import UploadKey
-from intake.metadata import UploadMetadata, encode_metadata
 from intake.records import Records
 from intake.status import FINAL_STATUSES
 from localcloud.cloud import LocalCloud
-
-OWNER = "demo-user"
-EMAIL = "demo@example.com"
+from localcloud.users import DEMO_EMAIL, DEMO_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -66,22 +63,17 @@ def samples() -> list[Sample]:
     ]
 
 
-def upload(cloud: LocalCloud, records: Records, sample: Sample) -> str:
-    key = UploadKey(owner=OWNER, upload_id=uuid.uuid4().hex, filename=sample.filename)
-    records.create_pending(
-        key, owner_email=EMAIL, content_type=sample.content_type, size=len(sample.data), title=sample.title
-    )
-    metadata = UploadMetadata(
-        owner=key.owner, upload_id=key.upload_id, filename=key.filename, title=sample.title
-    )
-    cloud.client("s3").put_object(
-        Bucket=cloud.outputs["UploadBucketName"],
-        Key=key.key,
-        Body=sample.data,
-        ContentType=sample.content_type,
-        Metadata=encode_metadata(metadata),
-    )
-    return key.upload_id
+def sign_in_demo_user(cloud: LocalCloud) -> IntakeApi:
+    settings = config.discover(api_url=cloud.api_url)  # the ids from the front's config.js
+    return IntakeApi(settings, sign_in(settings, DEMO_EMAIL, DEMO_PASSWORD))
+
+
+def upload(api: IntakeApi, sample: Sample) -> str:
+    """POST /uploads, then the presigned POST of the bytes; returns the upload id."""
+    size = len(sample.data)
+    grant = api.create_upload(sample.filename, sample.content_type, size, {"title": sample.title})
+    api.send(grant, io.BytesIO(sample.data), size, sample.content_type, sample.filename)
+    return str(grant["upload_id"])
 
 
 def sent_emails(cloud: LocalCloud) -> list[dict[str, Any]]:
@@ -163,11 +155,13 @@ def main() -> int:
             f"local cloud up at {cloud.endpoint}, stack '{cloud.deployment.stack_name if cloud.deployment else ''}'"
         )
         records = Records(cloud.outputs["IndexTableName"], client=cloud.client("dynamodb"))
+        api = sign_in_demo_user(cloud)
+        console.print(f"signed in as {DEMO_EMAIL}; API at {cloud.api_url}")
         started = time.monotonic()
         ids = []
         for sample in samples():
-            ids.append(upload(cloud, records, sample))
-            console.print(f"uploaded {sample.filename!r} ({len(sample.data)} bytes)")
+            ids.append(upload(api, sample))
+            console.print(f"uploaded {sample.filename!r} ({len(sample.data)} bytes, presigned POST)")
         with console.status("waiting for the pipeline"):
             items = wait_until_final(cloud, records, ids)
         report(console, cloud, items, time.monotonic() - started)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,10 +22,22 @@ E2E_PARAMETERS = {"FunctionTimeout": "3", "QueueVisibilityTimeout": "18"}
 E2E_TIME_SCALE = 30.0
 
 
+_SESSION_CLOUD = pytest.StashKey[LocalCloud]()
+
+
+def session_cloud(config: pytest.Config) -> LocalCloud:
+    """The session's one local cloud, started on first use and stopped when pytest ends. moto's state is
+    per process, so a second cloud in this process would collide with the first (tests/browser shares it)."""
+    if _SESSION_CLOUD not in config.stash:
+        running = LocalCloud(port=free_port(), parameters=E2E_PARAMETERS, time_scale=E2E_TIME_SCALE).start()
+        config.add_cleanup(running.stop)
+        config.stash[_SESSION_CLOUD] = running
+    return config.stash[_SESSION_CLOUD]
+
+
 @pytest.fixture(scope="session")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud(port=free_port(), parameters=E2E_PARAMETERS, time_scale=E2E_TIME_SCALE) as running:
-        yield running
+def cloud(pytestconfig: pytest.Config) -> LocalCloud:
+    return session_cloud(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,704 @@
+// Intake's upload page: Cognito sign-in, presigned POST uploads with progress, live status,
+// thumbnails, a paginated list of past uploads, download and delete. No build step, no libraries.
+
+const FINAL = new Set(["ready", "rejected", "failed"]);
+const PAGE_SIZE = 12;
+const PARALLEL_UPLOADS = 3;
+const POLL_MS = 700;
+const POLL_MAX_MS = 5000;
+const EXPIRY_LEEWAY_S = 60;
+const SESSION_KEY = "intake.session";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+// --- configuration ------------------------------------------------------------------------------
+
+function readConfig() {
+  // The keys the deploy step (AWS) and the local API front write; region and endpoint may be derived.
+  const raw = window.INTAKE_CONFIG || {};
+  const pick = (name) => (typeof raw[name] === "string" ? raw[name] : "");
+  const config = {
+    apiUrl: pick("apiUrl").replace(/\/+$/, ""),
+    region: pick("region"),
+    userPoolId: pick("userPoolId"),
+    clientId: pick("userPoolClientId"),
+    cognitoEndpoint: pick("cognitoEndpoint"),
+  };
+  if (!config.region && config.userPoolId.includes("_")) config.region = config.userPoolId.split("_")[0];
+  if (!config.cognitoEndpoint && config.region) {
+    config.cognitoEndpoint = `https://cognito-idp.${config.region}.amazonaws.com/`;
+  }
+  const missing = ["apiUrl", "clientId", "cognitoEndpoint"].filter((k) => !config[k]);
+  if (missing.length) {
+    throw new Error(`This page is not configured: config.js lacks ${missing.join(", ")}.`);
+  }
+  return config;
+}
+
+// --- messages -----------------------------------------------------------------------------------
+
+function showError(message) {
+  const box = $("#error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function announce(message) {
+  // Re-set the text so screen readers announce repeats too.
+  const region = $("#announcer");
+  region.textContent = "";
+  window.setTimeout(() => (region.textContent = message), 50);
+}
+
+function s3ErrorText(xmlText, status) {
+  try {
+    const doc = new DOMParser().parseFromString(xmlText || "", "application/xml");
+    const code = doc.querySelector("Error > Code")?.textContent;
+    const message = doc.querySelector("Error > Message")?.textContent;
+    if (code) return `S3 refused the upload: ${code}${message ? `: ${message}` : ""}`;
+  } catch {
+    // not XML: fall through to the status
+  }
+  return `S3 refused the upload (HTTP ${status}).`;
+}
+
+function humanSize(bytes) {
+  if (typeof bytes !== "number") return "";
+  const units = ["B", "KB", "MB", "GB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function humanDate(iso) {
+  const date = iso ? new Date(iso) : null;
+  return date && !Number.isNaN(date.getTime()) ? date.toLocaleString() : "";
+}
+
+// --- Cognito ------------------------------------------------------------------------------------
+
+function jwtClaims(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const json = decodeURIComponent(
+      [...atob(payload)].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`).join(""),
+    );
+    return JSON.parse(json);
+  } catch {
+    return {};
+  }
+}
+
+const COGNITO_MESSAGES = {
+  NotAuthorizedException: "Incorrect email or password.",
+  UserNotFoundException: "Incorrect email or password.",
+  PasswordResetRequiredException: "Your password must be reset before you can sign in.",
+  UserNotConfirmedException: "Your account is not confirmed yet.",
+  InvalidPasswordException: "That password does not meet the password policy.",
+  TooManyRequestsException: "Too many attempts; wait a moment and try again.",
+};
+
+async function cognito(config, action, body) {
+  let response;
+  try {
+    response = await fetch(config.cognitoEndpoint, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": `AWSCognitoIdentityProviderService.${action}`,
+      },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new Error(`Cannot reach the sign-in service at ${config.cognitoEndpoint}. Check your connection.`);
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const type = String(data.__type || "").split("#").pop();
+    // For a wrong password Cognito's own message is clearer than ours when it adds a reason.
+    const known = COGNITO_MESSAGES[type];
+    const detail = data.message || data.Message || `HTTP ${response.status}`;
+    throw new Error(type === "InvalidPasswordException" ? `${known} ${detail}` : known || `Sign-in failed: ${detail}`);
+  }
+  return data;
+}
+
+class Session {
+  constructor(config) {
+    this.config = config;
+    this.tokens = null;
+    try {
+      this.tokens = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+    } catch {
+      this.tokens = null;
+    }
+  }
+
+  get signedIn() {
+    return Boolean(this.tokens?.idToken);
+  }
+
+  get email() {
+    return this.tokens?.email || jwtClaims(this.tokens?.idToken || "").email || "";
+  }
+
+  store(result, email) {
+    this.tokens = {
+      idToken: result.IdToken,
+      refreshToken: result.RefreshToken || this.tokens?.refreshToken || null,
+      email: email || jwtClaims(result.IdToken).email || "",
+    };
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(this.tokens));
+  }
+
+  clear() {
+    this.tokens = null;
+    sessionStorage.removeItem(SESSION_KEY);
+  }
+
+  // Returns null when signed in, or the challenge to answer ({name, session, username}).
+  async signIn(email, password) {
+    const data = await cognito(this.config, "InitiateAuth", {
+      AuthFlow: "USER_PASSWORD_AUTH",
+      ClientId: this.config.clientId,
+      AuthParameters: { USERNAME: email, PASSWORD: password },
+    });
+    return this.settle(data, email);
+  }
+
+  async answerNewPassword(challenge, newPassword) {
+    const data = await cognito(this.config, "RespondToAuthChallenge", {
+      ChallengeName: "NEW_PASSWORD_REQUIRED",
+      ClientId: this.config.clientId,
+      Session: challenge.session,
+      ChallengeResponses: { USERNAME: challenge.username, NEW_PASSWORD: newPassword },
+    });
+    return this.settle(data, challenge.email);
+  }
+
+  settle(data, email) {
+    if (data.AuthenticationResult) {
+      this.store(data.AuthenticationResult, email);
+      return null;
+    }
+    if (data.ChallengeName === "NEW_PASSWORD_REQUIRED") {
+      // With email as the username, Cognito names the user by its internal username here.
+      const username = data.ChallengeParameters?.USERNAME || email;
+      return { name: data.ChallengeName, session: data.Session, username, email };
+    }
+    throw new Error(`Sign-in needs the ${data.ChallengeName || "unknown"} step, which this page does not support.`);
+  }
+
+  async refresh() {
+    if (!this.tokens?.refreshToken) throw new SessionExpired();
+    try {
+      const data = await cognito(this.config, "InitiateAuth", {
+        AuthFlow: "REFRESH_TOKEN_AUTH",
+        ClientId: this.config.clientId,
+        AuthParameters: { REFRESH_TOKEN: this.tokens.refreshToken },
+      });
+      this.store(data.AuthenticationResult, this.tokens.email);
+    } catch {
+      throw new SessionExpired();
+    }
+  }
+
+  async idToken() {
+    if (!this.signedIn) throw new SessionExpired();
+    const exp = jwtClaims(this.tokens.idToken).exp || 0;
+    if (exp - EXPIRY_LEEWAY_S <= Date.now() / 1000) await this.refresh();
+    return this.tokens.idToken;
+  }
+}
+
+class SessionExpired extends Error {
+  constructor() {
+    super("Your session has expired. Please sign in again.");
+  }
+}
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// --- the API ------------------------------------------------------------------------------------
+
+class Api {
+  constructor(config, session) {
+    this.config = config;
+    this.session = session;
+  }
+
+  async call(method, path, body) {
+    for (let attempt = 1; ; attempt += 1) {
+      const token = await this.session.idToken();
+      let response;
+      try {
+        response = await fetch(`${this.config.apiUrl}${path}`, {
+          method,
+          headers: {
+            Authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      } catch {
+        throw new Error(`Cannot reach the API at ${this.config.apiUrl}. Check your connection and try again.`);
+      }
+      if (response.status === 401 && attempt === 1) {
+        await this.session.refresh(); // the token expired in flight: one refresh, one retry
+        continue;
+      }
+      if (response.status === 401) throw new SessionExpired();
+      if (response.status === 204) return null;
+      const data = await response.json().catch(() => null);
+      if (!response.ok) {
+        const message = data && typeof data.message === "string" ? data.message : response.statusText;
+        throw new ApiError(response.status, `${message || "Request failed"} (HTTP ${response.status})`);
+      }
+      if (data === null) throw new Error(`The API answered ${method} ${path} with a body that is not JSON.`);
+      return data;
+    }
+  }
+
+  createUpload(file, contentType) {
+    return this.call("POST", "/uploads", {
+      filename: file.name,
+      content_type: contentType,
+      size: file.size,
+      metadata: {},
+    });
+  }
+
+  list(cursor) {
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (cursor) query.set("cursor", cursor);
+    return this.call("GET", `/uploads?${query}`);
+  }
+
+  get(uploadId) {
+    return this.call("GET", `/uploads/${encodeURIComponent(uploadId)}`);
+  }
+
+  remove(uploadId) {
+    return this.call("DELETE", `/uploads/${encodeURIComponent(uploadId)}`);
+  }
+}
+
+// XMLHttpRequest, not fetch: only it reports upload progress.
+function postToS3(upload, file, contentType, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(upload.method || "POST", upload.url);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve();
+      else reject(new Error(s3ErrorText(xhr.responseText, xhr.status)));
+    });
+    xhr.addEventListener("error", () =>
+      reject(new Error("The upload to S3 failed: the connection was refused or blocked (CORS).")),
+    );
+    xhr.addEventListener("timeout", () => reject(new Error("The upload to S3 timed out.")));
+    if ((upload.method || "POST").toUpperCase() === "PUT") {
+      for (const [name, value] of Object.entries(upload.headers || {})) xhr.setRequestHeader(name, value);
+      xhr.send(file);
+      return;
+    }
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields || {})) form.append(name, value);
+    form.append("file", file, file.name); // S3 ignores every field after the file
+    xhr.send(form);
+  });
+}
+
+// --- record fields ------------------------------------------------------------------------------
+
+function originalUrl(record) {
+  return typeof record.download_url === "string" ? record.download_url : "";
+}
+
+// Only GET /uploads/{id} gives thumbnail URLs; list items carry sizes alone.
+function thumbnailsOf(record) {
+  return (Array.isArray(record.thumbnails) ? record.thumbnails : []).filter((t) => t && typeof t.url === "string");
+}
+
+// --- the page -----------------------------------------------------------------------------------
+
+class Page {
+  constructor(config) {
+    this.config = config;
+    this.session = new Session(config);
+    this.api = new Api(config, this.session);
+    this.cards = new Map(); // upload id -> card element
+    this.polls = new Map(); // upload id -> timer
+    this.nextCursor = null;
+    this.queue = [];
+    this.active = 0;
+    this.challenge = null;
+  }
+
+  start() {
+    $("#sign-in-form").addEventListener("submit", (e) => this.onSignIn(e));
+    $("#new-password-form").addEventListener("submit", (e) => this.onNewPassword(e));
+    $("#sign-out").addEventListener("click", () => this.signOut());
+    $("#file-input").addEventListener("change", (e) => {
+      this.enqueue([...e.target.files]);
+      e.target.value = "";
+    });
+    const zone = $("#drop-zone");
+    zone.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      zone.classList.add("over");
+    });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      zone.classList.remove("over");
+      this.enqueue([...(e.dataTransfer?.files || [])]);
+    });
+    $("#load-more").addEventListener("click", () => this.loadPage(this.nextCursor));
+    $("#refresh").addEventListener("click", () => this.reload());
+    if (this.session.signedIn) this.showApp();
+    else this.showSignIn();
+  }
+
+  // --- sign-in ---
+
+  showSignIn(message = "") {
+    for (const id of ["#uploader", "#library", "#account"]) $(id).hidden = true;
+    $("#sign-in").hidden = false;
+    $("#sign-in-form").hidden = false;
+    $("#new-password-form").hidden = true;
+    showError(message);
+    $("#email").focus();
+  }
+
+  async onSignIn(event) {
+    event.preventDefault();
+    const button = $("#sign-in-form button");
+    button.disabled = true;
+    showError("");
+    try {
+      this.challenge = await this.session.signIn($("#email").value.trim(), $("#password").value);
+      if (this.challenge) {
+        $("#sign-in-form").hidden = true;
+        $("#new-password-user").value = this.challenge.email;
+        $("#new-password-form").hidden = false;
+        $("#new-password").focus();
+      } else {
+        this.showApp();
+      }
+    } catch (error) {
+      showError(error.message);
+    } finally {
+      button.disabled = false;
+      $("#password").value = "";
+    }
+  }
+
+  async onNewPassword(event) {
+    event.preventDefault();
+    const password = $("#new-password").value;
+    if (password !== $("#new-password-again").value) {
+      showError("The two new passwords differ.");
+      return;
+    }
+    showError("");
+    try {
+      this.challenge = await this.session.answerNewPassword(this.challenge, password);
+      if (!this.challenge) this.showApp();
+    } catch (error) {
+      showError(error.message);
+    }
+  }
+
+  signOut(message = "") {
+    this.session.clear();
+    for (const timer of this.polls.values()) window.clearTimeout(timer);
+    this.polls.clear();
+    this.cards.clear();
+    $("#uploads").replaceChildren();
+    this.showSignIn(message);
+    announce("Signed out.");
+  }
+
+  showApp() {
+    $("#sign-in").hidden = true;
+    for (const id of ["#uploader", "#library", "#account"]) $(id).hidden = false;
+    $("#account-email").textContent = this.session.email;
+    showError("");
+    announce(`Signed in as ${this.session.email}.`);
+    this.reload();
+  }
+
+  // Every API failure goes through here: an expired session signs out, the rest is shown.
+  handle(error, card = null) {
+    if (error instanceof SessionExpired) {
+      this.signOut(error.message);
+      return;
+    }
+    if (card) {
+      const box = $(".card-error", card);
+      box.textContent = error.message;
+      box.hidden = false;
+    } else {
+      showError(error.message);
+    }
+  }
+
+  // --- listing ---
+
+  async reload() {
+    for (const [id, card] of this.cards) {
+      if (card.dataset.local !== "true") {
+        card.remove();
+        this.cards.delete(id);
+        window.clearTimeout(this.polls.get(id));
+        this.polls.delete(id);
+      }
+    }
+    await this.loadPage(null);
+  }
+
+  async loadPage(cursor) {
+    const button = $("#load-more");
+    button.disabled = true;
+    try {
+      const page = await this.api.list(cursor);
+      for (const record of page.items || []) {
+        if (this.cards.has(record.upload_id)) continue;
+        const card = this.newCard(record.filename, record.upload_id);
+        $("#uploads").append(card);
+        this.render(card, record);
+        if (!FINAL.has(record.status)) this.poll(record.upload_id, POLL_MAX_MS);
+        else if (record.status === "ready") this.fetchDetails(record.upload_id);
+      }
+      this.nextCursor = page.next_cursor || null;
+      button.hidden = !this.nextCursor;
+      showError("");
+    } catch (error) {
+      this.handle(error);
+    } finally {
+      button.disabled = false;
+      $("#empty").hidden = this.cards.size > 0;
+    }
+  }
+
+  async fetchDetails(uploadId) {
+    const card = this.cards.get(uploadId);
+    try {
+      const record = await this.api.get(uploadId);
+      if (card?.isConnected) this.render(card, record);
+    } catch (error) {
+      if (card?.isConnected) this.handle(error, card);
+    }
+  }
+
+  // --- cards ---
+
+  newCard(filename, uploadId = null) {
+    const card = $("#upload-card").content.firstElementChild.cloneNode(true);
+    card.dataset.filename = filename;
+    $(".name", card).textContent = filename;
+    $(".name", card).title = filename;
+    if (uploadId) this.adopt(card, uploadId);
+    $(".download", card).addEventListener("click", () => this.download(card));
+    $(".delete", card).addEventListener("click", () => this.remove(card));
+    $("progress", card).setAttribute("aria-label", `Upload progress of ${filename}`);
+    $("#empty").hidden = true;
+    return card;
+  }
+
+  adopt(card, uploadId) {
+    // A listing that raced with this upload may already show it: keep only this card.
+    const listed = this.cards.get(uploadId);
+    if (listed && listed !== card) {
+      window.clearTimeout(this.polls.get(uploadId));
+      listed.remove();
+    }
+    card.dataset.uploadId = uploadId;
+    this.cards.set(uploadId, card);
+  }
+
+  setStatus(card, status, label = status) {
+    const previous = card.dataset.status;
+    card.dataset.status = status;
+    const badge = $(".badge", card);
+    badge.textContent = label;
+    badge.className = `badge ${status}`;
+    if (previous !== status && FINAL.has(status)) announce(`${card.dataset.filename}: ${label}.`);
+  }
+
+  render(card, record) {
+    this.setStatus(card, record.status || "pending");
+    const size = record.size ?? record.declared_size;
+    const pixels = record.width && record.height ? `${record.width}×${record.height}` : "";
+    $(".meta", card).textContent = [humanSize(size), pixels, humanDate(record.created_at)].filter(Boolean).join(" · ");
+    const reasons = $(".reasons", card);
+    reasons.replaceChildren(
+      ...(record.status_reasons || []).map((reason) => {
+        const item = document.createElement("li");
+        item.textContent = reason;
+        return item;
+      }),
+    );
+    const thumbs = thumbnailsOf(record);
+    if (thumbs.length && !$("img", card)) {
+      const sorted = [...thumbs].sort((a, b) => (a.size || a.width || 0) - (b.size || b.width || 0));
+      const img = document.createElement("img");
+      img.alt = `Thumbnail of ${card.dataset.filename}`;
+      img.decoding = "async";
+      img.src = sorted[0].url;
+      img.srcset = sorted.map((t) => `${t.url} ${t.width || t.size}w`).join(", ");
+      img.sizes = "160px";
+      img.addEventListener("error", () => (img.alt = `Thumbnail of ${card.dataset.filename} (failed to load)`));
+      $(".thumb", card).replaceChildren(img);
+    }
+    $(".download", card).hidden = !card.dataset.uploadId || record.status === "failed";
+    $(".delete", card).hidden = !card.dataset.uploadId;
+  }
+
+  // Polls until the status is final, ever more slowly: most uploads settle within seconds, and an
+  // upload that was never sent stays pending for good.
+  poll(uploadId, delay = POLL_MS) {
+    window.clearTimeout(this.polls.get(uploadId));
+    const next = Math.min(delay * 1.5, POLL_MAX_MS);
+    const timer = window.setTimeout(async () => {
+      const card = this.cards.get(uploadId);
+      if (!card?.isConnected) return;
+      try {
+        const record = await this.api.get(uploadId);
+        $(".card-error", card).hidden = true;
+        this.render(card, record);
+        if (FINAL.has(record.status)) this.polls.delete(uploadId);
+        else this.poll(uploadId, next);
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) {
+          this.handle(new Error("This upload no longer exists."), card);
+          return;
+        }
+        this.handle(error, card);
+        if (!(error instanceof SessionExpired)) this.poll(uploadId, next);
+      }
+    }, delay);
+    this.polls.set(uploadId, timer);
+  }
+
+  // --- uploads ---
+
+  enqueue(files) {
+    for (const file of files) {
+      const card = this.newCard(file.name);
+      card.dataset.local = "true";
+      this.setStatus(card, "queued");
+      $("#uploads").prepend(card);
+      this.queue.push({ file, card });
+    }
+    if (files.length) announce(`${files.length} file${files.length > 1 ? "s" : ""} queued.`);
+    this.pump();
+  }
+
+  pump() {
+    while (this.active < PARALLEL_UPLOADS && this.queue.length) {
+      const { file, card } = this.queue.shift();
+      this.active += 1;
+      this.uploadOne(file, card).finally(() => {
+        this.active -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  async uploadOne(file, card) {
+    const progress = $("progress", card);
+    const contentType = file.type || "application/octet-stream";
+    $(".meta", card).textContent = humanSize(file.size);
+    try {
+      this.setStatus(card, "uploading", "requesting upload");
+      const grant = await this.api.createUpload(file, contentType);
+      this.adopt(card, grant.upload_id);
+      progress.hidden = false;
+      this.setStatus(card, "uploading", "uploading");
+      await postToS3(grant.upload, file, contentType, (fraction) => {
+        progress.value = Math.round(fraction * 100);
+      });
+      progress.value = 100;
+      progress.hidden = true;
+      this.setStatus(card, "pending", "pending");
+      announce(`${file.name} uploaded; processing.`);
+      this.poll(grant.upload_id, 300);
+    } catch (error) {
+      progress.hidden = true;
+      this.setStatus(card, "error", "upload failed");
+      this.handle(error, card);
+      // Without an upload id there is nothing to delete on the server: the button just dismisses.
+      const button = $(".delete", card);
+      button.hidden = false;
+      if (!card.dataset.uploadId) button.textContent = "Dismiss";
+    }
+  }
+
+  // --- download and delete ---
+
+  async download(card) {
+    try {
+      // Ask again: the presigned URLs in an old record may have expired.
+      const url = originalUrl(await this.api.get(card.dataset.uploadId));
+      if (!url) throw new Error("This upload has no downloadable file.");
+      // The URL answers with Content-Disposition: attachment, so the page stays and the file downloads.
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = card.dataset.filename;
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (error) {
+      this.handle(error, card);
+    }
+  }
+
+  async remove(card) {
+    const { uploadId, filename } = card.dataset;
+    if (!uploadId) {
+      card.remove();
+      return;
+    }
+    if (!window.confirm(`Delete ${filename}, its thumbnails and its record?`)) return;
+    try {
+      await this.api.remove(uploadId);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) {
+        this.handle(error, card);
+        return;
+      }
+    }
+    window.clearTimeout(this.polls.get(uploadId));
+    this.polls.delete(uploadId);
+    this.cards.delete(uploadId);
+    card.remove();
+    $("#empty").hidden = this.cards.size > 0;
+    announce(`${filename} deleted.`);
+  }
+}
+
+function main() {
+  let config;
+  try {
+    config = readConfig();
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  new Page(config).start();
+}
+
+main();
