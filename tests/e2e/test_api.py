@@ -289,3 +289,24 @@ def test_delete_removes_object_thumbnails_and_record(cloud: LocalCloud, api: str
     )
     assert "Item" not in stored
     assert requests.get(f"{api}/uploads/{upload_id}", headers=alice.auth, timeout=30).status_code == 404
+
+
+def test_a_presigned_form_cannot_write_into_another_users_prefix(
+    cloud: LocalCloud, api: str, alice: User, bob: User
+) -> None:
+    """Alice's form with the key pointed at Bob's prefix: S3 (the local presign checks) refuses it."""
+    body = images.jpeg(64, 64)
+    created = presign(api, alice, body)
+    stolen_key = f"uploads/{bob.sub}/{created['upload_id']}/photo.jpg"
+    form = created["upload"]
+    response = requests.post(
+        form["url"],
+        data=form["fields"] | {"key": stolen_key},
+        files={"file": ("photo.jpg", body, "image/jpeg")},
+        timeout=30,
+    )
+    assert response.status_code == 403, response.text
+    listed = cloud.client("s3").list_objects_v2(
+        Bucket=cloud.outputs["UploadBucketName"], Prefix=f"uploads/{bob.sub}/"
+    )
+    assert listed["KeyCount"] == 0

@@ -6,11 +6,15 @@ import base64
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
+import yaml
+from cfnlint.decode import cfn_yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
+from openapi_spec_validator import validate
 
 from intake.uploads import (
     MAX_LIMIT,
@@ -358,3 +362,69 @@ def test_expiry_timestamps_are_utc_iso() -> None:
     from intake.uploads import expiry
 
     assert expiry(datetime(2026, 1, 1, tzinfo=UTC), 300) == "2026-01-01T00:05:00Z"
+
+
+# --- the OpenAPI document -------------------------------------------------------------------------
+
+OPENAPI = Path(__file__).resolve().parents[2] / "infra" / "cloudformation" / "openapi.yaml"
+FUNCTION_URI = {
+    "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+    "${ApiFunction.Arn}/invocations"
+}
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "put", "post", "delete", "options", "patch", "head")
+    ]
+
+
+def test_openapi_document_is_valid_and_wires_every_operation() -> None:
+    document = yaml.safe_load(OPENAPI.read_text())  # safe_load: AWS::Include takes no short-form tags
+    validate(document)
+    assert document["openapi"].startswith("3.0")  # API Gateway imports 3.0, not 3.1
+    scheme = document["components"]["securitySchemes"]["CognitoUserPool"]
+    assert scheme["x-amazon-apigateway-authorizer"] == {
+        "type": "cognito_user_pools",
+        "providerARNs": [{"Fn::GetAtt": ["UserPool", "Arn"]}],
+    }
+    assert (scheme["in"], scheme["name"]) == ("header", "Authorization")
+    seen = set()
+    for path, method, operation in operations(document):
+        integration = operation["x-amazon-apigateway-integration"]
+        seen.add((method.upper(), path))
+        if method == "options":
+            assert operation["security"] == [] and integration["type"] == "mock", path
+            origin = integration["responses"]["default"]["responseParameters"][
+                "method.response.header.Access-Control-Allow-Origin"
+            ]
+            assert origin == {"Fn::Sub": "'${WebOrigin}'"}
+        else:
+            assert operation["security"] == [{"CognitoUserPool": []}], (method, path)
+            assert integration["type"] == "aws_proxy" and integration["httpMethod"] == "POST"
+            assert integration["uri"] == FUNCTION_URI
+            assert "401" in operation["responses"], (method, path)
+    assert seen == {
+        ("POST", "/uploads"),
+        ("GET", "/uploads"),
+        ("OPTIONS", "/uploads"),
+        ("GET", "/uploads/{upload_id}"),
+        ("DELETE", "/uploads/{upload_id}"),
+        ("OPTIONS", "/uploads/{upload_id}"),
+    }
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        response = document["x-amazon-apigateway-gateway-responses"][kind]
+        assert "gatewayresponse.header.Access-Control-Allow-Origin" in response["responseParameters"]
+        assert "$context.error.messageString" in response["responseTemplates"]["application/json"]
+
+
+def test_the_template_includes_the_document_as_the_rest_api_body() -> None:
+    template = cfn_yaml.load(str(OPENAPI.parent / "intake.yaml"))
+    body = template["Resources"]["Api"]["Properties"]["Body"]
+    assert body["Fn::Transform"]["Name"] == "AWS::Include"
+    assert body["Fn::Transform"]["Parameters"]["Location"] == {
+        "Fn::Sub": "s3://${ArtifactBucket}/${ArtifactPrefix}/openapi.yaml"
+    }
