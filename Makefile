@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install up demo test chromium lint package clean
+.PHONY: install up demo test chromium lint package deploy destroy bench clean
 
 install: $(STAMP)
 
@@ -38,6 +38,16 @@ lint: install
 
 package: install ## build/: one zip per function and the layer
 	$(PY) -m intake_build
+
+# make deploy ARGS="--param SenderEmail=me@example.com --param OpsEmail=ops@example.com --yes"
+deploy: install ## build, upload and create/update the stack on AWS (change set preview)
+	$(PY) -m intake_build deploy $(ARGS)
+
+destroy: install ## empty the stack's buckets and delete the stack (asks first)
+	$(PY) -m intake_build destroy $(ARGS)
+
+bench: install ## thumbnails, cold starts, end to end: tables + bench/out/results.json and charts
+	PYTHONPATH=scripts $(PY) -m bench $(ARGS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

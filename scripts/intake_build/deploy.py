@@ -38,14 +38,9 @@ TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
 DEFAULT_STACK = "intake"
 # AUTO_EXPAND: the template uses the AWS::Include transform (the API's OpenAPI body).
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-WEB_CONFIG = ROOT / "build" / "web-config.js"
-# Stack output -> key of the web page's config object (only the outputs the stack has are written).
-WEB_CONFIG_KEYS = {
-    "ApiUrl": "apiUrl",
-    "UserPoolId": "userPoolId",
-    "UserPoolClientId": "userPoolClientId",
-    "UploadBucketName": "uploadBucket",
-}
+# The upload page's config (docs/architecture.md), next to web/index.html; the local front serves the
+# same object from the local stack, so both come from one function (localcloud.api_front.web_config).
+WEB_CONFIG = ROOT / "web" / "config.js"
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
 
@@ -376,12 +371,6 @@ def print_outputs(stack: str, outputs: Mapping[str, str]) -> None:
     console.print(table)
 
 
-def web_config(outputs: Mapping[str, str], region: str) -> str:
-    """The browser page's config, from the stack outputs (written at deploy time, read by web/)."""
-    config = {"region": region} | {key: outputs[o] for o, key in WEB_CONFIG_KEYS.items() if o in outputs}
-    return f"window.INTAKE_CONFIG = {json.dumps(config, indent=2)};\n"
-
-
 # --- destroy --------------------------------------------------------------------------------------
 
 
@@ -496,9 +485,10 @@ def deploy_command(args: argparse.Namespace) -> int:
     if outputs is None:
         return 1
     print_outputs(args.stack_name, outputs)
-    WEB_CONFIG.parent.mkdir(parents=True, exist_ok=True)
-    WEB_CONFIG.write_text(web_config(outputs, target.region))
-    console.print(f"web config written to {WEB_CONFIG.relative_to(ROOT)}")
+    from localcloud.api_front import config_js, web_config
+
+    WEB_CONFIG.write_text(config_js(web_config(outputs, target.region)))
+    console.print(f"web page config written to {WEB_CONFIG.relative_to(ROOT)} (serve web/ as static files)")
     return 0
 
 

@@ -1,0 +1,78 @@
+"""The pure parts of `make deploy` and of the build: parameters, failure reasons, ELF needs, Pythons."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PIL import _imaging
+
+from intake_build import deploy
+from intake_build.artifacts import HOST_PYTHON, elf_needed, find_python
+
+DECLARED = ["ArtifactBucket", "ArtifactPrefix", "SenderEmail", "OpsEmail"]
+
+
+def test_parameters_from_files_then_pairs(tmp_path: Path) -> None:
+    as_dict = tmp_path / "a.json"
+    as_dict.write_text(json.dumps({"SenderEmail": "a@example.com", "OpsEmail": "o@example.com"}))
+    as_list = tmp_path / "b.json"
+    as_list.write_text(json.dumps([{"ParameterKey": "SenderEmail", "ParameterValue": "b@example.com"}]))
+    values = deploy.parse_parameters(["OpsEmail=x=y@example.com"], [as_dict, as_list])
+    assert values == {"SenderEmail": "b@example.com", "OpsEmail": "x=y@example.com"}
+
+
+@pytest.mark.parametrize("pair", ["NoEquals", "=value"])
+def test_a_malformed_pair_is_refused(pair: str) -> None:
+    with pytest.raises(deploy.DeployError, match="Key=Value"):
+        deploy.parse_parameters([pair])
+
+
+def test_a_malformed_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(deploy.DeployError, match="expected"):
+        deploy.parse_parameters([], [bad])
+
+
+def test_update_keeps_previous_values_of_parameters_not_given() -> None:
+    parameters = deploy.stack_parameters(
+        {"ArtifactPrefix": "p"}, DECLARED, existing=["SenderEmail", "ArtifactPrefix", "Removed"]
+    )
+    assert parameters == [
+        {"ParameterKey": "ArtifactPrefix", "ParameterValue": "p"},
+        {"ParameterKey": "SenderEmail", "UsePreviousValue": True},
+    ]
+
+
+def test_unknown_parameters_name_the_template_ones() -> None:
+    with pytest.raises(deploy.DeployError, match=r"unknown parameter.*Typo.*the template has ArtifactBucket"):
+        deploy.stack_parameters({"Typo": "1"}, DECLARED, existing=[])
+
+
+def test_failure_rows_keep_the_real_reasons_of_this_operation_only() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [  # newest first, as describe_stack_events returns them
+        {"EventId": "4", "Timestamp": at, "LogicalResourceId": "intake", "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": "ROLLBACK_IN_PROGRESS"},
+        {"EventId": "3", "Timestamp": at, "LogicalResourceId": "IndexTable", "ResourceType": "AWS::DynamoDB::Table", "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "Resource creation cancelled"},
+        {"EventId": "2", "Timestamp": at, "LogicalResourceId": "SenderIdentity", "ResourceType": "AWS::SES::EmailIdentity", "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "Email address is invalid"},
+        {"EventId": "1", "Timestamp": at, "LogicalResourceId": "Old", "ResourceType": "AWS::SQS::Queue", "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "an earlier deploy"},
+    ]  # fmt: skip
+    rows = deploy.failure_rows(events, before={"1"})
+    assert rows == [
+        ("SenderIdentity", "AWS::SES::EmailIdentity", "CREATE_FAILED", "Email address is invalid")
+    ]
+
+
+def test_elf_needed_reads_the_dynamic_section() -> None:
+    needed = elf_needed(Path(_imaging.__file__))
+    assert any(name.startswith("libc.so") for name in needed)
+    assert elf_needed(Path(__file__)) == []
+
+
+def test_find_python_uses_this_interpreter_for_its_own_version() -> None:
+    assert find_python(HOST_PYTHON) == sys.executable
+    assert find_python("2.1") is None
