@@ -127,6 +127,7 @@ def e2e(results: dict[str, Any], out: Path) -> None:
                 f"{b['final']}/{b['n']} {b['statuses']}",
                 f"{b['uploads_with_exactly_one_email']}/{b['n']} ({b['emails']} sent)",
                 f"{_f(b['api_ms_p50'], 0)} / {_f(b['s3_post_ms_p50'], 0)}",
+                f"{_f(b['emulator_call_ms']['p50'], 0)} / {_f(b['emulator_call_ms']['p95'], 0)}",
             ]
         )
     print_table(
@@ -139,6 +140,7 @@ def e2e(results: dict[str, Any], out: Path) -> None:
             "final",
             "exactly one email",
             "API / S3 POST ms p50",
+            "emulator call ms p50/p95",
         ],
         rows,
     )

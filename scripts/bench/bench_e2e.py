@@ -8,7 +8,9 @@ id (read from the emulator's SES backend, which runs in this process).
 
 Where the time goes: each stage's result carries the time it was written (`stage_<name>.at`), the
 pollers count invocations, cold starts and handler durations, and the thumbnail engine is timed alone
-on the same image, so the handler time splits into our CPU work and calls to the emulator.
+on the same image, so the handler time splits into our CPU work and calls to the emulator; a probe
+times one trivial emulator call every 0.25 s during the batch (moto serves every AWS API from one
+Python process, so its latency under load is the local cloud's bottleneck).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import concurrent.futures
 import io
 import logging
 import random
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -146,7 +149,47 @@ def _diff_stats(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+class EmulatorProbe:
+    """Times one trivial API call (DynamoDB DescribeLimits) every 0.25 s: the emulator's own latency."""
+
+    def __init__(self, cloud: Any) -> None:
+        self.client = cloud.client("dynamodb")
+        self.latencies_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="emulator-probe", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            started = time.perf_counter()
+            try:
+                self.client.describe_limits()
+            except Exception:  # a failed probe is no latency sample
+                continue
+            self.latencies_ms.append((time.perf_counter() - started) * 1000)
+
+    def __enter__(self) -> EmulatorProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 def run_batch(
+    cloud: Any, client: Client, records: Any, owner: str, n: int, concurrency: int
+) -> dict[str, Any]:
+    with EmulatorProbe(cloud) as probe:
+        batch = _run_batch(cloud, client, records, owner, n, concurrency)
+    batch["emulator_call_ms"] = {
+        "p50": percentile(probe.latencies_ms, 50),
+        "p95": percentile(probe.latencies_ms, 95),
+        "max": max(probe.latencies_ms, default=float("nan")),
+    }
+    return batch
+
+
+def _run_batch(
     cloud: Any, client: Client, records: Any, owner: str, n: int, concurrency: int
 ) -> dict[str, Any]:
     bodies = sample_jpegs()

@@ -152,6 +152,8 @@ def stack(unpacked: Lambda) -> Iterator[Stack]:
             "ArtifactBucket": bucket,
             "ArtifactPrefix": unpacked.artifacts.prefix,
             "LambdaArchitecture": ARCHITECTURE,
+            # moto's state is per process: stay clear of the e2e session cloud's identity and mail.
+            "SenderEmail": "packaging@example.com",
         }
         deployed = deploy.deploy_stack(
             target, stack=STACK, template_url=template_url, parameters=parameters, yes=True, poll_s=0.2
@@ -244,10 +246,11 @@ def test_every_handler_runs_one_event_in_the_lambda_layout(
     unpacked: Lambda, stack: Stack, tmp_path: Path
 ) -> None:
     owner, upload_id = "packager", uuid.uuid4().hex
+    email = f"owner-{upload_id[:8]}@example.com"
     key = UploadKey(owner=owner, upload_id=upload_id, filename="photo.jpg")
     body = jpeg(1600, 1200)
     records = Records(stack.resources["IndexTable"], client=stack.client("dynamodb"))
-    records.create_pending(key, owner_email="owner@example.com", content_type="image/jpeg", size=len(body))
+    records.create_pending(key, owner_email=email, content_type="image/jpeg", size=len(body))
     stack.client("s3").put_object(
         Bucket=stack.resources["UploadBucket"],
         Key=key.key,
@@ -275,7 +278,8 @@ def test_every_handler_runs_one_event_in_the_lambda_layout(
     assert ran["result"] == {"batchItemFailures": []}
     # The emulator runs in this process: read SES's sent mail from its backend.
     sent = ses_backends["123456789012"][REGION].sent_messages
-    assert [m for m in sent if m.destinations["ToAddresses"] == ["owner@example.com"]]
+    mine = [m for m in sent if m.destinations["ToAddresses"] == [email]]
+    assert len(mine) == 1 and upload_id in mine[0].body
     record = records.get(upload_id)
     assert record and record["notified"]["status"] == "ready"
 

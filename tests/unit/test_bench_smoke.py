@@ -106,6 +106,7 @@ def test_e2e_reporting_on_a_synthetic_batch(tmp_path: Path) -> None:
         "emails": 2,
         "uploads_with_exactly_one_email": 2,
         "functions": {"thumbnail": diff},
+        "emulator_call_ms": {"p50": 2.0, "p95": 9.0, "max": 12.0},
     }
     bench_main.e2e({"local_cloud_startup_s": 1.0, "thumbnail_engine_ms": 10.0, "batches": [batch]}, tmp_path)
     assert (tmp_path / "e2e.png").is_file()
