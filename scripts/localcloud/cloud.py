@@ -88,7 +88,10 @@ class LocalCloud:
     def _start_pollers(self, deployment: Deployment) -> None:
         lambda_ = self.client("lambda")
         sqs = self.client("sqs")
-        for mapping in lambda_.list_event_source_mappings()["EventSourceMappings"]:
+        # This stack's mappings only: the emulator may hold other stacks (tests deploy more than one).
+        uuids = [uuid for logical, uuid in deployment.resources.items() if logical.endswith("EventSourceMapping")]
+        for uuid in uuids:
+            mapping = lambda_.get_event_source_mapping(UUID=uuid)
             queue_name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
             queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
             function = lambda_.get_function_configuration(FunctionName=mapping["FunctionArn"])

@@ -210,22 +210,28 @@ class Records:
         return Settled(outcome, outcome.final and not announced(item, outcome))
 
     def mark_notified(self, upload_id: str, *, version: str, status: str, detail: str) -> None:
-        self.client.update_item(
-            TableName=self.table,
-            Key={"upload_id": {"S": upload_id}},
-            UpdateExpression="SET notified = :n REMOVE notify_error",
-            ExpressionAttributeValues=_to_dynamo(
-                {":n": {"version": version, "status": status, "detail": detail, "at": now_iso()}}
-            ),
+        self._update_existing(
+            upload_id,
+            "SET notified = :n REMOVE notify_error",
+            {":n": {"version": version, "status": status, "detail": detail, "at": now_iso()}},
         )
 
     def mark_notify_failed(self, upload_id: str, detail: str) -> None:
-        self.client.update_item(
-            TableName=self.table,
-            Key={"upload_id": {"S": upload_id}},
-            UpdateExpression="SET notify_error = :e",
-            ExpressionAttributeValues=_to_dynamo({":e": {"detail": detail, "at": now_iso()}}),
-        )
+        self._update_existing(upload_id, "SET notify_error = :e", {":e": {"detail": detail, "at": now_iso()}})
+
+    def _update_existing(self, upload_id: str, expression: str, values: dict[str, Any]) -> None:
+        """Update a record, but never recreate one the owner deleted meanwhile."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"upload_id": {"S": upload_id}},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(upload_id)",
+                ExpressionAttributeValues=_to_dynamo(values),
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
 
     def delete(self, upload_id: str, *, owner: str) -> bool:
         """Delete the owner's record. False if there is none, or it belongs to someone else."""

@@ -154,3 +154,12 @@ def test_a_poison_body_fails_only_its_own_record(cloud: Cloud) -> None:
     response = cloud.run("index", {"Records": [good, bad]})
     assert response == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
     assert cloud.record("u10") is not None
+
+
+def test_notify_never_recreates_a_deleted_record(cloud: Cloud) -> None:
+    from intake.records import Records
+
+    repo = Records("intake-index")
+    repo.mark_notified("gone", version="t1", status="ready", detail="sent x")
+    repo.mark_notify_failed("gone", "email for ready not sent")
+    assert repo.get("gone") is None
