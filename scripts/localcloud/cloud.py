@@ -89,7 +89,9 @@ class LocalCloud:
         lambda_ = self.client("lambda")
         sqs = self.client("sqs")
         # This stack's mappings only: the emulator may hold other stacks (tests deploy more than one).
-        uuids = [uuid for logical, uuid in deployment.resources.items() if logical.endswith("EventSourceMapping")]
+        uuids = [
+            uuid for logical, uuid in deployment.resources.items() if logical.endswith("EventSourceMapping")
+        ]
         for uuid in uuids:
             mapping = lambda_.get_event_source_mapping(UUID=uuid)
             queue_name = mapping["EventSourceArn"].rsplit(":", 1)[-1]

@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from intake_cli import config
-from intake_cli.client import IntakeApi, sign_in
 from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
 
 from intake.records import Records
 from intake.status import FINAL_STATUSES
+from intake_cli import config
+from intake_cli.client import IntakeApi, sign_in
 from localcloud.cloud import LocalCloud
 from localcloud.users import DEMO_EMAIL, DEMO_PASSWORD
 

@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
+
 from intake_cli import config
 from intake_cli.app import app
 from intake_cli.client import IntakeApi, IntakeError, jwt_claims
-from typer.testing import CliRunner, Result
-
 from localcloud.cloud import LocalCloud
 from localcloud.server import free_port
 from localcloud.users import create_user

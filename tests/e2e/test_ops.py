@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import requests
-from intake_cli.app import app
 from typer.testing import CliRunner
 
 from intake.records import Records
+from intake_cli.app import app
 from localcloud.cloud import LocalCloud
 from tests.e2e.conftest import Uploader, wait_for
 from tests.support import images

@@ -21,11 +21,11 @@ from typing import Any
 
 import boto3
 import pytest
-from intake_cli.app import app
 from moto.server import ThreadedMotoServer
 from moto.sqs.models import sqs_backends
 from typer.testing import CliRunner
 
+from intake_cli.app import app
 from localcloud.server import free_port
 from tests.support.aws import s3_event_body
 

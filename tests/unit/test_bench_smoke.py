@@ -16,10 +16,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))  # `bench` is not installed
 
-from bench.common import bar_chart, percentile
-
 from bench import __main__ as bench_main
 from bench import bench_coldstart, bench_e2e, bench_thumbnails
+from bench.common import bar_chart, percentile
 
 
 def test_percentile_is_nearest_rank() -> None:
