@@ -13,7 +13,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from localcloud import cfn, no_docker, s3_presign
+from localcloud import cfn, dynamodb_atomic, no_docker, s3_presign
 
 HOST = "127.0.0.1"
 PORT = 4566  # LocalStack's port, so AWS_ENDPOINT_URL / localstack-client defaults work
@@ -49,6 +49,7 @@ class Emulator:
             )
         cfn.install()  # before the first request: moto caches its CloudFormation model map on first use
         no_docker.install()
+        dynamodb_atomic.install()
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
         self.presign_checks = s3_presign.install(DomainDispatcherApplication(create_backend_app))
