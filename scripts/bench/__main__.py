@@ -125,7 +125,8 @@ def e2e(results: dict[str, Any], out: Path) -> None:
                 f"{_f(b['ready_s']['p50'])} / {_f(b['ready_s']['p95'])} / {_f(b['ready_s']['max'])}",
                 f"{_f(b['email_s']['p50'])} / {_f(b['email_s']['p95'])} / {_f(b['email_s']['max'])}",
                 f"{b['final']}/{b['n']} {b['statuses']}",
-                f"{b['uploads_with_exactly_one_email']}/{b['n']} ({b['emails']} sent)",
+                f"{b['uploads_with_exactly_one_email']}/{b['n']}, {b['uploads_with_several_emails']} with more"
+                f" ({b['other_emails']} ops alarm emails)",
                 f"{_f(b['api_ms_p50'], 0)} / {_f(b['s3_post_ms_p50'], 0)}",
                 f"{_f(b['emulator_call_ms']['p50'], 0)} / {_f(b['emulator_call_ms']['p95'], 0)}",
             ]

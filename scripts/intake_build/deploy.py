@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import yaml
 from botocore.exceptions import ClientError, WaiterError
 from rich.console import Console
 from rich.table import Table
@@ -173,6 +174,19 @@ def upload(target: Target, bucket: str, artifacts: Artifacts) -> str:
 # --- the stack ------------------------------------------------------------------------------------
 
 
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags (!Ref, !Sub, ...), which it reads as null."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def template_parameters(text: str) -> list[str]:
+    """The template's parameter names (read locally: no API call, no transform to process)."""
+    loaded = yaml.load(text, Loader=_CfnLoader) or {}  # a SafeLoader subclass: no code runs
+    return [str(name) for name in loaded.get("Parameters") or {}]
+
+
 def stack_status(cloudformation: Any, stack: str) -> dict[str, Any] | None:
     try:
         found: dict[str, Any] = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
@@ -212,18 +226,35 @@ def describe_changes(cloudformation: Any, stack: str, change_set: str) -> list[d
         kwargs["NextToken"] = page["NextToken"]
 
 
-def event_ids(cloudformation: Any, stack: str) -> set[str]:
+def latest_event_id(cloudformation: Any, stack: str) -> str | None:
+    """The newest event of the stack now: the events after it belong to the next operation."""
     events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
-    return {e["EventId"] for e in events}
+    return str(events[0]["EventId"]) if events else None
 
 
-def failure_rows(events: Iterable[Mapping[str, Any]], before: set[str]) -> list[tuple[str, str, str, str]]:
-    """The failed resources of this operation (events not in `before`), oldest first, with reasons.
+def new_events(cloudformation: Any, stack_id: str, after: str | None) -> list[dict[str, Any]]:
+    """The stack's events newer than event `after`, newest first (paging: a rollback of a big stack
+    writes more than one page of events after the failure that caused it)."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"StackName": stack_id}
+    while True:
+        page = cloudformation.describe_stack_events(**kwargs)
+        for event in page["StackEvents"]:
+            if event["EventId"] == after:
+                return events
+            events.append(event)
+        if not page.get("NextToken"):
+            return events
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def failure_rows(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """The failed resources among `events` (newest first), oldest first, with CloudFormation's reasons.
 
     "cancelled" failures are only the echo of the first real one, so they are left out."""
     rows = []
     for event in events:
-        if event["EventId"] in before or "FAILED" not in event.get("ResourceStatus", ""):
+        if "FAILED" not in event.get("ResourceStatus", ""):
             continue
         reason = event.get("ResourceStatusReason", "")
         if any(c in reason for c in _CANCELLED):
@@ -237,7 +268,7 @@ def failure_rows(events: Iterable[Mapping[str, Any]], before: set[str]) -> list[
 def wait_for_stack(
     cloudformation: Any,
     stack_id: str,
-    before: set[str],
+    after: str | None,
     *,
     timeout_s: float = 3600,
     poll_s: float = 5,
@@ -245,12 +276,12 @@ def wait_for_stack(
 ) -> dict[str, Any]:
     """Stream the stack's new events until it settles; raise DeployError with the reasons if it failed.
 
-    `stack_id` (not the name) still answers once the stack is deleted; `before` holds the ids of the
-    events that happened before this operation, so no clock is compared."""
-    seen = set(before)
+    `stack_id` (not the name) still answers once the stack is deleted; `after` is the newest event
+    before this operation (latest_event_id), so no clock is compared."""
+    seen: set[str] = set()
     deadline = time.monotonic() + timeout_s
     while True:
-        events = cloudformation.describe_stack_events(StackName=stack_id)["StackEvents"]
+        events = new_events(cloudformation, stack_id, after)
         for event in reversed(events):
             if event["EventId"] not in seen:
                 seen.add(event["EventId"])
@@ -261,7 +292,7 @@ def wait_for_stack(
         if not status.endswith("_IN_PROGRESS"):
             if status.endswith("_COMPLETE") and "ROLLBACK" not in status:
                 return current
-            rows = failure_rows(events, before)
+            rows = failure_rows(events)
             table = Table(title=f"{current.get('StackName', stack_id)}: {status}")
             for column in ("logical id", "type", "status", "reason"):
                 table.add_column(column, overflow="fold")
@@ -304,8 +335,7 @@ def deploy_stack(
 ) -> dict[str, str] | None:
     """Create or update `stack` through a change set. Returns the outputs, or None if declined."""
     cloudformation = target.client("cloudformation")
-    summary = cloudformation.get_template_summary(TemplateURL=template_url)
-    declared = [p["ParameterKey"] for p in summary.get("Parameters", [])]
+    declared = template_parameters(TEMPLATE.read_text())
     current = stack_status(cloudformation, stack)
     if current and current["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
         raise DeployError(
@@ -352,9 +382,9 @@ def deploy_stack(
             cloudformation.delete_stack(StackName=stack)
         console.print("not deployed")
         return None
-    before = event_ids(cloudformation, created["StackId"])
+    after = latest_event_id(cloudformation, created["StackId"])
     cloudformation.execute_change_set(StackName=stack, ChangeSetName=name)
-    final = wait_for_stack(cloudformation, created["StackId"], before, poll_s=poll_s, on_event=_print_event)
+    final = wait_for_stack(cloudformation, created["StackId"], after, poll_s=poll_s, on_event=_print_event)
     return outputs_of(final)
 
 
@@ -420,9 +450,9 @@ def destroy_stack(target: Target, *, stack: str, yes: bool = False, poll_s: floa
     s3 = target.client("s3")
     for bucket in buckets:
         console.print(f"emptying {bucket}: {empty_bucket(s3, bucket)} objects deleted")
-    before = event_ids(cloudformation, current["StackId"])
+    after = latest_event_id(cloudformation, current["StackId"])
     cloudformation.delete_stack(StackName=stack)
-    wait_for_stack(cloudformation, current["StackId"], before, poll_s=poll_s, on_event=_print_event)
+    wait_for_stack(cloudformation, current["StackId"], after, poll_s=poll_s, on_event=_print_event)
     console.print(f"stack {stack} deleted")
     return True
 

@@ -6,6 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import _imaging
@@ -53,18 +54,43 @@ def test_unknown_parameters_name_the_template_ones() -> None:
         deploy.stack_parameters({"Typo": "1"}, DECLARED, existing=[])
 
 
-def test_failure_rows_keep_the_real_reasons_of_this_operation_only() -> None:
+def test_failure_rows_keep_the_real_reasons() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     events = [  # newest first, as describe_stack_events returns them
         {"EventId": "4", "Timestamp": at, "LogicalResourceId": "intake", "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": "ROLLBACK_IN_PROGRESS"},
         {"EventId": "3", "Timestamp": at, "LogicalResourceId": "IndexTable", "ResourceType": "AWS::DynamoDB::Table", "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "Resource creation cancelled"},
         {"EventId": "2", "Timestamp": at, "LogicalResourceId": "SenderIdentity", "ResourceType": "AWS::SES::EmailIdentity", "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "Email address is invalid"},
-        {"EventId": "1", "Timestamp": at, "LogicalResourceId": "Old", "ResourceType": "AWS::SQS::Queue", "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "an earlier deploy"},
     ]  # fmt: skip
-    rows = deploy.failure_rows(events, before={"1"})
+    rows = deploy.failure_rows(events)
     assert rows == [
         ("SenderIdentity", "AWS::SES::EmailIdentity", "CREATE_FAILED", "Email address is invalid")
     ]
+
+
+class PagedEvents:
+    """describe_stack_events in pages of two, newest first."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+
+    def describe_stack_events(self, StackName: str, NextToken: str = "0") -> dict[str, Any]:
+        start = int(NextToken)
+        page: dict[str, Any] = {"StackEvents": [{"EventId": i} for i in self.ids[start : start + 2]]}
+        if start + 2 < len(self.ids):
+            page["NextToken"] = str(start + 2)
+        return page
+
+
+def test_new_events_page_back_to_the_last_event_before_the_operation() -> None:
+    client = PagedEvents(["9", "8", "7", "6", "5", "4"])
+    assert [e["EventId"] for e in deploy.new_events(client, "stack", after="5")] == ["9", "8", "7", "6"]
+    assert len(deploy.new_events(client, "stack", after=None)) == 6
+    assert deploy.latest_event_id(client, "stack") == "9"
+
+
+def test_template_parameters_read_the_real_template() -> None:
+    names = deploy.template_parameters(deploy.TEMPLATE.read_text())
+    assert {"ArtifactBucket", "ArtifactPrefix", "LambdaArchitecture", "SenderEmail"} <= set(names)
 
 
 def test_elf_needed_reads_the_dynamic_section() -> None:

@@ -104,6 +104,8 @@ def test_e2e_reporting_on_a_synthetic_batch(tmp_path: Path) -> None:
         "statuses": {"ready": 2},
         "emails": 2,
         "uploads_with_exactly_one_email": 2,
+        "uploads_with_several_emails": 0,
+        "other_emails": 0,
         "functions": {"thumbnail": diff},
         "emulator_call_ms": {"p50": 2.0, "p95": 9.0, "max": 12.0},
     }
