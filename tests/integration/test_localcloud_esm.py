@@ -421,7 +421,7 @@ def test_timeout_kills_the_worker_and_deletes_nothing(
     assert first.timed_out and not first.ok
     assert first.error is not None and first.error["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in first.error["errorMessage"]
-    assert 900 < first.duration_ms < 2500
+    assert 900 < first.duration_ms < 4900, "killed at the timeout, not after the handler's 5 s sleep"
     first_pid = records(out)[0]["pid"]
     assert not Path(f"/proc/{first_pid}").exists(), "the timed-out worker must be killed"
 
