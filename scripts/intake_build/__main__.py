@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from intake_build.artifacts import (
     LAMBDA_UNZIPPED_LIMIT,
     PLATFORMS,
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             require_pyc=args.require_pyc,
         )
         print_sizes(artifacts)
-    except (BuildError, deploying.DeployError) as exc:
+    except (BuildError, deploying.DeployError, BotoCoreError, ClientError) as exc:
+        # No credentials, an access denial, a bad parameter: one readable line, no traceback.
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
