@@ -36,8 +36,8 @@ lint: install
 	for f in functions/*/handler.py; do $(VENV)/bin/mypy $$f || exit 1; done
 	$(VENV)/bin/cfn-lint infra/cloudformation/*.yaml
 
-package: install ## build/: one zip per function and the layer
-	$(PY) -m intake_build
+package: install ## build/: one zip per function and the layer (ARGS="--architecture arm64")
+	$(PY) -m intake_build package $(ARGS)
 
 # make deploy ARGS="--param SenderEmail=me@example.com --param OpsEmail=ops@example.com --yes"
 deploy: install ## build, upload and create/update the stack on AWS (change set preview)
