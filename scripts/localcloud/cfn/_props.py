@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 logger = logging.getLogger("localcloud.cfn")
 
@@ -71,3 +71,28 @@ def parse_arn(arn: str) -> Arn:
     if len(parts) != 6 or parts[0] != "arn":
         raise ValueError(f"not an ARN: {arn!r}")
     return Arn(parts[1], parts[2], parts[3], parts[4], parts[5])
+
+
+class RefAndAttributes:
+    """Ref and GetAtt of a model from two class attributes (put it before CloudFormationModel).
+
+    `REF` names the instance attribute that `Ref` returns; `ATTRIBUTES` maps each `GetAtt` name to one.
+    """
+
+    REF: ClassVar[str]
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {}
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(getattr(self, self.REF))
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name not in self.ATTRIBUTES:
+            raise UnformattedGetAttTemplateException()
+        return str(getattr(self, self.ATTRIBUTES[attribute_name]))

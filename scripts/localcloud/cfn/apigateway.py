@@ -10,11 +10,14 @@ RestApiId replaces the authorizer). The local cloud's HTTP front does the actual
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from moto.apigateway.exceptions import RestAPINotFound
 from moto.apigateway.models import APIGatewayBackend, Authorizer, apigateway_backends
 from moto.core.common_models import CloudFormationModel
+
+from localcloud.cfn._props import RefAndAttributes
 
 from ._props import as_int, properties_of, warn_unapplied
 
@@ -52,18 +55,17 @@ def _put(
     return authorizer
 
 
-class ApiGatewayAuthorizer(CloudFormationModel):
+class ApiGatewayAuthorizer(RefAndAttributes, CloudFormationModel):
     """AWS::ApiGateway::Authorizer."""
+
+    REF = "authorizer_id"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {"AuthorizerId": "authorizer_id"}
 
     def __init__(self, authorizer_id: str, rest_api_id: str, account_id: str, region_name: str) -> None:
         self.authorizer_id = authorizer_id
         self.rest_api_id = rest_api_id
         self.account_id = account_id
         self.region_name = region_name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.authorizer_id
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -72,20 +74,6 @@ class ApiGatewayAuthorizer(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return AUTHORIZER_TYPE
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "AuthorizerId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name == "AuthorizerId":
-            return self.authorizer_id
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from moto.apigateway.models import APIGatewayBackend, RestAPI, apigateway_backends
 from moto.core.common_models import CloudFormationModel
+
+from localcloud.cfn._props import RefAndAttributes
 
 from ._props import as_bool, properties_of, warn_unapplied
 from .include import read_snippet
@@ -184,9 +187,6 @@ class ApiGatewayRestApi(CloudFormationModel):
             return str(api.get_resource_for_path("/").id)
         raise UnformattedGetAttTemplateException()
 
-    def is_created(self) -> bool:
-        return True
-
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -239,18 +239,17 @@ class ApiGatewayRestApi(CloudFormationModel):
             _backend(self.account_id, self.region_name).delete_rest_api(self.api_id)
 
 
-class ApiGatewayDeployment(CloudFormationModel):
+class ApiGatewayDeployment(RefAndAttributes, CloudFormationModel):
     """AWS::ApiGateway::Deployment."""
+
+    REF = "deployment_id"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {"DeploymentId": "deployment_id"}
 
     def __init__(self, deployment_id: str, rest_api_id: str, account_id: str, region_name: str) -> None:
         self.deployment_id = deployment_id
         self.rest_api_id = rest_api_id
         self.account_id = account_id
         self.region_name = region_name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.deployment_id
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -259,20 +258,6 @@ class ApiGatewayDeployment(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return DEPLOYMENT_TYPE
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "DeploymentId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name == "DeploymentId":
-            return self.deployment_id
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -346,9 +331,6 @@ class ApiGatewayStage(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return STAGE_TYPE
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

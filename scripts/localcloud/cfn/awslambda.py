@@ -18,11 +18,14 @@ moto 5.2.5 creates both types, but:
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend
 from moto.core.common_models import CloudFormationModel
+
+from localcloud.cfn._props import RefAndAttributes
 
 from ._props import as_int, parse_arn, properties_of, tag_dict, warn_unapplied
 
@@ -162,15 +165,14 @@ class LambdaFunctionWithAllProperties(CloudFormationModel):
         get_backend(account_id, region_name).delete_function(resource_name)
 
 
-class LambdaLayerVersion(CloudFormationModel):
+class LambdaLayerVersion(RefAndAttributes, CloudFormationModel):
     """AWS::Lambda::LayerVersion."""
+
+    REF = "arn"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {"LayerVersionArn": "arn"}
 
     def __init__(self, arn: str) -> None:
         self.arn = arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -179,20 +181,6 @@ class LambdaLayerVersion(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return LAYER_VERSION_TYPE
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "LayerVersionArn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name == "LayerVersionArn":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

@@ -47,9 +47,6 @@ class LambdaPermission(CloudFormationModel):
     def cloudformation_type() -> str:
         return PERMISSION_TYPE
 
-    def is_created(self) -> bool:
-        return True
-
     @classmethod
     def create_from_cloudformation_json(
         cls,

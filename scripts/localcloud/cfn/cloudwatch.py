@@ -9,7 +9,8 @@ same name). Deleting the resource deletes the alarm.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from moto.cloudwatch.models import (
     CloudWatchBackend,
@@ -20,6 +21,8 @@ from moto.cloudwatch.models import (
     cloudwatch_backends,
 )
 from moto.core.common_models import CloudFormationModel
+
+from localcloud.cfn._props import RefAndAttributes
 
 from ._props import as_bool, as_float, as_int, properties_of, tag_dict, warn_unapplied
 
@@ -114,18 +117,17 @@ def put_alarm(backend: CloudWatchBackend, name: str, props: dict[str, Any]) -> N
     )
 
 
-class CloudWatchAlarm(CloudFormationModel):
+class CloudWatchAlarm(RefAndAttributes, CloudFormationModel):
     """AWS::CloudWatch::Alarm."""
+
+    REF = "name"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {"Arn": "arn"}
 
     def __init__(self, name: str, arn: str, account_id: str, region_name: str) -> None:
         self.name = name
         self.arn = arn
         self.account_id = account_id
         self.region_name = region_name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -134,20 +136,6 @@ class CloudWatchAlarm(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return ALARM_TYPE
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name == "Arn":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

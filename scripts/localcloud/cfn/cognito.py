@@ -95,9 +95,6 @@ class CognitoUserPool(CloudFormationModel):
             raise UnformattedGetAttTemplateException()
         return values[attribute_name]
 
-    def is_created(self) -> bool:
-        return True
-
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -173,9 +170,6 @@ class CognitoUserPoolClient(CloudFormationModel):
         if attribute_name == "ClientSecret" and self.generate_secret:
             return client.secret
         raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @staticmethod
     def _config(props: dict[str, Any]) -> dict[str, Any]:

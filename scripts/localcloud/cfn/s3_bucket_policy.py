@@ -59,9 +59,6 @@ class S3BucketPolicy(CloudFormationModel):
     def has_cfn_attr(cls, attr: str) -> bool:
         return False
 
-    def is_created(self) -> bool:
-        return True
-
     @classmethod
     def create_from_cloudformation_json(
         cls,

@@ -62,9 +62,6 @@ class SESEmailIdentity(CloudFormationModel):
             return f"{token}._domainkey.{domain}"
         return f"{token}.dkim.amazonses.com"
 
-    def is_created(self) -> bool:
-        return True
-
     @classmethod
     def _create(cls, identity: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = sesv2_backends[account_id][region_name]

@@ -14,11 +14,14 @@ CloudFormation reference:
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from moto.core.common_models import CloudFormationModel
 from moto.sns.exceptions import TopicNotFound
 from moto.sns.models import SNSBackend, sns_backends
+
+from localcloud.cfn._props import RefAndAttributes
 
 from ._props import as_bool, json_text, parse_arn, properties_of, warn_unapplied
 
@@ -66,8 +69,11 @@ def _apply_subscription_attributes(
     return frozenset(values)
 
 
-class SNSSubscription(CloudFormationModel):
+class SNSSubscription(RefAndAttributes, CloudFormationModel):
     """AWS::SNS::Subscription."""
+
+    REF = "arn"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {"Arn": "arn"}
 
     def __init__(self, arn: str, props: dict[str, Any], attributes: frozenset[str]) -> None:
         self.arn = arn
@@ -77,10 +83,6 @@ class SNSSubscription(CloudFormationModel):
         self.region = props.get("Region")
         self.applied_attributes = attributes
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
     @staticmethod
     def cloudformation_name_type() -> str:
         return ""
@@ -88,20 +90,6 @@ class SNSSubscription(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return SUBSCRIPTION_TYPE
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name == "Arn":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -207,9 +195,6 @@ class SNSTopicPolicy(CloudFormationModel):
         if attribute_name == "Id":
             return self.policy_id
         raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @staticmethod
     def _set(policy: str, topic_arns: list[str], previous: dict[str, str]) -> dict[str, str]:

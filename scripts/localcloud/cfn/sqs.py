@@ -66,9 +66,6 @@ class SQSQueuePolicy(CloudFormationModel):
             return self.policy_id
         raise UnformattedGetAttTemplateException()
 
-    def is_created(self) -> bool:
-        return True
-
     @staticmethod
     def _set(policy: str, queue_urls: list[str], region_name: str) -> None:
         for url in queue_urls:
