@@ -4,7 +4,6 @@ The authorizer has already verified the ID token; its claims arrive in
 `requestContext.authorizer.claims`. `sub` owns the uploads, `email` receives the outcome emails.
 """
 
-import base64
 import json
 from typing import Any
 
@@ -54,12 +53,9 @@ def unauthorized(exc: Unauthorized) -> Response[str]:
 
 
 def body_text() -> str | None:
-    """The request body as text (API Gateway base64-encodes bodies it cannot pass as UTF-8)."""
-    event = app.current_event
-    if not event.is_base64_encoded:
-        return event.body
+    """The request body as text; powertools decodes a body API Gateway had to base64-encode."""
     try:
-        return base64.b64decode(event.body or "").decode("utf-8")
+        return app.current_event.decoded_body
     except ValueError:  # binascii.Error and UnicodeDecodeError both are
         raise BadRequest("the body is not valid JSON") from None
 

@@ -39,7 +39,10 @@ def record_handler(record: FinishedRecord) -> None:
         announce_once(finished=record.body)
     except Exception as exc:
         if int(record.attributes.ApproximateReceiveCount) >= settings().max_receive_count:
-            announce.record_failure(record.body, exc, settings())
+            try:
+                announce.record_failure(record.body, exc, settings())
+            except Exception:  # keep the original error: it is the one that explains the DLQ entry
+                logger.exception("could not record the failure")
         raise
 
 
