@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 up: install ## the local cloud in the foreground (Ctrl-C stops it)
-	$(PY) -m localcloud up
+	PYTHONPATH=scripts $(PY) -m demo up
 
 demo: install ## start the local cloud, push a few uploads through it, print what happened, stop
-	$(PY) -m localcloud demo
+	PYTHONPATH=scripts $(PY) -m demo run
 
 test: install chromium
 	$(PY) -m pytest -q

@@ -14,21 +14,19 @@ const $ = (selector, root = document) => root.querySelector(selector);
 // --- configuration ------------------------------------------------------------------------------
 
 function readConfig() {
-  // The keys the deploy step (AWS) and the local API front write; region and endpoint may be derived.
-  const raw = window.INTAKE_CONFIG || {};
-  const pick = (name) => (typeof raw[name] === "string" ? raw[name] : "");
-  const config = {
-    apiUrl: pick("apiUrl").replace(/\/+$/, ""),
-    region: pick("region"),
-    userPoolId: pick("userPoolId"),
-    clientId: pick("userPoolClientId"),
-    cognitoEndpoint: pick("cognitoEndpoint"),
-  };
+  // The keys are intake_tools/webconfig.py's, used as they are; region and endpoint may be derived.
+  const config = Object.fromEntries(
+    Object.entries(window.INTAKE_CONFIG || {}).filter(([, value]) => typeof value === "string"),
+  );
+  for (const key of ["apiUrl", "region", "userPoolId", "userPoolClientId", "cognitoEndpoint"]) {
+    config[key] = config[key] || "";
+  }
+  config.apiUrl = config.apiUrl.replace(/\/+$/, "");
   if (!config.region && config.userPoolId.includes("_")) config.region = config.userPoolId.split("_")[0];
   if (!config.cognitoEndpoint && config.region) {
     config.cognitoEndpoint = `https://cognito-idp.${config.region}.amazonaws.com/`;
   }
-  const missing = ["apiUrl", "clientId", "cognitoEndpoint"].filter((k) => !config[k]);
+  const missing = ["apiUrl", "userPoolClientId", "cognitoEndpoint"].filter((k) => !config[k]);
   if (missing.length) {
     throw new Error(`This page is not configured: config.js lacks ${missing.join(", ")}.`);
   }
@@ -164,7 +162,7 @@ class Session {
   async signIn(email, password) {
     const data = await cognito(this.config, "InitiateAuth", {
       AuthFlow: "USER_PASSWORD_AUTH",
-      ClientId: this.config.clientId,
+      ClientId: this.config.userPoolClientId,
       AuthParameters: { USERNAME: email, PASSWORD: password },
     });
     return this.settle(data, email);
@@ -173,7 +171,7 @@ class Session {
   async answerNewPassword(challenge, newPassword) {
     const data = await cognito(this.config, "RespondToAuthChallenge", {
       ChallengeName: "NEW_PASSWORD_REQUIRED",
-      ClientId: this.config.clientId,
+      ClientId: this.config.userPoolClientId,
       Session: challenge.session,
       ChallengeResponses: { USERNAME: challenge.username, NEW_PASSWORD: newPassword },
     });
@@ -198,7 +196,7 @@ class Session {
     try {
       const data = await cognito(this.config, "InitiateAuth", {
         AuthFlow: "REFRESH_TOKEN_AUTH",
-        ClientId: this.config.clientId,
+        ClientId: this.config.userPoolClientId,
         AuthParameters: { REFRESH_TOKEN: this.tokens.refreshToken },
       });
       this.store(data.AuthenticationResult, this.tokens.email);

@@ -266,6 +266,7 @@ def engine_ms(body: bytes, rounds: int = 5) -> float:
 
 def run(counts: tuple[int, ...] = (50, 200), concurrency: int = 50, cloud: Any = None) -> dict[str, Any]:
     """Start a local cloud on free ports (or use `cloud`) and push each batch through it."""
+    from intake_build.artifacts import build
     from localcloud.cloud import LocalCloud
     from localcloud.server import free_port
 
@@ -277,7 +278,7 @@ def run(counts: tuple[int, ...] = (50, 200), concurrency: int = 50, cloud: Any =
     # load, and a batch killed at its timeout comes back as a retry plus a cold start, which feeds the
     # overload. Slowness should show as latency here, not as retries that AWS would not see.
     parameters = {"FunctionTimeout": "120", "QueueVisibilityTimeout": "720"}
-    with LocalCloud(port=free_port(), parameters=parameters) as running:
+    with LocalCloud(build(), port=free_port(), parameters=parameters) as running:
         startup_s = time.monotonic() - started
         return {"local_cloud_startup_s": startup_s, **run_on(running, counts, concurrency)}
 

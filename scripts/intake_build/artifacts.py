@@ -328,3 +328,27 @@ def build(
         compiled_with=compiler,
         unzipped=unzipped,
     )
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:8.2f} MiB" if n >= 2**20 else f"{n / 1024:8.1f} KiB"
+
+
+def print_sizes(artifacts: Artifacts) -> None:
+    print(f"artifacts in {artifacts.directory}")
+    print(f"  Python {artifacts.python_version}, {artifacts.architecture}")
+    if artifacts.compiled_with:
+        print(f"  .pyc compiled by {artifacts.compiled_with}")
+    else:
+        print(
+            f"  WARNING: no Python {artifacts.python_version} found, so no .pyc: every cold start will"
+            " compile the sources (see scripts/intake_build/artifacts.py find_python)"
+        )
+    print(f"  {'artifact':15} {'zipped':>12} {'unzipped':>12}")
+    for name, zipped, unzipped in artifacts.size_table():
+        print(f"  {name:15} {_size(zipped)} {_size(unzipped)}")
+    layer = artifacts.unzipped.get("layer.zip", 0)
+    print(
+        f"  layer unzipped: {layer / LAMBDA_UNZIPPED_LIMIT:.1%} of Lambda's"
+        f" {LAMBDA_UNZIPPED_LIMIT // 2**20} MiB limit (function + layers)"
+    )

@@ -21,26 +21,26 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import yaml
 from botocore.exceptions import ClientError, WaiterError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from intake_build.artifacts import ROOT, RUNTIME_PYTHON, Artifacts, build
+from intake_build.artifacts import ROOT, RUNTIME_PYTHON, Artifacts, build, print_sizes
+from intake_tools.session import Target
+from intake_tools.webconfig import config_js, web_config
 
 TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
 DEFAULT_STACK = "intake"
 # AUTO_EXPAND: the template uses the AWS::Include transform (the API's OpenAPI body).
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 # The upload page's config (docs/architecture.md), next to web/index.html; the local front serves the
-# same object from the local stack, so both come from one function (localcloud.api_front.web_config).
+# same object from the local stack, so both come from one function (intake_tools.webconfig).
 WEB_CONFIG = ROOT / "web" / "config.js"
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
@@ -50,21 +50,6 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 class DeployError(RuntimeError):
     pass
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where to deploy: one boto3 session plus the optional endpoint (the local cloud)."""
-
-    session: boto3.session.Session
-    endpoint_url: str | None = None
-
-    @property
-    def region(self) -> str:
-        return self.session.region_name or "us-east-1"
-
-    def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
 
 
 # --- parameters -----------------------------------------------------------------------------------
@@ -121,7 +106,7 @@ def stack_parameters(
 
 def default_bucket(target: Target) -> str:
     account = target.client("sts").get_caller_identity()["Account"]
-    return f"intake-artifacts-{account}-{target.region}"
+    return f"intake-artifacts-{account}-{target.region_name}"
 
 
 def ensure_bucket(target: Target, bucket: str) -> None:
@@ -138,8 +123,8 @@ def ensure_bucket(target: Target, bucket: str) -> None:
             raise
     console.print(f"creating artifacts bucket [bold]{bucket}[/]")
     kwargs: dict[str, Any] = {"Bucket": bucket}
-    if target.region != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+    if target.region_name != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region_name}
     s3.create_bucket(**kwargs)
     s3.put_public_access_block(
         Bucket=bucket,
@@ -168,7 +153,7 @@ def upload(target: Target, bucket: str, artifacts: Artifacts) -> str:
     key = f"{artifacts.prefix}/{TEMPLATE.name}"
     s3.put_object(Bucket=bucket, Key=key, Body=TEMPLATE.read_bytes())
     # Path style, as `aws cloudformation package` writes it; TemplateBody stops at 51,200 bytes.
-    return f"https://s3.{target.region}.amazonaws.com/{bucket}/{key}"
+    return f"https://s3.{target.region_name}.amazonaws.com/{bucket}/{key}"
 
 
 # --- the stack ------------------------------------------------------------------------------------
@@ -479,10 +464,12 @@ def add_arguments(deploy: argparse.ArgumentParser, destroy: argparse.ArgumentPar
 
 
 def _target(args: argparse.Namespace) -> Target:
-    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
-    if not session.region_name:
+    target = Target(
+        endpoint_url=args.endpoint_url, profile=args.profile, region=args.region, stack=args.stack_name
+    )
+    if not (target.region or target.session.region_name):
         raise DeployError("no AWS region: pass --region or set AWS_REGION / a profile's region")
-    return Target(session, args.endpoint_url)
+    return target
 
 
 def deploy_command(args: argparse.Namespace) -> int:
@@ -496,8 +483,6 @@ def deploy_command(args: argparse.Namespace) -> int:
         python_version=getattr(args, "python_version", RUNTIME_PYTHON),
         require_pyc=getattr(args, "require_pyc", False),
     )
-    from intake_build.__main__ import print_sizes
-
     print_sizes(artifacts)
     bucket = args.artifact_bucket or default_bucket(target)
     ensure_bucket(target, bucket)
@@ -515,9 +500,7 @@ def deploy_command(args: argparse.Namespace) -> int:
     if outputs is None:
         return 1
     print_outputs(args.stack_name, outputs)
-    from localcloud.api_front import config_js, web_config
-
-    WEB_CONFIG.write_text(config_js(web_config(outputs, target.region)))
+    WEB_CONFIG.write_text(config_js(web_config(outputs, target.region_name)))
     console.print(f"web page config written to {WEB_CONFIG.relative_to(ROOT)} (serve web/ as static files)")
     return 0
 

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import requests
+from botocore.exceptions import BotoCoreError
+
+from intake_tools import webconfig
+from intake_tools.session import LOCAL_REGION, Target, local_endpoint
+from intake_tools.stack import StackNotFound, read_stack
+from intake_tools.webconfig import WEB_CONFIG_KEYS
 
 LOCAL_API_URL = "http://127.0.0.1:3000"
-LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"
-LOCAL_REGION = "us-east-1"
 DEFAULT_STACK = "intake"
 
 
@@ -117,35 +120,23 @@ def clear_tokens() -> None:
 
 # --- discovery ------------------------------------------------------------------------------------
 
-_CONFIG_JS = re.compile(r"INTAKE_CONFIG\s*=\s*(\{.*\})\s*;?", re.DOTALL)
-
-# Our name -> (its key in the page's config.js, its stack output).
-_ALIASES = {
-    "api_url": ("apiUrl", "ApiUrl"),
-    "region": ("region", "Region"),
-    "user_pool_id": ("userPoolId", "UserPoolId"),
-    "client_id": ("userPoolClientId", "UserPoolClientId"),
-    "cognito_endpoint": ("cognitoEndpoint", "CognitoEndpoint"),
+# Our name -> its stack output; its key in config.js is webconfig's name for that output.
+_OUTPUTS = {
+    "api_url": "ApiUrl",
+    "user_pool_id": "UserPoolId",
+    "client_id": "UserPoolClientId",
+    "cognito_endpoint": "CognitoEndpoint",
 }
-
-
-def _pick(data: dict[str, Any], name: str) -> str | None:
-    for alias in _ALIASES[name]:
-        if isinstance(data.get(alias), str) and data[alias]:
-            return str(data[alias])
-    return None
+_CONFIG_JS_KEYS = {name: WEB_CONFIG_KEYS[output] for name, output in _OUTPUTS.items()} | {"region": "region"}
 
 
 def parse_config_js(text: str) -> dict[str, str]:
     """The settings in `window.INTAKE_CONFIG = {...};` (JSON inside), by our names."""
-    match = _CONFIG_JS.search(text)
-    if not match:
-        raise ConfigError("config.js does not define window.INTAKE_CONFIG")
     try:
-        data = json.loads(match.group(1))
-    except ValueError as exc:
-        raise ConfigError(f"config.js is not valid JSON: {exc}") from exc
-    return {name: value for name in _ALIASES if (value := _pick(data, name))}
+        data = webconfig.parse_config_js(text)
+    except webconfig.BadConfigJs as exc:
+        raise ConfigError(str(exc)) from exc
+    return {name: data[key] for name, key in _CONFIG_JS_KEYS.items() if data.get(key)}
 
 
 def region_of_pool(user_pool_id: str) -> str | None:
@@ -166,30 +157,13 @@ def from_config_js(url: str, timeout_s: float = 10) -> dict[str, str]:
 def from_stack(stack: str, *, profile: str | None, region: str | None, local: bool) -> dict[str, str]:
     """The ids from the stack outputs (on the local cloud its ApiUrl and CognitoEndpoint are AWS's forms,
     not where the local front and Cognito listen, so only the ids are taken there)."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    target = Target.local(stack=stack) if local else Target.aws(profile=profile, region=region, stack=stack)
     try:
-        if local:
-            cloudformation = boto3.client(
-                "cloudformation",
-                endpoint_url=LOCAL_AWS_ENDPOINT,
-                region_name=LOCAL_REGION,
-                aws_access_key_id="test",
-                aws_secret_access_key="test",
-            )
-        else:
-            cloudformation = boto3.Session(profile_name=profile, region_name=region).client("cloudformation")
-        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except (BotoCoreError, ClientError) as exc:
+        outputs = read_stack(target).outputs
+    except (StackNotFound, BotoCoreError) as exc:
         raise ConfigError(f"cannot read the outputs of stack {stack!r}: {exc}") from exc
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    names = (
-        ["user_pool_id", "client_id"]
-        if local
-        else ["user_pool_id", "client_id", "api_url", "cognito_endpoint"]
-    )
-    return {name: value for name in names if (value := _pick(outputs, name))}
+    names = ["user_pool_id", "client_id"] if local else list(_OUTPUTS)
+    return {name: outputs[_OUTPUTS[name]] for name in names if outputs.get(_OUTPUTS[name])}
 
 
 def discover(
@@ -237,7 +211,7 @@ def discover(
         raise ConfigError(f"cannot find the Cognito user pool: {'; '.join(problems)}; {hint}")
     merged["region"] = merged.get("region") or region_of_pool(merged["user_pool_id"]) or LOCAL_REGION
     if not merged.get("cognito_endpoint"):
-        merged["cognito_endpoint"] = cognito_endpoint_for(merged["region"]) if on_aws else LOCAL_AWS_ENDPOINT
+        merged["cognito_endpoint"] = cognito_endpoint_for(merged["region"]) if on_aws else local_endpoint()
     return Settings(
         api_url=merged["api_url"],
         region=merged["region"],

@@ -47,6 +47,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import jwt
 import requests
 
+from intake_tools.webconfig import config_js, web_config
+
 from .deploy import REGION, Deployment, client
 from .esm import spec_from_api
 from .lambda_runtime import ExecutionEnvironment, FunctionSpec, InvokeResult
@@ -57,8 +59,6 @@ __all__ = [
     "ApiDefinition",
     "ApiFront",
     "CognitoVerifier",
-    "config_js",
-    "web_config",
 ]
 
 log = logging.getLogger("localcloud.api")
@@ -67,14 +67,6 @@ API_PORT = 3000  # the product contract's local API (`make up`)
 WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's REST payload limit
 MAX_ENVIRONMENTS = 4  # concurrent invocations per function, like the ESM pollers' default
-# Stack output -> key of window.INTAKE_CONFIG (the deploy step for AWS writes the same keys).
-WEB_CONFIG_KEYS = {
-    "ApiUrl": "apiUrl",
-    "UserPoolId": "userPoolId",
-    "UserPoolClientId": "userPoolClientId",
-    "CognitoEndpoint": "cognitoEndpoint",
-    "UploadBucketName": "uploadBucket",
-}
 _HOP_BY_HOP = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive"})
 
 
@@ -358,21 +350,6 @@ def invoke_permitted(policy: Mapping[str, Any], source_arn: str, account_id: str
         if (arn is None or _arn_like(arn, source_arn)) and account in (None, account_id):
             return True
     return False
-
-
-# --------------------------------------------------------------------------------------------------
-# Web page config
-# --------------------------------------------------------------------------------------------------
-
-
-def web_config(outputs: Mapping[str, str], region: str, **overrides: str) -> dict[str, str]:
-    """window.INTAKE_CONFIG from the stack outputs (`overrides` for the local endpoints)."""
-    config = {"region": region} | {key: outputs[o] for o, key in WEB_CONFIG_KEYS.items() if o in outputs}
-    return config | overrides
-
-
-def config_js(config: Mapping[str, str]) -> str:
-    return f"window.INTAKE_CONFIG = {json.dumps(dict(config), indent=2)};\n"
 
 
 # --------------------------------------------------------------------------------------------------

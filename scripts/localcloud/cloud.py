@@ -9,7 +9,7 @@ from typing import Any
 from localcloud import sns_email, users
 from localcloud.alarms import AlarmLoop, time_scale_from_env
 from localcloud.api_front import ApiFront
-from localcloud.deploy import REGION, STACK, Deployment, client, deploy
+from localcloud.deploy import REGION, STACK, Artifacts, Deployment, client, deploy
 from localcloud.esm import EsmConfig, SqsPoller, spec_from_api
 from localcloud.metrics import MetricsPublisher
 from localcloud.server import HOST, PORT, Emulator, free_port
@@ -18,10 +18,11 @@ log = logging.getLogger("localcloud")
 
 
 class LocalCloud:
-    """`with LocalCloud() as cloud:` starts everything and stops it all on exit."""
+    """`with LocalCloud(artifacts) as cloud:` starts everything and stops it all on exit."""
 
     def __init__(
         self,
+        artifacts: Artifacts,
         *,
         host: str = HOST,
         port: int = PORT,
@@ -29,6 +30,7 @@ class LocalCloud:
         time_scale: float | None = None,
         api_port: int = 0,
     ) -> None:
+        self.artifacts = artifacts  # the functions and layer it runs, as built for AWS
         self.emulator = Emulator(host, port)
         # The API front's port (0: a free one; `make up` uses 3000) is known before the deploy, so the
         # page it serves is the WebOrigin that the buckets' and the API's CORS rules allow.
@@ -67,7 +69,7 @@ class LocalCloud:
         self.emulator.start()
         sns_email.install()
         try:
-            self.deployment = deploy(self.endpoint, self.parameters, STACK)
+            self.deployment = deploy(self.endpoint, self.artifacts, self.parameters, STACK)
             self._start_pollers(self.deployment)
             users.create_user(
                 self.client("cognito-idp"), self.outputs["UserPoolId"], users.DEMO_EMAIL, users.DEMO_PASSWORD

@@ -1,22 +1,20 @@
-"""Deploys the real template into the emulator: build the artifacts, upload them, create_stack."""
+"""Deploys the real template into the emulator: upload the built artifacts, create_stack."""
 
 from __future__ import annotations
 
-import threading
 import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import boto3
+from intake_tools.session import LOCAL_REGION, Target
 
-from intake_build.artifacts import ROOT, build
-
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
 ARTIFACT_BUCKET = "intake-artifacts"
 STACK = "intake"
-REGION = "us-east-1"
+REGION = LOCAL_REGION
 
 # Faster than AWS's defaults so that retries and the DLQ show up in seconds, with the same ratio:
 # a queue's visibility timeout stays 6x the function timeout.
@@ -32,19 +30,19 @@ class Deployment:
     layer_dir: Path  # the unpacked layer (plays /opt)
 
 
-_session: boto3.session.Session | None = None
-_session_lock = threading.Lock()
+class Artifacts(Protocol):
+    """What the deploy needs of a build (intake_build's Artifacts): zips under a content-hash prefix."""
+
+    @property
+    def directory(self) -> Path: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def files(self) -> dict[str, Path]: ...
 
 
 def client(service: str, endpoint: str) -> Any:
-    # One session for every client: each new session loads botocore's data again (~60 ms a client).
-    global _session
-    with _session_lock:  # sessions are not thread-safe; the clients they make are
-        if _session is None:
-            _session = boto3.session.Session(
-                aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-            )
-        return _session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+    return Target.local(endpoint).client(service)
 
 
 def _unpack(archive: Path, target: Path) -> Path:
@@ -54,8 +52,9 @@ def _unpack(archive: Path, target: Path) -> Path:
     return target
 
 
-def deploy(endpoint: str, parameters: dict[str, str] | None = None, stack_name: str = STACK) -> Deployment:
-    artifacts = build()
+def deploy(
+    endpoint: str, artifacts: Artifacts, parameters: dict[str, str] | None = None, stack_name: str = STACK
+) -> Deployment:
     s3 = client("s3", endpoint)
     s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     for name, path in artifacts.files.items():

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
+
+from intake_tools.session import Target
 
 from .lambda_runtime import (
     DEFAULT_INIT_TIMEOUT_S,
@@ -139,25 +140,8 @@ def spec_from_api(
     )
 
 
-_sessions: dict[str, boto3.session.Session] = {}
-_sessions_lock = threading.Lock()
-
-
 def _session_client(service: str, region: str, endpoint_url: str, config: Config | None = None) -> Any:
-    # One session per region: a new Session costs ~0.2 s of data loading, and sessions are not
-    # thread-safe, hence the lock (clients themselves are).
-    with _sessions_lock:
-        session = _sessions.get(region)
-        if session is None:
-            session = boto3.session.Session(region_name=region)
-            if session.get_credentials() is None:  # moto accepts anything; don't fail on a bare machine
-                session = boto3.session.Session(
-                    aws_access_key_id="test", aws_secret_access_key="test", region_name=region
-                )
-            _sessions[region] = session
-        return session.client(  # type: ignore[call-overload]
-            service, endpoint_url=endpoint_url, config=config
-        )
+    return Target(endpoint_url=endpoint_url, region=region).client(service, config=config)
 
 
 class LambdaSpecLoader:

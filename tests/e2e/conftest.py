@@ -13,6 +13,7 @@ from intake.keys import UploadKey
 from intake.metadata import UploadMetadata, encode_metadata
 from intake.records import Records
 from intake.status import FINAL_STATUSES
+from intake_build.artifacts import build
 from localcloud.cloud import LocalCloud
 from localcloud.server import free_port
 
@@ -29,7 +30,9 @@ def session_cloud(config: pytest.Config) -> LocalCloud:
     """The session's one local cloud, started on first use and stopped when pytest ends. moto's state is
     per process, so a second cloud in this process would collide with the first (tests/browser shares it)."""
     if _SESSION_CLOUD not in config.stash:
-        running = LocalCloud(port=free_port(), parameters=E2E_PARAMETERS, time_scale=E2E_TIME_SCALE).start()
+        running = LocalCloud(
+            build(), port=free_port(), parameters=E2E_PARAMETERS, time_scale=E2E_TIME_SCALE
+        ).start()
         config.add_cleanup(running.stop)
         config.stash[_SESSION_CLOUD] = running
     return config.stash[_SESSION_CLOUD]

@@ -37,6 +37,7 @@ from intake.metadata import UploadMetadata, encode_metadata
 from intake.records import Records
 from intake_build import deploy
 from intake_build.artifacts import FUNCTIONS, HOST_PYTHON, PILLOW_UNUSED_MODULES, Artifacts, build
+from intake_tools.session import Target
 from localcloud.esm import build_sqs_event
 from localcloud.server import Emulator, free_port
 from tests.support.images import jpeg
@@ -141,10 +142,7 @@ def stack(unpacked: Lambda) -> Iterator[Stack]:
     emulator = Emulator(port=free_port())
     emulator.start()
     try:
-        session = boto3.session.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-        )
-        target = deploy.Target(session, emulator.endpoint)
+        target = Target.local(emulator.endpoint)
         bucket = deploy.default_bucket(target)
         deploy.ensure_bucket(target, bucket)
         template_url = deploy.upload(target, bucket, unpacked.artifacts)

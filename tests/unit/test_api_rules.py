@@ -28,6 +28,7 @@ from intake.uploads import (
     upload_terms,
     valid_upload_id,
 )
+from intake_tools import webconfig
 from localcloud import api_front
 from localcloud.api_front import (
     CognitoVerifier,
@@ -348,7 +349,7 @@ def test_a_hs256_token_made_with_the_public_key_is_refused() -> None:
 
 def test_web_config_has_the_shape_the_page_reads() -> None:
     outputs = {"ApiUrl": "https://x/v1", "UserPoolId": "p", "UserPoolClientId": "c", "Other": "o"}
-    config = api_front.web_config(outputs, "eu-west-1", cognitoEndpoint="http://127.0.0.1:4566/")
+    config = webconfig.web_config(outputs, "eu-west-1", cognitoEndpoint="http://127.0.0.1:4566/")
     assert config == {
         "region": "eu-west-1",
         "apiUrl": "https://x/v1",
@@ -356,7 +357,7 @@ def test_web_config_has_the_shape_the_page_reads() -> None:
         "userPoolClientId": "c",
         "cognitoEndpoint": "http://127.0.0.1:4566/",
     }
-    script = api_front.config_js(config)
+    script = webconfig.config_js(config)
     assert script.startswith("window.INTAKE_CONFIG = ") and script.endswith(";\n")
     assert json.loads(script.removeprefix("window.INTAKE_CONFIG = ").rstrip(";\n")) == config
 

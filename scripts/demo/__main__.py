@@ -1,4 +1,4 @@
-"""`python -m localcloud up|demo`."""
+"""`python -m demo up|run` (`make up`, `make demo`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from intake_build.artifacts import build
 from localcloud.server import PortInUse
 
 
@@ -19,7 +20,7 @@ def up() -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    cloud = LocalCloud(api_port=API_PORT).start()
+    cloud = LocalCloud(build(), api_port=API_PORT).start()
     try:
         print(f"Intake local cloud is up (stack '{cloud.deployment.stack_name if cloud.deployment else ''}')")
         print(f"  AWS endpoint   {cloud.endpoint}   (export AWS_ENDPOINT_URL={cloud.endpoint})")
@@ -37,9 +38,9 @@ def up() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="localcloud", description="Intake's local cloud (moto + what moto lacks)"
+        prog="demo", description="Intake's local cloud (moto + what moto lacks): up, or a demo run"
     )
-    parser.add_argument("command", choices=["up", "demo"])
+    parser.add_argument("command", choices=["up", "run"])
     parser.add_argument("-v", "--verbose", action="store_true", help="show function logs")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -49,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             return up()
-        from localcloud.demo import main as demo
+        from demo.walkthrough import main as walkthrough
 
-        return demo()
+        return walkthrough()
     except PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from intake.records import Records
 from intake.status import FINAL_STATUSES
+from intake_build.artifacts import build
 from intake_cli import config
 from intake_cli.client import IntakeApi, sign_in
 from localcloud.cloud import LocalCloud
@@ -148,8 +149,8 @@ def report(console: Console, cloud: LocalCloud, items: list[dict[str, Any]], sec
 
 def main() -> int:
     console = Console(width=None if sys.stdout.isatty() else 130)
-    with console.status("starting the local cloud"):
-        cloud = LocalCloud().start()
+    with console.status("building the artifacts and starting the local cloud"):
+        cloud = LocalCloud(build()).start()
     try:
         console.print(
             f"local cloud up at {cloud.endpoint}, stack '{cloud.deployment.stack_name if cloud.deployment else ''}'"
