@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ("validate", "thumbnail", "index", "notify", "api")
 # Deployed with the zips: the template includes it as the REST API's Body (AWS::Include).
 OPENAPI = ROOT / "infra" / "cloudformation" / "openapi.yaml"
+# Deployed with the zips: the child template of the consumers' nested stacks (their TemplateURL).
+CONSUMER_TEMPLATE = ROOT / "infra" / "cloudformation" / "consumer.yaml"
 # Third-party packages the layer ships (boto3 is in the Lambda runtime already).
 LAYER_REQUIREMENTS = ("aws-lambda-powertools[parser]>=3.0", "pillow>=11.0", "pydantic>=2.7")
 RUNTIME_PYTHON = "3.12"  # the template's Runtime: python3.12
@@ -53,7 +55,7 @@ class BuildError(RuntimeError):
 class Artifacts:
     directory: Path
     prefix: str  # "<arch>-py<ver>-<full|lite>-<content hash>"; the S3 prefix
-    files: dict[str, Path]  # "layer.zip", "validate.zip", ..., "openapi.yaml"
+    files: dict[str, Path]  # "layer.zip", "validate.zip", ..., "openapi.yaml", "consumer.yaml"
     architecture: str = "x86_64"
     python_version: str = HOST_PYTHON
     compiled_with: str | None = None  # interpreter that compiled the .pyc; None: sources only
@@ -302,6 +304,7 @@ def build(
             zips[f"{name}.zip"] = staging / f"{name}.zip"
             unzipped[f"{name}.zip"] = _zip_tree(functions / name, zips[f"{name}.zip"])
         zips[OPENAPI.name] = OPENAPI
+        zips[CONSUMER_TEMPLATE.name] = CONSUMER_TEMPLATE
         digest = hashlib.sha256()
         for name in sorted(zips):
             digest.update(name.encode() + zips[name].read_bytes())
