@@ -922,6 +922,18 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
     # A figure, not an assertion: shared machines are noisy (target <= 5 s; measured ~0.3 s).
     print(f"create_stack of the real template took {elapsed:.2f} s")
 
+    # Deleting the stack deletes its nested consumer stacks and what they made.
+    nested = [
+        s["PhysicalResourceId"] for s in listed.values() if s["ResourceType"] == "AWS::CloudFormation::Stack"
+    ]
+    assert len(nested) == 4
+    cfn.delete_stack(StackName="intake-real")
+    for name in nested:
+        with pytest.raises(ClientError, match="does not exist"):
+            cfn.describe_stacks(StackName=name)
+    with pytest.raises(ClientError, match="Function not found"):
+        awslambda.get_function(FunctionName=physical["ValidateFunction"])
+
 
 # -------------------------------------------------------------------------------------------------
 # Cognito user pool + client and the API Gateway Cognito authorizer (issue 3)
