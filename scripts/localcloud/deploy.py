@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from intake_tools.session import LOCAL_REGION, Target
+from intake_tools.stack import nested_resources, outputs_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
@@ -70,8 +71,8 @@ def deploy(
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     )
     stack = _wait(cloudformation, stack_name)
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    resources = stack_resources(cloudformation, stack_name)
+    outputs = outputs_of(stack)
+    resources = nested_resources(cloudformation, stack_name)
 
     unpacked = artifacts.directory / "unpacked"
     code_dirs = {
@@ -84,22 +85,6 @@ def deploy(
     }
     layer_dir = _unpack(artifacts.files["layer.zip"], unpacked / "layer")
     return Deployment(stack_name, outputs, resources, code_dirs, layer_dir)
-
-
-def stack_resources(cloudformation: Any, stack_name: str, prefix: str = "") -> dict[str, str]:
-    """Logical id -> physical id of the stack's resources and, flattened, of its nested stacks'.
-
-    A nested stack's resources are named "<its logical id in the parent><their logical id>", so the
-    consumer stack `Validate`'s `Queue` is `ValidateQueue`, as if it were declared in the parent.
-    """
-    resources: dict[str, str] = {}
-    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
-        for summary in page["StackResourceSummaries"]:
-            logical, physical = prefix + summary["LogicalResourceId"], summary.get("PhysicalResourceId", "")
-            resources[logical] = physical
-            if summary["ResourceType"] == "AWS::CloudFormation::Stack" and physical:
-                resources.update(stack_resources(cloudformation, physical, logical))
-    return resources
 
 
 def _wait(cloudformation: Any, stack_name: str, timeout_s: float = 60) -> dict[str, Any]:
