@@ -11,6 +11,8 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, ConfigDict, Json
 
+from intake.status import FinalStatus
+
 TEST_EVENT = "s3:TestEvent"
 
 
@@ -62,9 +64,6 @@ def object_created_events(body: str) -> list[ObjectCreated]:
             )
         )
     return created
-
-
-FinalStatus = Literal["ready", "rejected", "failed"]
 
 
 class UploadFinished(BaseModel):
