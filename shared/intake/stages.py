@@ -137,7 +137,7 @@ def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cf
         metrics.add_metric(name=FINAL_METRICS[settled.outcome.status], unit=MetricUnit.Count, value=1)
         finished = UploadFinished(
             upload_id=key.upload_id,
-            status=settled.outcome.status,  # type: ignore[arg-type]  # final: needs_announcement says so
+            status=settled.outcome.status,
             version=settled.outcome.version,
         )
         publish_finished(cfg.finished_topic_arn, finished)

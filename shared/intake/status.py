@@ -26,8 +26,7 @@ class Status(StrEnum):
     FAILED = "failed"
 
 
-FinalStatus = Literal[Status.READY, Status.REJECTED, Status.FAILED]
-FINAL_STATUSES: frozenset[Status] = frozenset(get_args(FinalStatus))
+FINAL_STATUSES: frozenset[Status] = frozenset({Status.READY, Status.REJECTED, Status.FAILED})
 
 Stage = Literal["validate", "thumbnail", "index"]  # the consumers of S3 events, in pipeline order
 STAGES: tuple[Stage, ...] = get_args(Stage)

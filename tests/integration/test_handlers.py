@@ -155,8 +155,34 @@ def test_a_poison_body_fails_only_its_own_record(cloud: Cloud) -> None:
 
 def test_notify_never_recreates_a_deleted_record(cloud: Cloud) -> None:
     from intake.records import Records
+    from intake.status import Status
 
     repo = Records("intake-index")
-    repo.mark_notified("gone", version="t1", status="ready", detail="sent x")
+    repo.mark_notified("gone", version="t1", status=Status.READY, detail="sent x")
     repo.mark_notify_failed("gone", "email for ready not sent")
     assert repo.get("gone") is None
+
+
+def test_notify_records_an_unsent_email_on_the_last_attempt_only(cloud: Cloud, monkeypatch) -> None:
+    from intake.keys import parse_upload_key
+    from intake.records import Records
+
+    key = cloud.put(OWNER, "u11", "ok.jpg", images.jpeg())
+    Records("intake-index").create_pending(
+        parse_upload_key(key), owner_email="a@example.com", content_type="image/jpeg", size=1
+    )
+    for function in ("validate", "thumbnail", "index"):
+        cloud.run(function, cloud.event(key))
+    (finished,) = cloud.finished()
+    monkeypatch.setenv("SENDER_EMAIL", "unverified@example.com")  # SES refuses to send from it
+    with pytest.raises(BatchProcessingError):
+        cloud.run("notify", sqs_event(json.dumps(finished), receive_count=4))
+    record = cloud.record("u11")
+    assert record is not None and record.notify_error is None and record.notified is None
+    with pytest.raises(BatchProcessingError):  # still raised: the message goes on to the DLQ
+        cloud.run("notify", sqs_event(json.dumps(finished), receive_count=5))
+    record = cloud.record("u11")
+    assert record is not None and record.status == "ready" and record.notified is None
+    assert record.notify_error is not None
+    assert record.notify_error.detail == "email for ready not sent: MessageRejected"
+    assert cloud.sent_emails() == []
