@@ -63,7 +63,8 @@ class Consumer(Generic[RecordT, MessageT]):
 
     def _give_up(self, message: MessageT, error: Exception, attempts: int) -> None:
         logger.error(
-            "last attempt failed; recording the failure", extra={"consumer": self.name, "attempts": attempts}
+            "last attempt failed; recording the failure",
+            extra={"consumer": self.name, "attempts": attempts, "failed_message": repr(message)},
         )
         try:
             self.record_failure(message, error, attempts)

@@ -2,9 +2,9 @@
 
 Item: `upload_id` (key), `owner`, `filename`, `created_at`, `updated_at`, `status`, `status_reasons`,
 `status_version`, `stage_<validate|thumbnail|index>` (see status.py), `rev` (bumped by every stage
-write), `status_rev` (the rev the status was derived from), `notified`, and descriptive attributes;
-reads return them as an UploadRecord (record.py), whose fields are these names. GSIs: `by_owner` (owner, created_at) and `by_status` (status, updated_at). Every read is a GetItem or a
-Query, never a Scan.
+write), `status_rev` (the rev the status was derived from), `notified`, and descriptive attributes.
+Reads return an UploadRecord (record.py), whose fields are these names. GSIs: `by_owner` (owner,
+created_at) and `by_status` (status, updated_at). Every read is a GetItem or a Query, never a Scan.
 """
 
 from __future__ import annotations

@@ -161,7 +161,6 @@ def process(spec: StageSpec[S], cfg: S, event: ObjectCreated) -> None:
 
 def give_up(stage: Stage, cfg: StageSettings, event: ObjectCreated, error: Exception, attempts: int) -> None:
     """The last receive failed: record the stage as failed (which settles the upload as failed)."""
-    logger.error("recording the upload as failed", extra={"key": event.key, "stage": stage})
     key = parse_upload_key(event.key)
     reason = f"{stage} did not complete after {attempts} attempts ({type(error).__name__})"
     failed = StageResult(stage=stage, state="failed", version=event.version, at=now_iso(), reasons=(reason,))
