@@ -28,8 +28,8 @@ import requests
 from PIL import Image, ImageDraw
 
 from bench.common import median, percentile
+from intake.status import STAGES
 
-STAGES = ("validate", "thumbnail", "index")
 REGION_ACCOUNT = ("123456789012", "us-east-1")
 
 
@@ -92,18 +92,18 @@ class Client:
         }
 
 
-def _wait_final(records: Any, owner: str, ids: set[str], timeout_s: float) -> dict[str, dict[str, Any]]:
+def _wait_final(records: Any, owner: str, ids: set[str], timeout_s: float) -> dict[str, Any]:
     """Poll the owner's records (a by_owner Query, a page at a time) until every id is final and notified."""
     deadline = time.monotonic() + timeout_s
-    done: dict[str, dict[str, Any]] = {}
+    done: dict[str, Any] = {}
     while True:
         cursor = None
         try:
             while True:
                 page = records.list_by_owner(owner, limit=100, cursor=cursor)
                 for item in page.items:
-                    if item["upload_id"] in ids and item.get("notified"):
-                        done[item["upload_id"]] = item
+                    if item.upload_id in ids and item.notified:
+                        done[item.upload_id] = item
                 cursor = page.next_cursor
                 if not cursor:
                     break
@@ -210,19 +210,19 @@ def _run_batch(
     stage_s: dict[str, list[float]] = {s: [] for s in STAGES}
     statuses: dict[str, int] = {}
     for upload_id, item in finals.items():
-        statuses[item["status"]] = statuses.get(item["status"], 0) + 1
+        statuses[item.status.value] = statuses.get(item.status.value, 0) + 1
         t0 = by_id[upload_id]["uploaded"]
-        ready_s.append(_epoch(item["updated_at"]) - t0)
-        email_s.append(_epoch(item["notified"]["at"]) - t0)
+        ready_s.append(_epoch(item.updated_at) - t0)
+        email_s.append(_epoch(item.notified.at) - t0)
         for stage in STAGES:
-            result = item.get(f"stage_{stage}")
-            if isinstance(result, dict) and result.get("at"):
-                stage_s[stage].append(_epoch(result["at"]) - t0)
+            result = item.results.get(stage)
+            if result is not None and result.at:
+                stage_s[stage].append(_epoch(result.at) - t0)
     emails = _sent_emails()[emails_before:]
     per_upload = {u: sum(1 for m in emails if f"(id {u})" in m.body) for u in by_id}
     # Emails that name no upload of this batch: the ops alarm notifications (SNS email via SES).
     others = sum(1 for m in emails if not any(f"(id {u})" in m.body for u in by_id))
-    last = max((_epoch(i["notified"]["at"]) for i in finals.values()), default=finished)
+    last = max((_epoch(i.notified.at) for i in finals.values()), default=finished)
     return {
         "n": n,
         "concurrency": min(n, concurrency),

@@ -608,7 +608,7 @@ def status(
     out.print(alarms)
 
 
-def _lookup_records(stack: Stack, upload_ids: set[str]) -> dict[str, dict[str, Any]]:
+def _lookup_records(stack: Stack, upload_ids: set[str]) -> dict[str, Any]:
     """The upload records, where the index can be read (the dead letters matter more than their status)."""
     from intake.records import Records
 
@@ -648,10 +648,10 @@ def describe_dead_letters(
     for row in rows:
         record = records.get(row.get("upload_id", ""))
         if record:
-            row.setdefault("key", record.get("key"))
-            row.setdefault("owner", record.get("owner"))
-            row["status"] = record.get("status")
-            row["status_reasons"] = record.get("status_reasons", [])
+            row.setdefault("key", record.key)
+            row.setdefault("owner", record.owner)
+            row["status"] = record.status.value
+            row["status_reasons"] = list(record.status_reasons)
     return rows
 
 
@@ -904,7 +904,7 @@ def uploads(
     since_iso = _run(lambda: parse_since(since, datetime.now(UTC))) if since else None
     found = _stack(endpoint, aws, profile, region, stack)
 
-    def run() -> list[dict[str, Any]]:
+    def run() -> list[Any]:
         from intake.records import Records
 
         records = Records(found.output("IndexTableName"), client=found.target.client("dynamodb"))
@@ -913,14 +913,14 @@ def uploads(
     items = _run(run)
     rows = [
         {
-            "upload_id": item.get("upload_id"),
-            "owner": item.get("owner"),
-            "filename": item.get("filename"),
-            "key": item.get("key"),
-            "status": item.get("status"),
-            "reasons": item.get("status_reasons", []),
-            "updated_at": item.get("updated_at"),
-            "created_at": item.get("created_at"),
+            "upload_id": item.upload_id,
+            "owner": item.owner,
+            "filename": item.filename,
+            "key": item.key,
+            "status": item.status.value,
+            "reasons": list(item.status_reasons),
+            "updated_at": item.updated_at,
+            "created_at": item.created_at,
         }
         for item in items
     ]
@@ -938,7 +938,7 @@ def uploads(
     out.print(table)
 
 
-def _pages(records: Any, status: str, since: str | None) -> Iterator[dict[str, Any]]:
+def _pages(records: Any, status: str, since: str | None) -> Iterator[Any]:
     cursor = None
     while True:
         page = records.list_by_status(status, since=since, limit=100, cursor=cursor)
