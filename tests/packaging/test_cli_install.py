@@ -60,11 +60,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         shutil.copytree(ROOT / tree, source / tree, ignore=ignore)
     venv.EnvBuilder(with_pip=True, clear=True).create(tmp / "venv")
     python = tmp / "venv" / "bin" / "python"
-    pip = [python, "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
+    pip: list[str | Path] = [python, "-m", "pip", "--disable-pip-version-check"]
     wheels = tmp / "wheels"
-    _ok(_run([python, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, source], cwd=tmp))
+    _ok(_run([*pip, "wheel", "--quiet", "--no-deps", "-w", wheels, source], cwd=tmp))
     (wheel,) = wheels.glob("intake-*.whl")
-    _ok(_run([*pip, f"{wheel}[cli]"], cwd=tmp))
+    _ok(_run([*pip, "install", "--quiet", f"{wheel}[cli]"], cwd=tmp))
     return python.parent, wheel
 
 
