@@ -35,7 +35,8 @@ RUNTIME_PYTHON = "3.12"  # the template's Runtime: python3.12
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 # The third-party packages the layer ships (requirements/layer.in: the product's dependencies but boto3,
-# which the Lambda runtime has), locked with hashes for RUNTIME_PYTHON and each architecture by `make lock`.
+# which the Lambda runtime has), resolved for RUNTIME_PYTHON and each architecture by `make lock`; the
+# hashes cover every wheel of each pinned version, so another --python-version works if its wheels exist.
 LAYER_LOCKS = {arch: ROOT / "requirements" / f"layer-{arch}.txt" for arch in PLATFORMS}
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all its layers, unzipped
 # Never in the layer: big, and nothing of ours needs it (a dependency that pulls it in is a bug).
@@ -152,7 +153,9 @@ def _pip_install(target: Path, *, architecture: str, python_version: str) -> Non
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise BuildError(f"pip could not install the layer's wheels:\n{done.stderr.strip()}")
+        raise BuildError(
+            f"pip could not install the layer's wheels from {lock.relative_to(ROOT)}:\n{done.stderr.strip()}"
+        )
 
 
 def _remove(paths: Iterable[Path]) -> None:
