@@ -4,7 +4,8 @@ The prefix ends in a content hash, so it changes whenever any artifact changes a
 new code on every real change (and only then).
 
 For AWS (`dependencies=True`) the layer holds `python/intake` plus the third-party packages installed
-from manylinux wheels for the Lambda runtime's Python and the chosen architecture, stripped of what
+from manylinux wheels for the Lambda runtime's Python and the chosen architecture, exactly as pinned,
+with hashes, in requirements/layer-<architecture>.txt (`make lock` writes it), stripped of what
 Intake never loads, with `.pyc` compiled by an interpreter of that same Python version: a `.pyc` made
 by another version is ignored at import, and Lambda's /opt and /var/task are read-only, so without
 matching `.pyc` every cold start compiles every module from source.
@@ -33,11 +34,13 @@ FUNCTIONS = ("validate", "thumbnail", "index", "notify", "api")
 OPENAPI = ROOT / "infra" / "cloudformation" / "openapi.yaml"
 CONSUMER_TEMPLATE = ROOT / "infra" / "cloudformation" / "consumer.yaml"
 SHIPPED_TEMPLATES = (OPENAPI, CONSUMER_TEMPLATE)
-# Third-party packages the layer ships (boto3 is in the Lambda runtime already).
-LAYER_REQUIREMENTS = ("aws-lambda-powertools[parser]>=3.0", "pillow>=11.0", "pydantic>=2.7")
 RUNTIME_PYTHON = "3.12"  # the template's Runtime: python3.12
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+# The third-party packages the layer ships (requirements/layer.in: the product's dependencies but boto3,
+# which the Lambda runtime has), resolved for RUNTIME_PYTHON and each architecture by `make lock`; the
+# hashes cover every wheel of each pinned version, so another --python-version works if its wheels exist.
+LAYER_LOCKS = {arch: ROOT / "requirements" / f"layer-{arch}.txt" for arch in PLATFORMS}
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all its layers, unzipped
 # Never in the layer: big, and nothing of ours needs it (a dependency that pulls it in is a bug).
 FORBIDDEN_PACKAGES = ("numpy",)
@@ -127,6 +130,9 @@ def find_python(version: str) -> str | None:
 
 
 def _pip_install(target: Path, *, architecture: str, python_version: str) -> None:
+    lock = LAYER_LOCKS[architecture]
+    if not lock.is_file():
+        raise BuildError(f"{lock.relative_to(ROOT)} is missing: run `make lock`")
     command = [
         sys.executable,
         "-m",
@@ -144,12 +150,15 @@ def _pip_install(target: Path, *, architecture: str, python_version: str) -> Non
         "--python-version",
         python_version,
         "--only-binary=:all:",
-        "--upgrade",
-        *LAYER_REQUIREMENTS,
+        "--require-hashes",  # and so every package must be in the lock: pip fails on a missing one
+        "--requirement",
+        str(lock),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise BuildError(f"pip could not install the layer's wheels:\n{done.stderr.strip()}")
+        raise BuildError(
+            f"pip could not install the layer's wheels from {lock.relative_to(ROOT)}:\n{done.stderr.strip()}"
+        )
 
 
 def _remove(paths: Iterable[Path]) -> None:
