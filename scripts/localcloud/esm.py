@@ -13,6 +13,9 @@ the queues itself with the semantics described in "Using Lambda with Amazon SQS"
 - at most ``ScalingConfig.MaximumConcurrency`` concurrent invocations, each in its own execution
   environment (worker process), created only when there is work;
 - a change of the function's configuration recycles the environments, as Lambda does.
+
+The environments are the function's pool in the local cloud's one invoker (:mod:`localcloud.invoker`),
+which the API front uses too.
 """
 
 from __future__ import annotations

@@ -152,19 +152,12 @@ class InvocationStats:
 class FunctionPool:
     """The execution environments of one function: reused when warm, at most ``limit`` at a time."""
 
-    def __init__(
-        self,
-        spec: FunctionSpec,
-        *,
-        limit: int = DEFAULT_LIMIT,
-        init_timeout_s: float = DEFAULT_INIT_TIMEOUT_S,
-        observers: Observers | None = None,
-    ) -> None:
+    def __init__(self, spec: FunctionSpec, limit: int, init_timeout_s: float, parent: Observers) -> None:
         self._spec = spec
         self.limit = max(1, limit)
         self._init_timeout_s = init_timeout_s
         self.stats = InvocationStats()
-        self.observers = Observers(parent=observers)
+        self.observers = Observers(parent)  # this function's; also tells the invoker's (``parent``)
         self.observers.add(self.stats)
         self._envs: dict[ExecutionEnvironment, int] = {}  # environment -> generation of its spec
         self._idle: list[ExecutionEnvironment] = []  # most recently used last
@@ -320,9 +313,7 @@ class Invoker:
         with self._lock:
             pool = self._pools.get(spec.arn)
             if pool is None or pool.closed:
-                pool = FunctionPool(
-                    spec, limit=limit, init_timeout_s=self._init_timeout_s, observers=self.observers
-                )
+                pool = FunctionPool(spec, limit, self._init_timeout_s, self.observers)
                 self._pools[spec.arn] = pool
         pool.allow(limit)
         return pool

@@ -351,35 +351,42 @@ def _worker_main(fd: int) -> None:
         _, request_id, event_json, deadline_ms = message
         request_filter.request_id = request_id
         os.environ["_X_AMZN_TRACE_ID"] = _trace_id()
-        context = LambdaContext(
-            aws_request_id=request_id,
-            deadline_epoch_ms=deadline_ms,
-            invoked_function_arn=spec.arn,
-            log_group_name=os.environ["AWS_LAMBDA_LOG_GROUP_NAME"],
-            log_stream_name=os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
-            function_name=spec.name,
-            function_version="$LATEST",
-            memory_limit_in_mb=str(spec.memory_mb),
-        )
-        error: dict[str, Any] | None = None
-        body: str | None = None
+        context = _context(spec, request_id, deadline_ms)
         start = time.perf_counter()
-        try:
-            result = handler(json.loads(event_json), context)
-        except Exception as e:
-            error = _make_error(str(e), type(e).__name__, _user_stack(e), request_id)
-        else:
-            try:
-                body = json.dumps(result, default=_json_default)
-            except (TypeError, ValueError) as e:
-                error = _make_error(
-                    f"Unable to marshal response: {e}", "Runtime.MarshalError", [], request_id
-                )
+        body, error = _run_handler(handler, event_json, context)
         duration_ms = (time.perf_counter() - start) * 1000
         if error is not None:
             _log_error(error)
         max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         conn.send(("result", request_id, body, error, duration_ms, max_rss_mb))
+
+
+def _context(spec: FunctionSpec, request_id: str, deadline_ms: int) -> LambdaContext:
+    return LambdaContext(
+        aws_request_id=request_id,
+        deadline_epoch_ms=deadline_ms,
+        invoked_function_arn=spec.arn,
+        log_group_name=os.environ["AWS_LAMBDA_LOG_GROUP_NAME"],
+        log_stream_name=os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
+        function_name=spec.name,
+        function_version="$LATEST",
+        memory_limit_in_mb=str(spec.memory_mb),
+    )
+
+
+def _run_handler(
+    handler: Callable[[Any, LambdaContext], Any], event_json: str, context: LambdaContext
+) -> tuple[str | None, dict[str, Any] | None]:
+    """(the JSON response, None) or (None, the error) of one invocation."""
+    request_id = context.aws_request_id
+    try:
+        result = handler(json.loads(event_json), context)
+    except Exception as e:
+        return None, _make_error(str(e), type(e).__name__, _user_stack(e), request_id)
+    try:
+        return json.dumps(result, default=_json_default), None
+    except (TypeError, ValueError) as e:
+        return None, _make_error(f"Unable to marshal response: {e}", "Runtime.MarshalError", [], request_id)
 
 
 # --------------------------------------------------------------------------------------------------
