@@ -1,4 +1,5 @@
-"""The local cloud: the emulator, the deployed stack, one poller per event source mapping, the API front."""
+"""The local cloud: the emulator, the deployed stack, one poller per event source mapping, the API front,
+and the one Lambda invoker both of them run functions through (observed by the metrics)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 from localcloud import sns_email, users
 from localcloud.alarms import AlarmLoop, time_scale_from_env
-from localcloud.api_front import ApiFront
+from localcloud.api import ApiFront
 from localcloud.deploy import REGION, STACK, Artifacts, Deployment, client, deploy
 from localcloud.esm import EsmConfig, SqsPoller, spec_from_api
+from localcloud.invoker import Invoker
 from localcloud.metrics import MetricsPublisher
 from localcloud.server import HOST, PORT, Emulator, free_port
 
@@ -39,6 +41,7 @@ class LocalCloud:
         self.api: ApiFront | None = None
         self.deployment: Deployment | None = None
         self.pollers: list[SqsPoller] = []
+        self.invoker = Invoker()  # every function runs in its environments: the pollers' and the API's
         # Alarm periods pass `time_scale` times faster (LOCALCLOUD_TIME_SCALE, default 1: as on AWS).
         self.time_scale = time_scale if time_scale is not None else time_scale_from_env()
         self.alarms: AlarmLoop | None = None
@@ -75,12 +78,13 @@ class LocalCloud:
                 self.client("cognito-idp"), self.outputs["UserPoolId"], users.DEMO_EMAIL, users.DEMO_PASSWORD
             )
             self.api = ApiFront.for_deployment(
-                self.deployment, self.endpoint, host=self.emulator.host, port=self.api_port
+                self.deployment,
+                self.endpoint,
+                host=self.emulator.host,
+                port=self.api_port,
+                invoker=self.invoker,
             ).start()
-            metrics = MetricsPublisher(self.pollers)
-            for pool in self.api.pools.values():  # AWS/Lambda metrics of the API function too
-                pool.invoke = metrics.counted(pool.spec, pool.invoke)  # type: ignore[method-assign,assignment]
-            self.alarms = AlarmLoop(metrics=metrics, time_scale=self.time_scale)
+            self.alarms = AlarmLoop(metrics=MetricsPublisher(self.invoker), time_scale=self.time_scale)
             self.alarms.start()
         except BaseException:
             self.stop()
@@ -105,7 +109,8 @@ class LocalCloud:
                 layer_dirs=(deployment.layer_dir,),
                 endpoint_url=self.endpoint,
             )
-            poller = SqsPoller(EsmConfig.from_api(mapping, queue_url), spec, endpoint_url=self.endpoint)
+            config = EsmConfig.from_api(mapping, queue_url)
+            poller = SqsPoller(config, spec, invoker=self.invoker, endpoint_url=self.endpoint)
             poller.start()
             self.pollers.append(poller)
             log.info("polling %s -> %s", queue_name, function["FunctionName"])
@@ -125,6 +130,7 @@ class LocalCloud:
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
+        self.invoker.close()
         self.emulator.stop()
 
     def __enter__(self) -> LocalCloud:

@@ -13,6 +13,9 @@ the queues itself with the semantics described in "Using Lambda with Amazon SQS"
 - at most ``ScalingConfig.MaximumConcurrency`` concurrent invocations, each in its own execution
   environment (worker process), created only when there is work;
 - a change of the function's configuration recycles the environments, as Lambda does.
+
+The environments are the function's pool in the local cloud's one invoker (:mod:`localcloud.invoker`),
+which the API front uses too.
 """
 
 from __future__ import annotations
@@ -23,9 +26,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +35,8 @@ from botocore.config import Config
 
 from intake_tools.session import Target
 
-from .lambda_runtime import (
-    DEFAULT_INIT_TIMEOUT_S,
-    ExecutionEnvironment,
-    FunctionSpec,
-    InvokeResult,
-)
+from .invoker import CallbackObserver, InvokeCallback, Invoker
+from .lambda_runtime import DEFAULT_INIT_TIMEOUT_S, FunctionSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -55,7 +53,6 @@ __all__ = [
     "PollerStats",
     "SqsPoller",
     "build_sqs_event",
-    "poller_from_api",
     "spec_from_api",
     "sqs_record",
     "successful_message_ids",
@@ -68,8 +65,6 @@ LOCAL_DEFAULT_MAX_CONCURRENCY = 4
 _RECEIVE_MAX = 10  # SQS ReceiveMessage limit per call
 _DELETE_MAX = 10  # SQS batch entry limit
 _ACTIVE_STATES = frozenset({"Enabled", "Enabling", "Creating", "Updating"})
-
-InvokeCallback = Callable[[str, InvokeResult], None]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,28 +242,29 @@ def successful_message_ids(
 
 @dataclass
 class PollerStats:
-    """Counters for the metrics loop (read under ``SqsPoller.lock`` or via ``snapshot()``)."""
+    """The mapping's own counters (read under ``SqsPoller.lock`` or via ``snapshot()``); the function's
+    invocations are counted by its pool (``FunctionPool.stats``)."""
 
-    invocations: int = 0
-    errors: int = 0
-    timeouts: int = 0
     throttles: int = 0  # a local poller never invokes beyond MaximumConcurrency, so never throttled
-    cold_starts: int = 0
     messages_received: int = 0
     messages_deleted: int = 0
     receive_errors: int = 0
     recycles: int = 0
-    durations_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
 
 
 class SqsPoller:
-    """Polls one queue and invokes one function, like one Lambda event source mapping."""
+    """Polls one queue and invokes one function, like one Lambda event source mapping.
+
+    It invokes through ``invoker`` (the local cloud's one :class:`~localcloud.invoker.Invoker`), or
+    through one of its own when none is given.
+    """
 
     def __init__(
         self,
         config: EsmConfig,
         spec: FunctionSpec,
         *,
+        invoker: Invoker | None = None,
         endpoint_url: str | None = None,
         spec_loader: Callable[[], FunctionSpec] | None = None,
         watch_function: bool = True,
@@ -283,19 +279,22 @@ class SqsPoller:
         if not 1 <= poll_wait_s <= 20:
             raise ValueError("poll_wait_s must be within 1..20 (SQS WaitTimeSeconds)")
         self.config = config
-        self._spec = spec
         self.endpoint_url = endpoint_url or spec.endpoint_url
         if spec_loader is None and watch_function:
             # Lambda recycles environments when the function changes: watch it through the API.
             spec_loader = LambdaSpecLoader(spec.arn, spec.code_dir, spec.layer_dirs, spec.endpoint_url)
         self._spec_loader = spec_loader
         self._last_reload_error = ""
-        self.on_invoke = on_invoke
+        self._owns_invoker = invoker is None
+        self._invoker = invoker or Invoker(init_timeout_s=init_timeout_s)
+        self._pool = self._invoker.pool(spec, limit=max(1, config.maximum_concurrency))
+        self._pool.update(spec)
+        if on_invoke is not None:
+            self._pool.observers.add(CallbackObserver(on_invoke))
         self._poll_wait_s = poll_wait_s
         self._reload_interval_s = reload_interval_s
         self._idle_ttl_s = idle_ttl_s
         self._keep_warm = keep_warm
-        self._init_timeout_s = init_timeout_s
         self._sqs: SQSClient = sqs_client or _session_client(
             "sqs",
             config.region,
@@ -312,9 +311,6 @@ class SqsPoller:
         self.stats = PollerStats()
         self._stop = threading.Event()
         self._slots = threading.BoundedSemaphore(max(1, config.maximum_concurrency))
-        self._envs: dict[ExecutionEnvironment, int] = {}  # environment -> generation of its spec
-        self._idle: list[ExecutionEnvironment] = []  # most recently used last
-        self._generation = 0
         self._in_flight = 0
         self._futures: set[concurrent.futures.Future[None]] = set()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -325,11 +321,11 @@ class SqsPoller:
 
     @property
     def name(self) -> str:
-        return self._spec.name
+        return self._pool.spec.name
 
     @property
     def spec(self) -> FunctionSpec:
-        return self._spec
+        return self._pool.spec
 
     @property
     def running(self) -> bool:
@@ -337,34 +333,34 @@ class SqsPoller:
 
     @property
     def environment_count(self) -> int:
-        """Execution environments (worker handles) that currently exist, busy or idle."""
-        with self.lock:
-            return len(self._envs)
+        """Execution environments of the function that currently exist, busy or idle."""
+        return self._pool.environment_count
 
     @property
     def in_flight(self) -> int:
-        """Invocations running now (Lambda's ConcurrentExecutions for this mapping)."""
+        """Batches being processed now (Lambda's ConcurrentExecutions for this mapping)."""
         with self.lock:
             return self._in_flight
 
     def snapshot(self) -> dict[str, Any]:
+        function = self._pool.stats.snapshot()
         with self.lock:
             s = self.stats
             return {
-                "function": self._spec.name,
+                "function": self.name,
                 "uuid": self.config.uuid,
-                "invocations": s.invocations,
-                "errors": s.errors,
-                "timeouts": s.timeouts,
+                "invocations": function["invocations"],
+                "errors": function["errors"],
+                "timeouts": function["timeouts"],
                 "throttles": s.throttles,
-                "cold_starts": s.cold_starts,
+                "cold_starts": function["cold_starts"],
                 "messages_received": s.messages_received,
                 "messages_deleted": s.messages_deleted,
                 "receive_errors": s.receive_errors,
                 "recycles": s.recycles,
-                "durations_ms": list(s.durations_ms),
+                "durations_ms": function["durations_ms"],
                 "in_flight": self._in_flight,
-                "environments": len(self._envs),
+                "environments": self._pool.environment_count,
             }
 
     def start(self) -> None:
@@ -393,9 +389,10 @@ class SqsPoller:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop polling, let running invocations finish within ``timeout``, then kill what is left.
 
-        Killed invocations delete nothing: their messages come back after the visibility timeout.
-        Does not wait for a long poll in progress: the poll thread exits when it returns, and makes
-        any messages it still received visible again at once.
+        What is left is killed by closing the function's environments. Killed invocations delete
+        nothing: their messages come back after the visibility timeout. Does not wait for a long poll
+        in progress: the poll thread exits when it returns, and makes any messages it still received
+        visible again at once.
         """
         deadline = time.monotonic() + timeout
         self._stop.set()
@@ -403,12 +400,10 @@ class SqsPoller:
             futures = set(self._futures)
         if futures:
             concurrent.futures.wait(futures, timeout=max(0.0, deadline - time.monotonic()))
-        with self.lock:
-            envs = list(self._envs)
-            self._envs.clear()
-            self._idle.clear()
-        for env in envs:
-            env.close()
+        if self._owns_invoker:
+            self._invoker.close()
+        else:
+            self._pool.close()
         if futures:
             concurrent.futures.wait(futures, timeout=2.0)
         if self._executor is not None:
@@ -430,38 +425,47 @@ class SqsPoller:
         while not self._stop.is_set():
             try:
                 self._maybe_reload()
-                self._reap_idle()
+                self._pool.reap_idle(self._idle_ttl_s, self._keep_warm)
                 if not self._acquire_slot():
                     break
                 try:
                     batch = self._collect_batch()
                 except Exception as e:  # endpoint down, throttled, queue deleted... keep going
                     self._slots.release()
-                    if self._stop.is_set():
-                        break  # e.g. the emulator stopped right after us
                     backoff = min(max(backoff * 2, 0.5), 10.0)
-                    with self.lock:
-                        self.stats.receive_errors += 1
-                    _log.warning(
-                        "%s: receiving from %s failed (%s); retrying in %.1fs",
-                        self.name,
-                        self.config.queue_url,
-                        e,
-                        backoff,
-                    )
-                    self._stop.wait(backoff)
+                    self._receive_failed(e, backoff)
                     continue
                 backoff = 0.0
-                if not batch:
-                    self._slots.release()
-                    continue
-                if self._stop.is_set() or not self._submit(batch):
-                    self._release(batch)
-                    self._slots.release()
+                if not self._dispatch(batch):
                     break
             except Exception:
                 _log.exception("%s: poller loop error", self.name)
                 self._stop.wait(1.0)
+
+    def _receive_failed(self, error: Exception, backoff: float) -> None:
+        if self._stop.is_set():
+            return  # e.g. the emulator stopped right after us
+        with self.lock:
+            self.stats.receive_errors += 1
+        _log.warning(
+            "%s: receiving from %s failed (%s); retrying in %.1fs",
+            self.name,
+            self.config.queue_url,
+            error,
+            backoff,
+        )
+        self._stop.wait(backoff)
+
+    def _dispatch(self, batch: list[Mapping[str, Any]]) -> bool:
+        """Hand a batch (holding a slot) to a worker thread; False when stopping."""
+        if not batch:
+            self._slots.release()
+            return True
+        if self._stop.is_set() or not self._submit(batch):
+            self._release(batch)
+            self._slots.release()
+            return False
+        return True
 
     def _acquire_slot(self) -> bool:
         # Taking the slot before receiving means we never hold messages we cannot run yet.
@@ -551,32 +555,21 @@ class SqsPoller:
 
     def _process(self, batch: list[Mapping[str, Any]]) -> None:
         try:
-            env = self._checkout()
             event = build_sqs_event(batch, self.config.queue_arn, self.config.region)
             try:
-                result = env.invoke(event)
+                result = self._pool.invoke(event)
             except RuntimeError:
                 if not self._stop.is_set():
                     raise
                 return  # closed by stop() before it ran: the messages come back after the timeout
-            finally:
-                self._checkin(env)
             if self._stop.is_set() and not result.ok:
                 _log.info(
                     "%s: invocation aborted by shutdown; its messages return after the visibility timeout",
                     self.name,
                 )
                 return
-            self._record(result)
             if result.ok:
-                ids = [m["MessageId"] for m in batch]
-                keep, why = successful_message_ids(
-                    result.payload, ids, self.config.report_batch_item_failures
-                )
-                if why:
-                    _log.warning("%s: %s; deleting %d of %d message(s)", self.name, why, len(keep), len(ids))
-                by_id = {m["MessageId"]: m for m in batch}
-                self._delete([by_id[i] for i in keep])
+                self._delete_succeeded(batch, result.payload)
             # On error or timeout nothing is deleted: SQS redelivers after the visibility timeout.
         except Exception:
             _log.exception("%s: processing a batch failed", self.name)
@@ -585,19 +578,13 @@ class SqsPoller:
                 self._in_flight -= 1
             self._slots.release()
 
-    def _record(self, result: InvokeResult) -> None:
-        with self.lock:
-            s = self.stats
-            s.invocations += 1
-            s.errors += 0 if result.ok else 1
-            s.timeouts += 1 if result.timed_out else 0
-            s.cold_starts += 1 if result.init_ms is not None else 0
-            s.durations_ms.append(result.duration_ms)
-        if self.on_invoke is not None:
-            try:
-                self.on_invoke(self._spec.name, result)
-            except Exception:
-                _log.exception("%s: on_invoke callback failed", self.name)
+    def _delete_succeeded(self, batch: Sequence[Mapping[str, Any]], response: Any) -> None:
+        ids = [m["MessageId"] for m in batch]
+        keep, why = successful_message_ids(response, ids, self.config.report_batch_item_failures)
+        if why:
+            _log.warning("%s: %s; deleting %d of %d message(s)", self.name, why, len(keep), len(ids))
+        by_id = {m["MessageId"]: m for m in batch}
+        self._delete([by_id[i] for i in keep])
 
     def _delete(self, messages: Sequence[Mapping[str, Any]]) -> None:
         for chunk in range(0, len(messages), _DELETE_MAX):
@@ -619,51 +606,7 @@ class SqsPoller:
             with self.lock:
                 self.stats.messages_deleted += len(part) - len(failed)
 
-    # -- execution environments --------------------------------------------------------------------
-
-    def _checkout(self) -> ExecutionEnvironment:
-        stale: list[ExecutionEnvironment] = []
-        with self.lock:
-            env: ExecutionEnvironment | None = None
-            while self._idle:
-                candidate = self._idle.pop()  # the most recently used one is the warmest
-                if self._envs.get(candidate) == self._generation and not candidate.closed:
-                    env = candidate
-                    break
-                self._envs.pop(candidate, None)
-                stale.append(candidate)
-            if env is None:
-                # Lazily: a process is spawned by the first invoke (a cold start).
-                env = ExecutionEnvironment(self._spec, init_timeout_s=self._init_timeout_s)
-                self._envs[env] = self._generation
-        for old in stale:
-            old.close()
-        return env
-
-    def _checkin(self, env: ExecutionEnvironment) -> None:
-        with self.lock:
-            keep = self._envs.get(env) == self._generation and not self._stop.is_set()
-            if keep:
-                self._idle.append(env)
-            else:
-                self._envs.pop(env, None)
-        if not keep:
-            env.close()
-
-    def _reap_idle(self) -> None:
-        """Close environments idle for longer than idle_ttl_s, keeping ``keep_warm`` around."""
-        now = time.monotonic()
-        reaped: list[ExecutionEnvironment] = []
-        with self.lock:
-            for env in list(self._idle):  # oldest first
-                if len(self._envs) <= self._keep_warm:
-                    break
-                if now - env.last_used > self._idle_ttl_s:
-                    self._idle.remove(env)
-                    del self._envs[env]
-                    reaped.append(env)
-        for env in reaped:
-            env.close()
+    # -- the function's configuration -----------------------------------------------------------------
 
     def _maybe_reload(self) -> None:
         if self._spec_loader is None or time.monotonic() < self._next_reload_check:
@@ -677,47 +620,6 @@ class SqsPoller:
             self._last_reload_error = str(e)
             return
         self._last_reload_error = ""
-        if spec == self._spec:
-            return
-        stale: list[ExecutionEnvironment] = []
-        with self.lock:
-            self._spec = spec
-            self._generation += 1
-            self.stats.recycles += 1
-            stale = list(self._idle)
-            self._idle.clear()
-            for env in stale:
-                del self._envs[env]
-            busy = len(self._envs)
-        # Busy environments finish their invocation on the old configuration and are closed afterwards.
-        _log.info(
-            "%s: configuration changed; recycling %d idle and %d busy environment(s)",
-            spec.name,
-            len(stale),
-            busy,
-        )
-        for env in stale:
-            env.close()
-
-
-def poller_from_api(
-    esm_uuid: str,
-    *,
-    code_dir: Path | str,
-    layer_dirs: Sequence[Path | str] = (),
-    endpoint_url: str = "http://127.0.0.1:4566",
-    region: str = "us-east-1",
-    **kwargs: Any,
-) -> SqsPoller:
-    """A poller for a deployed mapping: reads the mapping, the queue URL and the function from the API.
-
-    The returned poller also watches the function's configuration and recycles on change.
-    """
-    lambda_client: LambdaClient = _session_client("lambda", region, endpoint_url)
-    sqs_client: SQSClient = _session_client("sqs", region, endpoint_url)
-    mapping = lambda_client.get_event_source_mapping(UUID=esm_uuid)
-    _, _, _, _, account, queue_name = mapping["EventSourceArn"].split(":")
-    queue_url = sqs_client.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-    config = EsmConfig.from_api(mapping, queue_url)
-    loader = LambdaSpecLoader(config.function_arn, code_dir, layer_dirs, endpoint_url, client=lambda_client)
-    return SqsPoller(config, loader(), spec_loader=loader, **kwargs)
+        if self._pool.update(spec):
+            with self.lock:
+                self.stats.recycles += 1

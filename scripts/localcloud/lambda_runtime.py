@@ -86,6 +86,7 @@ class InvokeResult:
     init_ms: float | None  # cold start duration if this invocation had one, else None
     request_id: str = ""
     max_memory_used_mb: int | None = None
+    round_trip_ms: float = 0.0  # send to reply as the parent saw it, cold start excluded
 
 
 class LambdaContext:
@@ -350,35 +351,42 @@ def _worker_main(fd: int) -> None:
         _, request_id, event_json, deadline_ms = message
         request_filter.request_id = request_id
         os.environ["_X_AMZN_TRACE_ID"] = _trace_id()
-        context = LambdaContext(
-            aws_request_id=request_id,
-            deadline_epoch_ms=deadline_ms,
-            invoked_function_arn=spec.arn,
-            log_group_name=os.environ["AWS_LAMBDA_LOG_GROUP_NAME"],
-            log_stream_name=os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
-            function_name=spec.name,
-            function_version="$LATEST",
-            memory_limit_in_mb=str(spec.memory_mb),
-        )
-        error: dict[str, Any] | None = None
-        body: str | None = None
+        context = _context(spec, request_id, deadline_ms)
         start = time.perf_counter()
-        try:
-            result = handler(json.loads(event_json), context)
-        except Exception as e:
-            error = _make_error(str(e), type(e).__name__, _user_stack(e), request_id)
-        else:
-            try:
-                body = json.dumps(result, default=_json_default)
-            except (TypeError, ValueError) as e:
-                error = _make_error(
-                    f"Unable to marshal response: {e}", "Runtime.MarshalError", [], request_id
-                )
+        body, error = _run_handler(handler, event_json, context)
         duration_ms = (time.perf_counter() - start) * 1000
         if error is not None:
             _log_error(error)
         max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         conn.send(("result", request_id, body, error, duration_ms, max_rss_mb))
+
+
+def _context(spec: FunctionSpec, request_id: str, deadline_ms: int) -> LambdaContext:
+    return LambdaContext(
+        aws_request_id=request_id,
+        deadline_epoch_ms=deadline_ms,
+        invoked_function_arn=spec.arn,
+        log_group_name=os.environ["AWS_LAMBDA_LOG_GROUP_NAME"],
+        log_stream_name=os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
+        function_name=spec.name,
+        function_version="$LATEST",
+        memory_limit_in_mb=str(spec.memory_mb),
+    )
+
+
+def _run_handler(
+    handler: Callable[[Any, LambdaContext], Any], event_json: str, context: LambdaContext
+) -> tuple[str | None, dict[str, Any] | None]:
+    """(the JSON response, None) or (None, the error) of one invocation."""
+    request_id = context.aws_request_id
+    try:
+        result = handler(json.loads(event_json), context)
+    except Exception as e:
+        return None, _make_error(str(e), type(e).__name__, _user_stack(e), request_id)
+    try:
+        return json.dumps(result, default=_json_default), None
+    except (TypeError, ValueError) as e:
+        return None, _make_error(f"Unable to marshal response: {e}", "Runtime.MarshalError", [], request_id)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -508,28 +516,54 @@ class ExecutionEnvironment:
     def _spawn(self) -> tuple[float, InvokeResult | None]:
         """Cold start. Returns (init_ms, the error result if init failed)."""
         t0 = time.perf_counter()
+        try:
+            worker = self._start_worker()
+        except OSError as e:  # e.g. the code dir is missing
+            init_ms = (time.perf_counter() - t0) * 1000
+            error = _make_error(f"Cannot start the runtime: {e}", "Runtime.StartError", [])
+            self._logger.error("[%s] %s", self._spec.name, error["errorMessage"])
+            return init_ms, InvokeResult(False, None, error, 0.0, False, init_ms)
+        self._worker = worker
+        self.cold_starts += 1
+        reply = self._await_init(worker)
+        init_ms = (time.perf_counter() - t0) * 1000
+        if reply[0] != "ready":
+            _, error, timed_out = reply
+            self._discard_worker()
+            self._logger.error(
+                "[%s] INIT_REPORT Init Duration: %.2f ms Phase: init Status: error Error Type: %s",
+                self._spec.name,
+                init_ms,
+                error["errorType"],
+            )
+            return init_ms, InvokeResult(False, None, error, 0.0, timed_out, init_ms)
+        self._logger.debug(
+            "[%s] cold start %.1f ms (handler import %.1f ms), pid %s",
+            self._spec.name,
+            init_ms,
+            reply[1],
+            worker.process.pid,
+        )
+        return init_ms, None
+
+    def _start_worker(self) -> _Worker:
+        """Start the worker process with the function's environment, and the thread that reads its log."""
         spec = self._spec
         log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
         ours, theirs = socket.socketpair()
         with ours, theirs:
-            try:
-                process = subprocess.Popen(
-                    [sys.executable, "-u", "-c", _BOOTSTRAP, str(theirs.fileno()), _PACKAGE_PARENT],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,  # one stream keeps print() and logging in order
-                    pass_fds=(theirs.fileno(),),
-                    env=lambda_environment(spec, log_stream),
-                    cwd=spec.code_dir,  # the runtime's cwd is /var/task
-                    # Own process group: Ctrl-C in `make up` is for the local cloud (which then stops
-                    # us), and a kill takes the handler's own subprocesses down too, like a sandbox.
-                    start_new_session=True,
-                )
-            except OSError as e:  # e.g. the code dir is missing
-                init_ms = (time.perf_counter() - t0) * 1000
-                error = _make_error(f"Cannot start the runtime: {e}", "Runtime.StartError", [])
-                self._logger.error("[%s] %s", spec.name, error["errorMessage"])
-                return init_ms, InvokeResult(False, None, error, 0.0, False, init_ms)
+            process = subprocess.Popen(
+                [sys.executable, "-u", "-c", _BOOTSTRAP, str(theirs.fileno()), _PACKAGE_PARENT],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,  # one stream keeps print() and logging in order
+                pass_fds=(theirs.fileno(),),
+                env=lambda_environment(spec, log_stream),
+                cwd=spec.code_dir,  # the runtime's cwd is /var/task
+                # Own process group: Ctrl-C in `make up` is for the local cloud (which then stops
+                # us), and a kill takes the handler's own subprocesses down too, like a sandbox.
+                start_new_session=True,
+            )
             conn = Connection(ours.detach())
         assert process.stdout is not None
         pump = threading.Thread(
@@ -539,42 +573,28 @@ class ExecutionEnvironment:
             daemon=True,
         )
         pump.start()
-        self._worker = _Worker(process, conn, pump)
-        self.cold_starts += 1
+        return _Worker(process, conn, pump)
 
-        def failed(error: dict[str, Any], timed_out: bool = False) -> tuple[float, InvokeResult]:
-            init_ms = (time.perf_counter() - t0) * 1000
-            self._discard_worker()
-            self._logger.error(
-                "[%s] INIT_REPORT Init Duration: %.2f ms Phase: init Status: error Error Type: %s",
-                spec.name,
-                init_ms,
-                error["errorType"],
-            )
-            return init_ms, InvokeResult(False, None, error, 0.0, timed_out, init_ms)
-
+    def _await_init(self, worker: _Worker) -> tuple[Any, ...]:
+        """The init phase: ("ready", import ms) or ("failed", error, timed out)."""
         try:
-            conn.send(_spec_to_wire(spec))
-            if not conn.poll(self._init_timeout_s):
+            worker.conn.send(_spec_to_wire(self._spec))
+            if not worker.conn.poll(self._init_timeout_s):
                 message = f"Init phase timed out after {self._init_timeout_s:.2f} seconds"
-                return failed(_make_error(message, "Sandbox.Timedout", []), timed_out=True)
-            reply = conn.recv()
+                return "failed", _make_error(message, "Sandbox.Timedout", []), True
+            reply = worker.conn.recv()
         except (EOFError, OSError):
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(1.0)
-            reason = _exit_reason(process.returncode)
-            return failed(_make_error(f"Runtime exited with error: {reason}", "Runtime.ExitError", []))
+                worker.process.wait(1.0)
+            reason = _exit_reason(worker.process.returncode)
+            return (
+                "failed",
+                _make_error(f"Runtime exited with error: {reason}", "Runtime.ExitError", []),
+                False,
+            )
         if reply[0] == "init_error":
-            return failed(reply[1])
-        init_ms = (time.perf_counter() - t0) * 1000
-        self._logger.debug(
-            "[%s] cold start %.1f ms (handler import %.1f ms), pid %s",
-            spec.name,
-            init_ms,
-            reply[1],
-            process.pid,
-        )
-        return init_ms, None
+            return "failed", reply[1], False
+        return "ready", reply[1]
 
     def _discard_worker(self, graceful: bool = False) -> None:
         worker, self._worker = self._worker, None
@@ -632,7 +652,6 @@ class ExecutionEnvironment:
         self, worker: _Worker, event_json: str, timeout: float, init_ms: float | None
     ) -> InvokeResult:
         request_id = str(uuid.uuid4())
-        name = self._spec.name
         deadline_ms = int((time.time() + timeout) * 1000)
         t0 = time.perf_counter()
         worker.invocations += 1
@@ -645,45 +664,31 @@ class ExecutionEnvironment:
         except (EOFError, OSError):
             replied = True
         wall_ms = (time.perf_counter() - t0) * 1000
-
         if not replied:
-            # Lambda stops the whole sandbox; the next request gets a fresh one.
-            self._discard_worker()
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-            what = f"Task timed out after {timeout:.2f} seconds"
-            self._logger.error("[%s] %sZ %s %s", name, stamp, request_id, what)
-            error = _make_error(f"RequestId: {request_id} Error: {what}", "Sandbox.Timedout", [], request_id)
-            result = InvokeResult(False, None, error, wall_ms, True, init_ms, request_id)
-        elif message is None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.process.wait(1.0)
-            reason = _exit_reason(worker.process.returncode)
-            self._discard_worker()
-            text = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
-            self._logger.error("[%s] %s", name, text)
-            error = _make_error(text, "Runtime.ExitError", [], request_id)
-            result = InvokeResult(False, None, error, wall_ms, False, init_ms, request_id)
-        else:
-            _, _, body, error, duration_ms, max_rss_mb = message
-            payload = json.loads(body) if body is not None else None
-            result = InvokeResult(
-                error is None, payload, error, duration_ms, False, init_ms, request_id, max_rss_mb
-            )
-        self._report(result, wall_ms)
-        return result
-
-    def _report(self, result: InvokeResult, wall_ms: float) -> None:
-        init = f" Init Duration: {result.init_ms:.2f} ms" if result.init_ms is not None else ""
-        memory = f" Max Memory Used: {result.max_memory_used_mb} MB" if result.max_memory_used_mb else ""
-        status = " Status: timeout" if result.timed_out else (" Status: error" if not result.ok else "")
-        self._logger.info(
-            "[%s] REPORT RequestId: %s Duration: %.2f ms Memory Size: %d MB%s%s%s (round trip %.2f ms)",
-            self._spec.name,
-            result.request_id,
-            result.duration_ms,
-            self._spec.memory_mb,
-            memory,
-            init,
-            status,
-            wall_ms,
+            error = self._timed_out(request_id, timeout)
+            return InvokeResult(False, None, error, wall_ms, True, init_ms, request_id, None, wall_ms)
+        if message is None:
+            error = self._crashed(worker, request_id)
+            return InvokeResult(False, None, error, wall_ms, False, init_ms, request_id, None, wall_ms)
+        _, _, body, error, duration_ms, max_rss_mb = message
+        payload = json.loads(body) if body is not None else None
+        return InvokeResult(
+            error is None, payload, error, duration_ms, False, init_ms, request_id, max_rss_mb, wall_ms
         )
+
+    def _timed_out(self, request_id: str, timeout: float) -> dict[str, Any]:
+        # Lambda stops the whole sandbox; the next request gets a fresh one.
+        self._discard_worker()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        what = f"Task timed out after {timeout:.2f} seconds"
+        self._logger.error("[%s] %sZ %s %s", self._spec.name, stamp, request_id, what)
+        return _make_error(f"RequestId: {request_id} Error: {what}", "Sandbox.Timedout", [], request_id)
+
+    def _crashed(self, worker: _Worker, request_id: str) -> dict[str, Any]:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.process.wait(1.0)
+        reason = _exit_reason(worker.process.returncode)
+        self._discard_worker()
+        text = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+        self._logger.error("[%s] %s", self._spec.name, text)
+        return _make_error(text, "Runtime.ExitError", [], request_id)

@@ -5,9 +5,9 @@
   ``ApproximateNumberOfMessagesDelayed`` and ``ApproximateAgeOfOldestMessage``. As the SQS developer
   guide describes, a message received three times or more without being deleted (a poison pill) is
   left out of the age until it is consumed; a dead-letter queue keeps the age its messages bring.
-- **AWS/Lambda**, per function (dimension ``FunctionName``), from the pollers' invocations:
-  ``Invocations``, ``Errors`` (function errors and timeouts) and ``Duration`` on each invocation
-  (the API front's invocations too, through :meth:`MetricsPublisher.counted`),
+- **AWS/Lambda**, per function (dimension ``FunctionName``), from every invocation of the local
+  cloud's :class:`~localcloud.invoker.Invoker` (it observes the pollers' and the API front's alike):
+  ``Invocations``, ``Errors`` (function errors and timeouts) and ``Duration`` on each invocation,
   ``ConcurrentExecutions`` sampled. A local poller never invokes beyond its MaximumConcurrency, so it
   is never throttled and ``Throttles`` has no datapoints (as on AWS when nothing is throttled).
 - **Embedded metric format**: the consumers' powertools Metrics print EMF JSON to stdout; Lambda's
@@ -22,12 +22,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from localcloud.esm import SqsPoller
+    from localcloud.invoker import Invoker
     from localcloud.lambda_runtime import FunctionSpec, InvokeResult
 
 __all__ = ["EMF_LOGGER", "MetricsPublisher", "emf_metrics", "oldest_message_age"]
@@ -117,25 +117,16 @@ class _EmfTap(logging.Handler):
 class MetricsPublisher:
     """Writes the AWS/SQS and AWS/Lambda metrics and the consumers' EMF metrics into moto's CloudWatch."""
 
-    def __init__(self, pollers: Sequence[SqsPoller] = ()) -> None:
-        self.pollers = list(pollers)
-        self._chained: dict[int, Any] = {}
+    def __init__(self, invoker: Invoker | None = None) -> None:
+        self.invoker = invoker
         self._tap: _EmfTap | None = None
         self._saved: tuple[int, bool] | None = None
 
     # -- wiring ------------------------------------------------------------------------------------
 
     def attach(self) -> None:
-        for poller in self.pollers:
-            previous = poller.on_invoke
-            self._chained[id(poller)] = previous
-
-            def hook(name: str, result: InvokeResult, previous: Any = previous) -> None:
-                self.on_invoke(name, result)
-                if previous is not None:
-                    previous(name, result)
-
-            poller.on_invoke = hook
+        if self.invoker is not None:
+            self.invoker.observers.add(self)
         logger = logging.getLogger(EMF_LOGGER)
         self._saved = (logger.level, logger.propagate)
         forward = logger.getEffectiveLevel() > logging.INFO
@@ -146,9 +137,8 @@ class MetricsPublisher:
         logger.addHandler(self._tap)
 
     def detach(self) -> None:
-        for poller in self.pollers:
-            if id(poller) in self._chained:
-                poller.on_invoke = self._chained.pop(id(poller))
+        if self.invoker is not None:
+            self.invoker.observers.remove(self)
         logger = logging.getLogger(EMF_LOGGER)
         if self._tap is not None:
             logger.removeHandler(self._tap)
@@ -160,10 +150,9 @@ class MetricsPublisher:
 
     # -- sources -----------------------------------------------------------------------------------
 
-    def on_invoke(self, function_name: str, result: InvokeResult) -> None:
-        """The pollers' hook: one invocation's AWS/Lambda metrics."""
-        poller = next((p for p in self.pollers if p.name == function_name), None)
-        self.record_invocation(function_name, poller.spec.arn if poller else "", result)
+    def invoked(self, spec: FunctionSpec, result: InvokeResult) -> None:
+        """An invoke observer: one invocation's AWS/Lambda metrics."""
+        self.record_invocation(spec.name, spec.arn, result)
 
     def record_invocation(self, function_name: str, arn: str, result: InvokeResult) -> None:
         dims = [("FunctionName", function_name)]
@@ -177,18 +166,6 @@ class MetricsPublisher:
             arn=arn,
         )
 
-    def counted(
-        self, spec: FunctionSpec, invoke: Callable[[Mapping[str, Any]], InvokeResult]
-    ) -> Callable[[Mapping[str, Any]], InvokeResult]:
-        """Wrap another invoker (the API front's) so its invocations are counted too."""
-
-        def counting(event: Mapping[str, Any]) -> InvokeResult:
-            result = invoke(event)
-            self.record_invocation(spec.name, spec.arn, result)
-            return result
-
-        return counting
-
     def sample(self, now: float) -> None:
         """The gauges: every queue's depth and age, every function's concurrency."""
         from moto.sqs.models import sqs_backends
@@ -196,43 +173,16 @@ class MetricsPublisher:
         for account_id, regions in list(sqs_backends.items()):
             for region, backend in list(regions.items()):
                 queues = list(backend.queues.values())
-                if not queues:
-                    continue
                 dead_letter_queues = {id(q.dead_letter_queue) for q in queues if q.dead_letter_queue}
                 metrics: list[Metric] = []
                 for queue in queues:
-                    dims = [("QueueName", queue.name)]
-                    messages: list[Any] = list(queue._messages)
-                    age = oldest_message_age(
-                        (
-                            (int(m.sent_timestamp), int(m.approximate_receive_count))
-                            for m in messages
-                            if m.sent_timestamp
-                        ),
-                        now,
-                        dead_letter_queue=id(queue) in dead_letter_queues,
-                    )
-                    visible = sum(1 for m in messages if m.visible and not m.delayed)
-                    delayed = sum(1 for m in messages if m.delayed)
-                    metrics += [
-                        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", float(visible), dims, "Count", now),
-                        (
-                            "AWS/SQS",
-                            "ApproximateNumberOfMessagesNotVisible",
-                            float(len(messages) - visible - delayed),
-                            dims,
-                            "Count",
-                            now,
-                        ),
-                        ("AWS/SQS", "ApproximateNumberOfMessagesDelayed", float(delayed), dims, "Count", now),
-                        ("AWS/SQS", "ApproximateAgeOfOldestMessage", round(age, 3), dims, "Seconds", now),
-                    ]
+                    metrics += _queue_metrics(queue, now, dead_letter_queue=id(queue) in dead_letter_queues)
                 self._put_into(account_id, region, metrics)
-        for poller in self.pollers:
-            dims = [("FunctionName", poller.name)]
+        for pool in self.invoker.pools if self.invoker is not None else []:
+            dims = [("FunctionName", pool.spec.name)]
             self.put(
-                [("AWS/Lambda", "ConcurrentExecutions", float(poller.in_flight), dims, "Count", now)],
-                arn=poller.spec.arn,
+                [("AWS/Lambda", "ConcurrentExecutions", float(pool.in_flight), dims, "Count", now)],
+                arn=pool.spec.arn,
             )
 
     # -- the sink ----------------------------------------------------------------------------------
@@ -284,6 +234,26 @@ class MetricsPublisher:
                 kept = [d for d in data[:seen] if d.timestamp >= cutoff]
                 if len(kept) < seen:
                     data[:seen] = kept  # what was appended meanwhile (after `seen`) stays
+
+
+def _queue_metrics(queue: Any, now: float, *, dead_letter_queue: bool) -> list[Metric]:
+    """AWS/SQS gauges of one moto queue."""
+    dims = [("QueueName", queue.name)]
+    messages: list[Any] = list(queue._messages)
+    age = oldest_message_age(
+        ((int(m.sent_timestamp), int(m.approximate_receive_count)) for m in messages if m.sent_timestamp),
+        now,
+        dead_letter_queue=dead_letter_queue,
+    )
+    visible = sum(1 for m in messages if m.visible and not m.delayed)
+    delayed = sum(1 for m in messages if m.delayed)
+    in_flight = len(messages) - visible - delayed
+    return [
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", float(visible), dims, "Count", now),
+        ("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", float(in_flight), dims, "Count", now),
+        ("AWS/SQS", "ApproximateNumberOfMessagesDelayed", float(delayed), dims, "Count", now),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", round(age, 3), dims, "Seconds", now),
+    ]
 
 
 def _default_region() -> str:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import TYPE_CHECKING
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 from localcloud import cfn, dynamodb_atomic, no_docker, s3_presign
 
@@ -39,6 +43,33 @@ def free_port(host: str = HOST) -> int:
         return int(probe.getsockname()[1])
 
 
+class ServerThread:
+    """A threaded werkzeug server for a WSGI app, serving on a thread of its own until :meth:`stop`."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: WSGIApplication,
+        *,
+        name: str,
+        request_handler: type[WSGIRequestHandler] | None = None,
+    ) -> None:
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=request_handler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
 class Emulator:
     """The moto server; `endpoint` is what AWS_ENDPOINT_URL points at."""
 
@@ -53,24 +84,18 @@ class Emulator:
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
         self.presign_checks = s3_presign.install(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ServerThread | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        self._server = make_server(
-            self.host, self.port, self.presign_checks, threaded=True, request_handler=MotoRequestHandler
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
-        self._thread.start()
+        self._server = ServerThread(
+            self.host, self.port, self.presign_checks, name="moto-server", request_handler=MotoRequestHandler
+        ).start()
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import itertools
 import json
 import logging
 import socket
@@ -27,6 +28,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from localcloud.esm import EsmConfig, SqsPoller, build_sqs_event, spec_from_api, successful_message_ids
+from localcloud.invoker import Invoker
 from localcloud.lambda_runtime import ExecutionEnvironment, FunctionSpec, InvokeResult
 
 REGION = "us-east-1"
@@ -665,3 +667,71 @@ def test_concurrent_invokes_on_one_environment_are_serialised(endpoint: str, tmp
             t.join()
     a, b = sorted(records(tmp_path / "o"), key=lambda r: r["start"])
     assert a["end"] <= b["start"], "one environment runs one invocation at a time"
+
+
+class Seen:
+    """An invoke observer that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.results: list[tuple[str, InvokeResult]] = []
+
+    def invoked(self, spec: FunctionSpec, result: InvokeResult) -> None:
+        self.results.append((spec.name, result))
+
+
+def test_one_invoker_serves_a_poller_and_direct_calls_and_tells_its_observers(
+    sqs: Any, endpoint: str, tmp_path: Path, pollers: list[SqsPoller]
+) -> None:
+    invoker = Invoker()
+    seen = Seen()
+    invoker.observers.add(seen)
+    spec = make_spec(write_function(tmp_path / "code", FAULTS), endpoint, name="shared")
+    pool = invoker.pool(spec, limit=1)
+    direct = pool.invoke({"n": 1})
+    assert direct.ok and direct.init_ms is not None
+
+    queue = Queue(sqs, "shared")
+    poller = SqsPoller(
+        queue.config(function_arn=spec.arn, maximum_concurrency=1),
+        spec,
+        invoker=invoker,
+        watch_function=False,
+    )
+    pollers.append(poller)
+    queue.send("via the queue")
+    poller.start()
+    wait_until(lambda: len(seen.results) >= 2, 10, "the poller's invocation")
+    name, polled = seen.results[1]
+    assert name == "shared" and polled.ok
+    assert polled.init_ms is None, "the poller reused the warm environment of the direct call"
+    assert polled.payload["pid"] == direct.payload["pid"]
+    assert polled.payload["echo"]["Records"][0]["body"] == "via the queue"
+    assert poller.snapshot()["invocations"] == 2 and pool.stats.snapshot()["cold_starts"] == 1
+    assert poller.environment_count == pool.environment_count == 1
+    invoker.close()
+    with pytest.raises(RuntimeError):
+        pool.invoke({})
+
+
+def test_a_pool_at_its_limit_makes_callers_wait_and_an_update_recycles(endpoint: str, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    spec = make_spec(write_function(tmp_path / "code", CONCURRENT), endpoint, RECORD_FILE=str(out))
+    invoker = Invoker()
+    try:
+        pool = invoker.pool(spec, limit=1)
+        threads = [threading.Thread(target=pool.invoke, args=({},)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done = sorted(records(out), key=lambda r: r["start"])
+        assert len(done) == 3 and len({r["pid"] for r in done}) == 1
+        assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(done))
+        assert pool.environment_count == 1 and pool.in_flight == 0
+
+        assert not pool.update(spec), "the same configuration keeps the environments"
+        assert pool.update(make_spec(spec.code_dir, endpoint, RECORD_FILE=str(out), OTHER="1"))
+        assert pool.environment_count == 0
+        assert pool.invoke({}).init_ms is not None, "a new configuration means a cold start"
+    finally:
+        invoker.close()

@@ -1,4 +1,4 @@
-"""The uploads API's pure rules (intake.uploads) and the local API front's (localcloud.api_front)."""
+"""The uploads API's pure rules (intake.uploads) and the local API front's (localcloud.api)."""
 
 from __future__ import annotations
 
@@ -30,14 +30,8 @@ from intake.uploads import (
     valid_upload_id,
 )
 from intake_tools import webconfig
-from localcloud import api_front
-from localcloud.api_front import (
-    CognitoVerifier,
-    Reject,
-    claims_as_strings,
-    invoke_permitted,
-    proxy_reply,
-)
+from localcloud.api import CognitoVerifier, Reject, claims_as_strings, invoke_permitted, proxy_reply
+from localcloud.api import routes as api_front  # the routing helpers
 
 ALLOWED = frozenset({"image/jpeg", "image/png"})
 MAX = 1000
