@@ -14,7 +14,7 @@ from localcloud.server import PortInUse
 
 
 def up() -> int:
-    from localcloud.api_front import API_PORT
+    from localcloud.api import API_PORT
     from localcloud.cloud import LocalCloud
     from localcloud.users import DEMO_EMAIL, DEMO_PASSWORD
 
