@@ -266,6 +266,35 @@ def _compile(trees: Iterable[tuple[Path, str]], python: str) -> None:
         raise BuildError(f"compileall failed:\n{done.stdout}{done.stderr}")
 
 
+def _zipped(
+    staging: Path, dependencies: bool, architecture: str, python_version: str, compiler: str | None
+) -> tuple[dict[str, Path], dict[str, int]]:
+    """The layer and function zips (plus the shipped templates) in `staging`, and their unzipped sizes."""
+    layer = _layer_tree(
+        staging / "layer",
+        dependencies=dependencies,
+        architecture=architecture,
+        python_version=python_version,
+    )
+    functions = staging / "functions"
+    for name in FUNCTIONS:
+        shutil.copytree(
+            ROOT / "functions" / name,
+            functions / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+    if compiler:
+        trees = [(layer, "/opt/python")] + [(functions / n, "/var/task") for n in FUNCTIONS]
+        _compile(trees, compiler)
+    zips: dict[str, Path] = {"layer.zip": staging / "layer.zip"}
+    unzipped = {"layer.zip": _zip_tree(layer.parent, zips["layer.zip"])}
+    for name in FUNCTIONS:
+        zips[f"{name}.zip"] = staging / f"{name}.zip"
+        unzipped[f"{name}.zip"] = _zip_tree(functions / name, zips[f"{name}.zip"])
+    zips.update({path.name: path for path in SHIPPED_TEMPLATES})
+    return zips, unzipped
+
+
 def build(
     out: Path | None = None,
     *,
@@ -291,29 +320,7 @@ def build(
             f" INTAKE_PYTHON_{python_version.replace('.', '')} at it"
         )
     with tempfile.TemporaryDirectory() as tmp:
-        staging = Path(tmp)
-        layer = _layer_tree(
-            staging / "layer",
-            dependencies=dependencies,
-            architecture=architecture,
-            python_version=python_version,
-        )
-        functions = staging / "functions"
-        for name in FUNCTIONS:
-            shutil.copytree(
-                ROOT / "functions" / name,
-                functions / name,
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-            )
-        if compiler:
-            trees = [(layer, "/opt/python")] + [(functions / n, "/var/task") for n in FUNCTIONS]
-            _compile(trees, compiler)
-        zips: dict[str, Path] = {"layer.zip": staging / "layer.zip"}
-        unzipped = {"layer.zip": _zip_tree(layer.parent, zips["layer.zip"])}
-        for name in FUNCTIONS:
-            zips[f"{name}.zip"] = staging / f"{name}.zip"
-            unzipped[f"{name}.zip"] = _zip_tree(functions / name, zips[f"{name}.zip"])
-        zips.update({path.name: path for path in SHIPPED_TEMPLATES})
+        zips, unzipped = _zipped(Path(tmp), dependencies, architecture, python_version, compiler)
         digest = hashlib.sha256()
         for name in sorted(zips):
             digest.update(name.encode() + zips[name].read_bytes())
