@@ -1,0 +1,100 @@
+"""The upload records ops reads through `intake.records.Records`: by status (a Query on the by_status
+index, never a Scan), and by upload id for the dead letters. Timestamps are the index's format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from intake_cli.errors import OpsError
+from intake_cli.target import Deployment
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_PAGE = 100
+
+
+def iso(moment: datetime) -> str:
+    """The timestamp format of the index (records.now_iso), so string comparison orders by time."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_since(text: str, now: datetime) -> str:
+    """'30m', '1h', '2d', '1w' before ``now``, or an ISO 8601 date/time (UTC if no offset)."""
+    value = text.strip()
+    match = _RELATIVE.match(value.lower())
+    if match:
+        return iso(now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise OpsError(f"--since {text!r}: use a duration such as 30m, 1h, 2d, or an ISO date/time") from None
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _records(deployment: Deployment, table: str) -> Any:
+    from intake.records import Records
+
+    return Records(table, client=deployment.target.client("dynamodb"))
+
+
+def _by_status(records: Any, status: str, since: str | None) -> Iterator[Mapping[str, Any]]:
+    cursor = None
+    while True:
+        page = records.list_by_status(status, since=since, limit=_PAGE, cursor=cursor)
+        yield from page.items
+        cursor = page.next_cursor
+        if not cursor:
+            return
+
+
+def upload_row(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as `intake ops uploads` shows it."""
+    return {
+        "upload_id": item.get("upload_id"),
+        "owner": item.get("owner"),
+        "filename": item.get("filename"),
+        "key": item.get("key"),
+        "status": item.get("status"),
+        "reasons": item.get("status_reasons", []),
+        "updated_at": item.get("updated_at"),
+        "created_at": item.get("created_at"),
+    }
+
+
+def uploads_by_status(
+    deployment: Deployment, status: str, *, since: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Upload records with `status` (updated since `since`), newest first, at most `limit`."""
+    records = _records(deployment, deployment.output("IndexTableName"))
+    return [upload_row(item) for item in islice(_by_status(records, status, since), limit)]
+
+
+def record_lookup(
+    deployment: Deployment, on_error: Callable[[str], None]
+) -> Callable[[set[str]], dict[str, Mapping[str, Any]]]:
+    """Upload id -> record, where the index can be read: the dead letters matter more than their
+    status, so a failure is told to `on_error` and gives no records."""
+
+    def lookup(upload_ids: set[str]) -> dict[str, Mapping[str, Any]]:
+        table = deployment.outputs.get("IndexTableName")
+        if not table or not upload_ids:
+            return {}
+        records = _records(deployment, table)
+        found = {}
+        try:
+            for upload_id in upload_ids:
+                item = records.get(upload_id)
+                if item:
+                    found[upload_id] = item
+        except ClientError as exc:
+            on_error(f"cannot read the upload records ({exc}); showing the messages only")
+        return found
+
+    return lookup
