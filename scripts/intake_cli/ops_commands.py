@@ -93,8 +93,9 @@ class Ops:
 
 
 def with_target(command: F) -> F:
-    """Give an ops command the target options (after its name: `intake ops status --profile P`) and
-    an `Ops` in ctx.obj made from them. The command takes `ctx: typer.Context` first."""
+    """Give an ops command the target options and an `Ops` in ctx.obj made from them; the command
+    takes `ctx: typer.Context` first. (Options of the `ops` group's callback would be taken only
+    before the command name; the README, the runbook and scripts put them after it.)"""
     signature = inspect.signature(command, eval_str=True)
 
     @functools.wraps(command)
