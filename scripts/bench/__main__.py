@@ -116,6 +116,20 @@ def coldstart(results: dict[str, Any], out: Path) -> None:
 
 
 def e2e(results: dict[str, Any], out: Path) -> None:
+    _e2e_batches(results)
+    _e2e_functions(results)
+    groups = {
+        f"{b['n']} uploads": {
+            "p50": b["ready_s"]["p50"],
+            "p95": b["ready_s"]["p95"],
+            "max": b["ready_s"]["max"],
+        }
+        for b in results["batches"]
+    }
+    bar_chart(out / "e2e.png", "Upload to ready on the local cloud", groups, "s")
+
+
+def _e2e_batches(results: dict[str, Any]) -> None:
     rows = []
     for b in results["batches"]:
         rows.append(
@@ -145,6 +159,9 @@ def e2e(results: dict[str, Any], out: Path) -> None:
         ],
         rows,
     )
+
+
+def _e2e_functions(results: dict[str, Any]) -> None:
     rows = []
     for b in results["batches"]:
         for name, f in b["functions"].items():
@@ -175,15 +192,6 @@ def e2e(results: dict[str, Any], out: Path) -> None:
         ],
         rows,
     )
-    groups = {
-        f"{b['n']} uploads": {
-            "p50": b["ready_s"]["p50"],
-            "p95": b["ready_s"]["p95"],
-            "max": b["ready_s"]["max"],
-        }
-        for b in results["batches"]
-    }
-    bar_chart(out / "e2e.png", "Upload to ready on the local cloud", groups, "s")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from rich.text import Text
 
 from intake_build.artifacts import ROOT, RUNTIME_PYTHON, Artifacts, build, print_sizes
 from intake_tools.session import Target
+from intake_tools.stack import outputs_of
 from intake_tools.webconfig import config_js, web_config
 
 TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
@@ -321,16 +322,7 @@ def deploy_stack(
     """Create or update `stack` through a change set. Returns the outputs, or None if declined."""
     cloudformation = target.client("cloudformation")
     declared = template_parameters(TEMPLATE.read_text())
-    current = stack_status(cloudformation, stack)
-    if current and current["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
-        raise DeployError(
-            f"stack {stack} is {current['StackStatus']} (its creation failed) and can only be deleted:"
-            " run `make destroy`, then deploy again"
-        )
-    creating = current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS"
-    existing = (
-        [] if creating or current is None else [p["ParameterKey"] for p in current.get("Parameters", [])]
-    )
+    creating, existing = _stack_state(cloudformation, stack)
     name = f"intake-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     created = cloudformation.create_change_set(
         StackName=stack,
@@ -341,20 +333,9 @@ def deploy_stack(
         ChangeSetType="CREATE" if creating else "UPDATE",
         Description="make deploy",
     )
-    try:
-        cloudformation.get_waiter("change_set_create_complete").wait(
-            StackName=stack,
-            ChangeSetName=name,
-            WaiterConfig={"Delay": max(1, int(poll_s)), "MaxAttempts": 720},
-        )
-    except WaiterError:
-        described = cloudformation.describe_change_set(StackName=stack, ChangeSetName=name)
-        reason = described.get("StatusReason", "")
-        cloudformation.delete_change_set(StackName=stack, ChangeSetName=name)
-        if any(text in reason for text in _NO_CHANGES):
-            console.print(f"stack {stack} is up to date: no changes")
-            return outputs_of(stack_status(cloudformation, stack) or {})
-        raise DeployError(f"change set {name} failed: {reason}") from None
+    if not _change_set_ready(cloudformation, stack, name, poll_s):
+        console.print(f"stack {stack} is up to date: no changes")
+        return outputs_of(stack_status(cloudformation, stack) or {})
     changes = describe_changes(cloudformation, stack, name)
     if changes:
         console.print(change_table(changes))
@@ -373,8 +354,35 @@ def deploy_stack(
     return outputs_of(final)
 
 
-def outputs_of(stack: Mapping[str, Any]) -> dict[str, str]:
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+def _stack_state(cloudformation: Any, stack: str) -> tuple[bool, list[str]]:
+    """Whether the change set creates the stack, and the parameters it already has."""
+    current = stack_status(cloudformation, stack)
+    if current and current["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
+        raise DeployError(
+            f"stack {stack} is {current['StackStatus']} (its creation failed) and can only be deleted:"
+            " run `make destroy`, then deploy again"
+        )
+    if current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return True, []
+    return False, [p["ParameterKey"] for p in current.get("Parameters", [])]
+
+
+def _change_set_ready(cloudformation: Any, stack: str, name: str, poll_s: float) -> bool:
+    """Wait for the change set; False (and the change set deleted) if it holds no changes."""
+    try:
+        cloudformation.get_waiter("change_set_create_complete").wait(
+            StackName=stack,
+            ChangeSetName=name,
+            WaiterConfig={"Delay": max(1, int(poll_s)), "MaxAttempts": 720},
+        )
+    except WaiterError:
+        described = cloudformation.describe_change_set(StackName=stack, ChangeSetName=name)
+        reason = described.get("StatusReason", "")
+        cloudformation.delete_change_set(StackName=stack, ChangeSetName=name)
+        if any(text in reason for text in _NO_CHANGES):
+            return False
+        raise DeployError(f"change set {name} failed: {reason}") from None
+    return True
 
 
 def print_outputs(stack: str, outputs: Mapping[str, str]) -> None:

@@ -174,7 +174,29 @@ class QueryRequest:
 def verify_query_auth(
     request: QueryRequest, secrets: Secrets, now: datetime, bucket_region: str | None = None
 ) -> None:
-    """Raise the S3Error S3 answers a presigned (query-string SigV4) request with, if any."""
+    """Raise the S3Error S3 answers a presigned (query-string SigV4) request with, if any.
+
+    The checks run in S3's order: the parameters, the credential, the dates, the key, the expiry,
+    the signed headers, then the signature."""
+    params = _query_params(request)
+    credential = _checked_credential(params["X-Amz-Credential"], bucket_region)
+    signed_at, expires = _checked_dates(params, credential)
+    secret = secrets(credential.access_key_id)
+    if secret is None:
+        raise unknown_access_key(credential.access_key_id)
+    expires_at = signed_at + timedelta(seconds=expires)
+    if now > expires_at:
+        raise S3Error(
+            403,
+            "AccessDenied",
+            "Request has expired",
+            {"X-Amz-Expires": expires, "Expires": iso(expires_at), "ServerTime": iso(now)},
+        )
+    signed_headers = _checked_signed_headers(request, params["X-Amz-SignedHeaders"])
+    _check_signature(request, params, credential, secret, signed_headers)
+
+
+def _query_params(request: QueryRequest) -> dict[str, str]:
     params: dict[str, str] = {}
     for name, value in request.params:
         params.setdefault(name, value)
@@ -185,7 +207,11 @@ def verify_query_auth(
         )
     if params["X-Amz-Algorithm"] != ALGORITHM:
         raise _query_error(f'X-Amz-Algorithm only supports "{ALGORITHM}"')
-    credential = Credential.parse(params["X-Amz-Credential"])
+    return params
+
+
+def _checked_credential(value: str, bucket_region: str | None) -> Credential:
+    credential = Credential.parse(value)
     if credential is None:
         raise _query_error(
             "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
@@ -202,6 +228,11 @@ def verify_query_auth(
             f"expecting '{bucket_region}'",
             Region=bucket_region,
         )
+    return credential
+
+
+def _checked_dates(params: Mapping[str, str], credential: Credential) -> tuple[datetime, int]:
+    """When the request was signed, and for how many seconds it is valid."""
     signed_at = parse_amz_date(params["X-Amz-Date"])
     if signed_at is None:
         raise _query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
@@ -218,21 +249,11 @@ def verify_query_auth(
         raise _query_error("X-Amz-Expires must be non-negative")
     if expires > MAX_EXPIRES:
         raise _query_error(f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}")
+    return signed_at, expires
 
-    secret = secrets(credential.access_key_id)
-    if secret is None:
-        raise unknown_access_key(credential.access_key_id)
 
-    expires_at = signed_at + timedelta(seconds=expires)
-    if now > expires_at:
-        raise S3Error(
-            403,
-            "AccessDenied",
-            "Request has expired",
-            {"X-Amz-Expires": expires, "Expires": iso(expires_at), "ServerTime": iso(now)},
-        )
-
-    signed_headers = params["X-Amz-SignedHeaders"].lower().split(";")
+def _checked_signed_headers(request: QueryRequest, listed: str) -> list[str]:
+    signed_headers = listed.lower().split(";")
     # Headers S3 acts on must be signed, or a holder of the URL could add metadata, ACLs and so on.
     unsigned = sorted(n for n in request.headers if n.startswith("x-amz-") and n not in signed_headers)
     if unsigned:
@@ -242,7 +263,16 @@ def verify_query_auth(
             "There were headers present in the request which were not signed",
             {"HeadersNotSigned": ", ".join(unsigned)},
         )
+    return signed_headers
 
+
+def _check_signature(
+    request: QueryRequest,
+    params: Mapping[str, str],
+    credential: Credential,
+    secret: str,
+    signed_headers: list[str],
+) -> None:
     canonical = canonical_request(
         request.method, request.path, request.params, request.headers, signed_headers
     )
