@@ -30,7 +30,7 @@ from intake_cli.target import Deployment
 BATCH = 10  # SQS batch and receive limit
 MOVE_TASK_POLL_S = 2
 
-# upload id -> its record (whatever of it can be read), to say where each dead upload stands
+# upload ids -> where each stands: {key, owner, status, status_reasons} (records.record_lookup)
 RecordLookup = Callable[[set[str]], Mapping[str, Mapping[str, Any]]]
 
 
@@ -93,10 +93,10 @@ def describe_dead_letters(
     for row in rows:
         record = records.get(row.get("upload_id", ""))
         if record:
-            row.setdefault("key", record.get("key"))
-            row.setdefault("owner", record.get("owner"))
-            row["status"] = record.get("status")
-            row["status_reasons"] = record.get("status_reasons", [])
+            row.setdefault("key", record["key"])
+            row.setdefault("owner", record["owner"])
+            row["status"] = record["status"]
+            row["status_reasons"] = record["status_reasons"]
     return rows
 
 

@@ -1,5 +1,8 @@
 """The upload records ops reads through `intake.records.Records`: by status (a Query on the by_status
 index, never a Scan), and by upload id for the dead letters. Timestamps are the index's format.
+
+The records' fields are read here only (`upload_row`, `dead_letter_fields`); the rest of the CLI gets
+plain dicts in the --json shapes.
 """
 
 from __future__ import annotations
@@ -68,6 +71,16 @@ def upload_row(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def dead_letter_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    """What a dead letter's row takes from its upload's record."""
+    return {
+        "key": item.get("key"),
+        "owner": item.get("owner"),
+        "status": item.get("status"),
+        "status_reasons": item.get("status_reasons", []),
+    }
+
+
 def uploads_by_status(
     deployment: Deployment, status: str, *, since: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
@@ -78,11 +91,11 @@ def uploads_by_status(
 
 def record_lookup(
     deployment: Deployment, on_error: Callable[[str], None]
-) -> Callable[[set[str]], dict[str, Mapping[str, Any]]]:
-    """Upload id -> record, where the index can be read: the dead letters matter more than their
-    status, so a failure is told to `on_error` and gives no records."""
+) -> Callable[[set[str]], dict[str, dict[str, Any]]]:
+    """Upload id -> its `dead_letter_fields`, where the index can be read: the dead letters matter
+    more than their status, so a failure is told to `on_error` and gives no more records."""
 
-    def lookup(upload_ids: set[str]) -> dict[str, Mapping[str, Any]]:
+    def lookup(upload_ids: set[str]) -> dict[str, dict[str, Any]]:
         table = deployment.outputs.get("IndexTableName")
         if not table or not upload_ids:
             return {}
@@ -92,7 +105,7 @@ def record_lookup(
             for upload_id in upload_ids:
                 item = records.get(upload_id)
                 if item:
-                    found[upload_id] = item
+                    found[upload_id] = dead_letter_fields(item)
         except ClientError as exc:
             on_error(f"cannot read the upload records ({exc}); showing the messages only")
         return found
