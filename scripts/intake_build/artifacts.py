@@ -28,8 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # One artifact per entry; add a function here and it is built, sized and deployed like the others.
 FUNCTIONS = ("validate", "thumbnail", "index", "notify", "api")
-# Deployed with the zips: the template includes it as the REST API's Body (AWS::Include).
+# Deployed with the zips, under the same prefix: the REST API's Body (AWS::Include) and the child
+# template of the consumers' nested stacks (their TemplateURL).
 OPENAPI = ROOT / "infra" / "cloudformation" / "openapi.yaml"
+CONSUMER_TEMPLATE = ROOT / "infra" / "cloudformation" / "consumer.yaml"
+SHIPPED_TEMPLATES = (OPENAPI, CONSUMER_TEMPLATE)
 # Third-party packages the layer ships (boto3 is in the Lambda runtime already).
 LAYER_REQUIREMENTS = ("aws-lambda-powertools[parser]>=3.0", "pillow>=11.0", "pydantic>=2.7")
 RUNTIME_PYTHON = "3.12"  # the template's Runtime: python3.12
@@ -53,7 +56,7 @@ class BuildError(RuntimeError):
 class Artifacts:
     directory: Path
     prefix: str  # "<arch>-py<ver>-<full|lite>-<content hash>"; the S3 prefix
-    files: dict[str, Path]  # "layer.zip", "validate.zip", ..., "openapi.yaml"
+    files: dict[str, Path]  # "layer.zip", "validate.zip", ..., "openapi.yaml", "consumer.yaml"
     architecture: str = "x86_64"
     python_version: str = HOST_PYTHON
     compiled_with: str | None = None  # interpreter that compiled the .pyc; None: sources only
@@ -301,7 +304,7 @@ def build(
         for name in FUNCTIONS:
             zips[f"{name}.zip"] = staging / f"{name}.zip"
             unzipped[f"{name}.zip"] = _zip_tree(functions / name, zips[f"{name}.zip"])
-        zips[OPENAPI.name] = OPENAPI
+        zips.update({path.name: path for path in SHIPPED_TEMPLATES})
         digest = hashlib.sha256()
         for name in sorted(zips):
             digest.update(name.encode() + zips[name].read_bytes())

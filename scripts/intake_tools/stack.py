@@ -49,16 +49,24 @@ def read_stack(target: Target, name: str | None = None) -> Stack:
 
 
 def stack_resources(target: Target, name: str | None = None) -> dict[str, str]:
-    """Logical id -> physical id of the stack's resources."""
-    name = name or target.stack
+    """Logical id -> physical id of the stack's resources and, flattened, of its nested stacks'.
+
+    A nested stack's resources are named "<its logical id in the parent><their logical id>", so the
+    consumer stack `Validate`'s `Queue` is `ValidateQueue`, as if it were declared in the parent.
+    """
     try:
-        listed = (
-            target.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=name)
-        )
-        return {
-            r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
-            for page in listed
-            for r in page["StackResourceSummaries"]
-        }
+        return nested_resources(target.client("cloudformation"), name or target.stack)
     except (BotoCoreError, ClientError) as exc:
-        raise StackNotFound(f"cannot list the resources of stack {name!r}: {exc}") from exc
+        raise StackNotFound(f"cannot list the resources of stack {name or target.stack!r}: {exc}") from exc
+
+
+def nested_resources(cloudformation: Any, stack: str, prefix: str = "") -> dict[str, str]:
+    """stack_resources with a CloudFormation client of one's own."""
+    resources: dict[str, str] = {}
+    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack):
+        for summary in page["StackResourceSummaries"]:
+            logical, physical = prefix + summary["LogicalResourceId"], summary.get("PhysicalResourceId", "")
+            resources[logical] = physical
+            if summary["ResourceType"] == "AWS::CloudFormation::Stack" and physical:
+                resources.update(nested_resources(cloudformation, physical, logical))
+    return resources

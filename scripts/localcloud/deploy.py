@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from intake_tools.session import LOCAL_REGION, Target
+from intake_tools.stack import nested_resources, outputs_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
@@ -70,9 +71,8 @@ def deploy(
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     )
     stack = _wait(cloudformation, stack_name)
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    listed = cloudformation.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
-    resources = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in listed}
+    outputs = outputs_of(stack)
+    resources = nested_resources(cloudformation, stack_name)
 
     unpacked = artifacts.directory / "unpacked"
     code_dirs = {

@@ -22,11 +22,13 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 import localcloud.cfn
+from tests.support.templates import effective_template
 
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[2]
 REAL_TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
 OPENAPI = ROOT / "infra" / "cloudformation" / "openapi.yaml"
+CONSUMER_TEMPLATE = ROOT / "infra" / "cloudformation" / "consumer.yaml"
 ARTIFACTS = "intake-test-artifacts"
 
 
@@ -84,6 +86,8 @@ def artifacts(client: Callable[[str], Any]) -> str:
         s3.put_object(Bucket=ARTIFACTS, Key=f"{prefix}/layer.zip", Body=LAYER_ZIP)
         # The REST API's Body (AWS::Include), deployed with the zips.
         s3.put_object(Bucket=ARTIFACTS, Key=f"{prefix}/openapi.yaml", Body=OPENAPI.read_bytes())
+        # The consumers' nested stacks' template (their TemplateURL), deployed with the zips.
+        s3.put_object(Bucket=ARTIFACTS, Key=f"{prefix}/consumer.yaml", Body=CONSUMER_TEMPLATE.read_bytes())
     return ARTIFACTS
 
 
@@ -99,9 +103,17 @@ def deploy(cfn: Any, name: str, body: str, parameters: dict[str, str] | None = N
     return stack
 
 
-def stack_resources(cfn: Any, name: str) -> dict[str, dict[str, Any]]:
+def stack_resources(cfn: Any, name: str, prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Logical id -> resource summary, with nested stacks' resources as "<stack id><their id>"."""
     pages = cfn.get_paginator("list_stack_resources").paginate(StackName=name)
-    return {r["LogicalResourceId"]: r for page in pages for r in page["StackResourceSummaries"]}
+    listed: dict[str, dict[str, Any]] = {}
+    for summary in (r for page in pages for r in page["StackResourceSummaries"]):
+        listed[prefix + summary["LogicalResourceId"]] = summary
+        if summary["ResourceType"] == "AWS::CloudFormation::Stack":
+            listed.update(
+                stack_resources(cfn, summary["PhysicalResourceId"], prefix + summary["LogicalResourceId"])
+            )
+    return listed
 
 
 def outputs(stack: dict[str, Any]) -> dict[str, str]:
@@ -749,12 +761,13 @@ def test_delete_stack_removes_the_added_resources(
 
 
 def load_real_template() -> dict[str, Any]:
+    """intake.yaml with its nested consumer stacks expanded (tests/support/templates.py)."""
     from cfnlint.decode import decode
 
-    loaded, matches = decode(str(REAL_TEMPLATE))
-    assert loaded is not None and not matches, matches
-    result: dict[str, Any] = json.loads(json.dumps(loaded))
-    return result
+    for path in (REAL_TEMPLATE, CONSUMER_TEMPLATE):
+        loaded, matches = decode(str(path))
+        assert loaded is not None and not matches, matches
+    return effective_template()
 
 
 def ref_target(value: Any) -> str | None:
@@ -875,6 +888,17 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
             assert set(config["Environment"]["Variables"]) == set(props["Environment"]["Variables"])
         elif kind == "AWS::Lambda::LayerVersion":
             assert get_layer_version(awslambda, pid)["LayerVersionArn"] == pid
+        elif kind == "AWS::IAM::Policy":  # attached to roles of nested stacks (Fn::GetAtt Outputs.X)
+            for role in props["Roles"]:
+                document = client("iam").get_role_policy(
+                    RoleName=resolved(role), PolicyName=props["PolicyName"]
+                )
+                assert policy_sids(json.dumps(document["PolicyDocument"])) == {
+                    s["Sid"] for s in props["PolicyDocument"]["Statement"]
+                }, logical_id
+        elif kind == "AWS::CloudWatch::Dashboard":  # Fn::Sub over ${Stack.Outputs.X} is resolved
+            body = client("cloudwatch").get_dashboard(DashboardName=pid)["DashboardBody"]
+            assert "${" not in body and physical["ValidateDLQDepthAlarm"] in body, logical_id
         elif kind == "AWS::DynamoDB::Table" and "TimeToLiveSpecification" in props:
             ttl = client("dynamodb").describe_time_to_live(TableName=pid)["TimeToLiveDescription"]
             assert ttl["TimeToLiveStatus"] == "ENABLED", logical_id
@@ -897,6 +921,18 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
 
     # A figure, not an assertion: shared machines are noisy (target <= 5 s; measured ~0.3 s).
     print(f"create_stack of the real template took {elapsed:.2f} s")
+
+    # Deleting the stack deletes its nested consumer stacks and what they made.
+    nested = [
+        s["PhysicalResourceId"] for s in listed.values() if s["ResourceType"] == "AWS::CloudFormation::Stack"
+    ]
+    assert len(nested) == 4
+    cfn.delete_stack(StackName="intake-real")
+    for name in nested:
+        with pytest.raises(ClientError, match="does not exist"):
+            cfn.describe_stacks(StackName=name)
+    with pytest.raises(ClientError, match="Function not found"):
+        awslambda.get_function(FunctionName=physical["ValidateFunction"])
 
 
 # -------------------------------------------------------------------------------------------------

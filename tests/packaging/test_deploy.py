@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from PIL import _imaging
 
 from intake_build import deploy
-from intake_build.artifacts import HOST_PYTHON, elf_needed, find_python
+from intake_build.artifacts import HOST_PYTHON, SHIPPED_TEMPLATES, elf_needed, find_python
 
 DECLARED = ["ArtifactBucket", "ArtifactPrefix", "SenderEmail", "OpsEmail"]
 
@@ -91,6 +92,15 @@ def test_new_events_page_back_to_the_last_event_before_the_operation() -> None:
 def test_template_parameters_read_the_real_template() -> None:
     names = deploy.template_parameters(deploy.TEMPLATE.read_text())
     assert {"ArtifactBucket", "ArtifactPrefix", "LambdaArchitecture", "SenderEmail"} <= set(names)
+
+
+def test_every_file_the_template_reads_from_the_artifacts_is_shipped() -> None:
+    """Nested stacks' TemplateURLs and AWS::Include Locations name files under ArtifactPrefix."""
+    text = deploy.TEMPLATE.read_text()
+    read = set(re.findall(r"\$\{ArtifactPrefix\}/([\w.-]+\.(?:yaml|json))", text))
+    assert read == {"consumer.yaml", "openapi.yaml"}
+    assert read <= {path.name for path in SHIPPED_TEMPLATES}
+    assert all(path.is_file() for path in SHIPPED_TEMPLATES)
 
 
 def test_elf_needed_reads_the_dynamic_section() -> None:

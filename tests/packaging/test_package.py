@@ -38,6 +38,7 @@ from intake.records import Records
 from intake_build import deploy
 from intake_build.artifacts import FUNCTIONS, HOST_PYTHON, PILLOW_UNUSED_MODULES, Artifacts, build
 from intake_tools.session import Target
+from intake_tools.stack import stack_resources
 from localcloud.esm import build_sqs_event
 from localcloud.server import Emulator, free_port
 from tests.support.images import jpeg
@@ -157,9 +158,7 @@ def stack(unpacked: Lambda) -> Iterator[Stack]:
             target, stack=STACK, template_url=template_url, parameters=parameters, yes=True, poll_s=0.2
         )
         assert deployed is not None
-        cloudformation = target.client("cloudformation")
-        listed = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-        resources = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed}
+        resources = stack_resources(target, STACK)  # nested consumer stacks' too (ValidateFunction)
         lambda_ = target.client("lambda")
         functions = {
             name: lambda_.get_function_configuration(FunctionName=resources[f"{name.title()}Function"])[

@@ -1,8 +1,11 @@
-"""Static checks of the CloudFormation template infra/cloudformation/intake.yaml.
+"""Static checks of the CloudFormation templates infra/cloudformation/intake.yaml and consumer.yaml.
 
-Every property check is a function returning a list of problems. The tests assert that the real
-template has none, and the mutation tests assert that each check notices a deliberately broken copy,
-so a check cannot silently pass on anything.
+The checks read the effective template (tests/support/templates.py): intake.yaml with its nested
+consumer stacks expanded in place, so `ValidateQueue` is the `Queue` of the nested stack `Validate`
+with the parameters intake.yaml passes it. Every property check is a function returning a list of
+problems. The tests assert that the real templates have none, and the mutation tests assert that
+each check notices a deliberately broken copy (of the effective template, and of the source
+templates through the expansion), so a check cannot silently pass on anything.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from typing import Any
 
 import pytest
 from cfnlint.api import lint_file
-from cfnlint.decode import cfn_yaml
+
+from tests.support.templates import effective_template, load
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "infra" / "cloudformation" / "intake.yaml"
+CONSUMER_TEMPLATE_PATH = ROOT / "infra" / "cloudformation" / "consumer.yaml"
+TEMPLATE_PATHS = (TEMPLATE_PATH, CONSUMER_TEMPLATE_PATH)
 ARCHITECTURE_PATH = ROOT / "docs" / "architecture.md"
 
 CONSUMERS = ("Validate", "Thumbnail", "Index", "Notify")
@@ -55,9 +61,8 @@ Problems = list[str]
 # Loading and helpers
 # ---------------------------------------------------------------------------------------------------
 def load_template() -> Template:
-    """The template as plain dicts/lists; short tags (!Ref, !Sub, ...) become their long forms."""
-    loaded: Template = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
-    return loaded
+    """The effective template as plain dicts/lists (nested consumer stacks expanded, long forms)."""
+    return effective_template()
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +131,20 @@ def is_tls_deny(statement: dict[str, Any]) -> bool:
         and statement.get("Principal") in ("*", {"AWS": "*"})
         and str(condition_value(statement, "aws:SecureTransport")).lower() == "false"
     )
+
+
+def role_policies(t: Template, role: str) -> list[dict[str, Any]]:
+    """The role's policies: its inline Policies, then every AWS::IAM::Policy attached to it."""
+    attached = [
+        {
+            "PolicyName": res["Properties"].get("PolicyName"),
+            "PolicyDocument": res["Properties"]["PolicyDocument"],
+        }
+        for res in resources(t, "AWS::IAM::Policy").values()
+        if {"Ref": role} in res["Properties"].get("Roles", [])
+    ]
+    inline: list[dict[str, Any]] = t["Resources"][role].get("Properties", {}).get("Policies", [])
+    return [*inline, *attached]
 
 
 def policy_documents(t: Template) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -354,15 +373,14 @@ def check_iam(t: Template) -> Problems:
         p = res["Properties"]
         if any("AdministratorAccess" in json.dumps(arn) for arn in p.get("ManagedPolicyArns", [])):
             problems.append(f"{name} has AdministratorAccess")
-        for inline in p.get("Policies", []):
+        for inline in role_policies(t, name):
             for st in statements(inline["PolicyDocument"]):
                 if st.get("Effect") == "Allow" and "*" in as_list(st.get("Resource")):
                     problems.append(f"{name} {st.get('Sid')}: Allow on Resource '*'")
     for x in CONSUMERS:
-        role = props(t, f"{x}FunctionRole")
         allowed = [
             st
-            for inline in role.get("Policies", [])
+            for inline in role_policies(t, f"{x}FunctionRole")
             for st in statements(inline["PolicyDocument"])
             if st.get("Effect") == "Allow"
         ]
@@ -474,14 +492,16 @@ CHECKS: dict[str, Callable[[Template], Problems]] = {
 # ---------------------------------------------------------------------------------------------------
 # Tests on the real template
 # ---------------------------------------------------------------------------------------------------
-def test_cfn_lint_reports_nothing() -> None:
-    matches = lint_file(TEMPLATE_PATH)
+@pytest.mark.parametrize("path", TEMPLATE_PATHS, ids=[p.name for p in TEMPLATE_PATHS])
+def test_cfn_lint_reports_nothing(path: Path) -> None:
+    matches = lint_file(path)
     assert not matches, "\n".join(str(m) for m in matches)
 
 
-def test_no_transform_and_parameters_come_first() -> None:
-    text = TEMPLATE_PATH.read_text(encoding="utf-8")
-    assert "Transform" not in load_template()
+@pytest.mark.parametrize("path", TEMPLATE_PATHS, ids=[p.name for p in TEMPLATE_PATHS])
+def test_no_transform_and_parameters_come_first(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert "Transform" not in load(path)
     top_level = re.findall(r"^([A-Za-z]+):", text, flags=re.MULTILINE)
     assert top_level.index("Parameters") < top_level.index("Resources") < top_level.index("Outputs")
 
@@ -645,3 +665,75 @@ def test_check_detects_broken_template(
 ) -> None:
     mutate(template)
     assert CHECKS[check](template), f"check {check!r} did not notice the mutation"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Mutations of the source templates: a break in consumer.yaml or in how intake.yaml instantiates it
+# reaches the effective template, and the same checks notice it
+# ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sources() -> tuple[Template, Template]:
+    return load(TEMPLATE_PATH), load(CONSUMER_TEMPLATE_PATH)
+
+
+def _in_child(path: list[Any], value: Any = None) -> Callable[[Template, Template], None]:
+    change = _drop(path) if value is None else _set(path, value)
+    return lambda parent, child: change(child)
+
+
+def _in_parent(path: list[Any], value: Any = None) -> Callable[[Template, Template], None]:
+    change = _drop(path) if value is None else _set(path, value)
+    return lambda parent, child: change(parent)
+
+
+SOURCE_MUTATIONS: list[tuple[str, str, Callable[[Template, Template], None]]] = [
+    ("child queue without redrive", "queues", _in_child([R, "Queue", P, "RedrivePolicy"])),
+    (
+        "child mapping without batch item failures",
+        "event_source_mappings",
+        _in_child([R, "EventSourceMapping", P, "FunctionResponseTypes"], []),
+    ),
+    (
+        "child role on every queue",
+        "iam",
+        _in_child([R, "FunctionRole", P, "Policies", 0, "PolicyDocument", "Statement", 0, "Resource"], "*"),
+    ),
+    ("child log group renamed", "functions", _in_child([R, "LogGroup", P, "LogGroupName"], "/aws/lambda/x")),
+    (
+        "notify fed by upload events",
+        "queue_policies",
+        _in_parent([R, "Notify", P, "Parameters", "SourceTopicArn"], {"Ref": "UploadEventsTopic"}),
+    ),
+    (
+        "notify concurrency left at the default",
+        "event_source_mappings",
+        _in_parent([R, "Notify", P, "Parameters", "MaximumConcurrency"]),
+    ),
+    (
+        "stage policy on every resource",
+        "iam",
+        _in_parent([R, "StageFunctionsPolicy", P, "PolicyDocument", "Statement", 0, "Resource"], "*"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "mutate"), [(c, m) for _, c, m in SOURCE_MUTATIONS], ids=[n for n, _, _ in SOURCE_MUTATIONS]
+)
+def test_check_detects_broken_source_template(
+    sources: tuple[Template, Template], check: str, mutate: Callable[[Template, Template], None]
+) -> None:
+    parent, child = copy.deepcopy(sources)
+    assert CHECKS[check](effective_template(parent, {CONSUMER_TEMPLATE_PATH.name: child})) == []
+    mutate(parent, child)
+    broken = effective_template(parent, {CONSUMER_TEMPLATE_PATH.name: child})
+    assert CHECKS[check](broken), f"check {check!r} did not notice the mutation"
+
+
+def test_a_nested_stack_must_pass_every_child_parameter_without_default(
+    sources: tuple[Template, Template],
+) -> None:
+    parent, child = copy.deepcopy(sources)
+    del parent[R]["Index"][P]["Parameters"]["PipelineName"]
+    with pytest.raises(ValueError, match="Index does not pass the child parameter PipelineName"):
+        effective_template(parent, {CONSUMER_TEMPLATE_PATH.name: child})

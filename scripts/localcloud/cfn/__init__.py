@@ -16,6 +16,7 @@ module here adds one piece, faithful to the CloudFormation reference, on top of 
 - `apigateway`: AWS::ApiGateway::Authorizer
 - `apigateway_rest`: AWS::ApiGateway::RestApi (its OpenAPI Body), ::Deployment, ::Stage
 - `awslambda_permission`: AWS::Lambda::Permission (a physical id, update and delete)
+- `nested_stack`: AWS::CloudFormation::Stack outputs (`Fn::GetAtt`/`Fn::Sub` on `Outputs.<name>`)
 - `include`: the AWS::Include transform in resource properties (moto only expands it in Mappings)
 - `no_builtin_esm`: moto never consumes SQS queues for event source mappings itself
 
@@ -29,7 +30,7 @@ import threading
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 
-from . import include, no_builtin_esm, s3_bucket_policy
+from . import include, nested_stack, no_builtin_esm, s3_bucket_policy
 from .apigateway import ApiGatewayAuthorizer
 from .apigateway_rest import ApiGatewayDeployment, ApiGatewayRestApi, ApiGatewayStage
 from .awslambda import LambdaFunctionWithAllProperties, LambdaLayerVersion
@@ -79,6 +80,7 @@ def install() -> None:
     with _lock:
         no_builtin_esm.install()
         include.install()
+        nested_stack.install()
         s3_bucket_policy.install_condition_aware_enforcement()
         parsing.get_model_list.cache_clear()
         parsing.get_model_map.cache_clear()
