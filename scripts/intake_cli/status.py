@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from intake_cli.dlq import queue_counts
-from intake_cli.target import CONSUMERS, Deployment, OpsTarget, describe
+from intake_cli.target import CONSUMERS, Deployment, OpsTarget, describe, stack_resources
 
-_ALARM = "AWS::CloudWatch::Alarm"
-_NESTED_STACK = "AWS::CloudFormation::Stack"
+_ALARM_NAME_MAX = 255
 _NAMES_PER_CALL = 100  # DescribeAlarms takes at most 100 names
 
 
@@ -31,23 +29,14 @@ def oldest_age(cloudwatch: Any, queue_url: str) -> float | None:
     return float(max(points, key=lambda p: p["Timestamp"])["Maximum"])
 
 
-def _resources(target: OpsTarget, stack: str) -> Iterator[dict[str, Any]]:
-    """The stack's resource summaries, those of its nested stacks included."""
-    listed = target.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack)
-    for page in listed:
-        for resource in page["StackResourceSummaries"]:
-            if resource["ResourceType"] == _NESTED_STACK and resource.get("PhysicalResourceId"):
-                yield from _resources(target, resource["PhysicalResourceId"])
-            else:
-                yield resource
-
-
-def stack_alarms(target: OpsTarget) -> dict[str, str]:
-    """Alarm name -> logical id, for every alarm of the stack."""
+def stack_alarm_candidates(target: OpsTarget) -> dict[str, str]:
+    """Physical id -> logical id of the stack's resources, nested consumer stacks included
+    (intake_tools names theirs "<Consumer><id>", e.g. ThumbnailDLQDepthAlarm), that could be alarm names.
+    CloudWatch then says which are alarms (alarm_status)."""
     return {
-        r["PhysicalResourceId"]: r["LogicalResourceId"]
-        for r in _resources(target, target.stack)
-        if r["ResourceType"] == _ALARM and r.get("PhysicalResourceId")
+        physical: logical
+        for logical, physical in stack_resources(target).items()
+        if 0 < len(physical) <= _ALARM_NAME_MAX
     }
 
 
@@ -68,7 +57,7 @@ def queue_status(deployment: Deployment, consumer: str, sqs: Any, cloudwatch: An
 
 
 def alarm_status(cloudwatch: Any, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Each alarm's state, those in ALARM first."""
+    """The state of each alarm among `names` (alarm name -> logical id), those in ALARM first."""
     alarms = []
     listed = list(names)
     for start in range(0, len(listed), _NAMES_PER_CALL):
@@ -92,5 +81,5 @@ def gather_status(deployment: Deployment) -> dict[str, Any]:
     target = deployment.target
     sqs, cloudwatch = target.client("sqs"), target.client("cloudwatch")
     queues = [queue_status(deployment, consumer, sqs, cloudwatch) for consumer in CONSUMERS]
-    alarms = alarm_status(cloudwatch, stack_alarms(target))
+    alarms = alarm_status(cloudwatch, stack_alarm_candidates(target))
     return {"target": describe(target), "queues": queues, "alarms": alarms}

@@ -18,8 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from intake.status import STAGES
 from intake_cli.errors import OpsError
+from intake_tools import stack
 from intake_tools.session import DEFAULT_STACK, LOCAL_HOST, LOCAL_REGION, Target, local_endpoint
-from intake_tools.stack import StackNotFound, read_stack
+from intake_tools.stack import StackNotFound
 
 LOCAL_ENDPOINT = f"http://{LOCAL_HOST}"
 CONSUMERS = (*STAGES, "notify")  # each has a queue and a DLQ
@@ -93,19 +94,31 @@ class Deployment:
         return self.output(f"{consumer.capitalize()}DLQUrl")
 
 
+def _botocore_cause(exc: StackNotFound) -> OpsError | BotoCoreError | ClientError:
+    """What intake_tools wrapped: botocore's own error (explained as any other call), else an OpsError."""
+    cause = exc.__cause__
+    return cause if isinstance(cause, BotoCoreError | ClientError) else OpsError(str(exc))
+
+
 def read_deployment(target: OpsTarget) -> Deployment:
     """The stack's outputs; a missing stack is an OpsError, other failures are botocore's own."""
     try:
-        stack = read_stack(target)
+        found = stack.read_stack(target)
     except StackNotFound as exc:
         cause = exc.__cause__
         if isinstance(cause, ClientError) and "does not exist" in str(cause):
             hint = " (is the local cloud running? `make up`)" if target.is_local else ""
             raise OpsError(f"stack {target.stack!r} not found at {target.where()}{hint}") from cause
-        if isinstance(cause, BotoCoreError | ClientError):
-            raise cause from None  # explained as any other call (explained_aws_errors)
-        raise OpsError(str(exc)) from exc
-    return Deployment(target, stack.outputs)
+        raise _botocore_cause(exc) from None
+    return Deployment(target, found.outputs)
+
+
+def stack_resources(target: OpsTarget) -> dict[str, str]:
+    """Logical id -> physical id, nested stacks flattened (intake_tools.stack.stack_resources)."""
+    try:
+        return stack.stack_resources(target)
+    except StackNotFound as exc:
+        raise _botocore_cause(exc) from None
 
 
 def explain_aws_error(exc: BotoCoreError | ClientError) -> str:
