@@ -2,6 +2,7 @@
 
 The authorizer has already verified the ID token; its claims arrive in
 `requestContext.authorizer.claims`. `sub` owns the uploads, `email` receives the outcome emails.
+Importing this module reads and checks the function's settings (intake.settings.ApiSettings).
 """
 
 import json
@@ -14,19 +15,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from intake.api import Caller, NotFound, UploadsApi
-from intake.settings import settings
+from intake.settings import ApiSettings
 from intake.uploads import BadRequest, upload_method
 
+settings = ApiSettings.from_env()
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayRestResolver(
     cors=CORSConfig(
-        allow_origin=settings().web_origin or "*",
+        allow_origin=settings.cors_origin,
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
 )
-uploads = UploadsApi(settings())
+uploads = UploadsApi(settings)
 
 
 class Unauthorized(Exception):

@@ -28,8 +28,8 @@ import requests
 from PIL import Image, ImageDraw
 
 from bench.common import median, percentile
+from intake.status import STAGES
 
-STAGES = ("validate", "thumbnail", "index")
 REGION_ACCOUNT = ("123456789012", "us-east-1")
 
 
@@ -92,18 +92,18 @@ class Client:
         }
 
 
-def _wait_final(records: Any, owner: str, ids: set[str], timeout_s: float) -> dict[str, dict[str, Any]]:
+def _wait_final(records: Any, owner: str, ids: set[str], timeout_s: float) -> dict[str, Any]:
     """Poll the owner's records (a by_owner Query, a page at a time) until every id is final and notified."""
     deadline = time.monotonic() + timeout_s
-    done: dict[str, dict[str, Any]] = {}
+    done: dict[str, Any] = {}
     while True:
         cursor = None
         try:
             while True:
                 page = records.list_by_owner(owner, limit=100, cursor=cursor)
                 for item in page.items:
-                    if item["upload_id"] in ids and item.get("notified"):
-                        done[item["upload_id"]] = item
+                    if item.upload_id in ids and item.notified:
+                        done[item.upload_id] = item
                 cursor = page.next_cursor
                 if not cursor:
                     break
@@ -189,6 +189,29 @@ def run_batch(
     return batch
 
 
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"p50": percentile(values, 50), "p95": percentile(values, 95), "max": max(values, default=0)}
+
+
+def _timings(
+    finals: dict[str, Any], uploaded_at: dict[str, float]
+) -> tuple[list[float], list[float], dict[str, list[float]], dict[str, int]]:
+    """Seconds from upload to ready, to email and to each stage's result; the count of each status."""
+    ready_s, email_s = [], []
+    stage_s: dict[str, list[float]] = {s: [] for s in STAGES}
+    statuses: dict[str, int] = {}
+    for upload_id, item in finals.items():
+        statuses[item.status.value] = statuses.get(item.status.value, 0) + 1
+        t0 = uploaded_at[upload_id]
+        ready_s.append(_epoch(item.updated_at) - t0)
+        email_s.append(_epoch(item.notified.at) - t0)
+        for stage in STAGES:
+            result = item.results.get(stage)
+            if result is not None and result.at:
+                stage_s[stage].append(_epoch(result.at) - t0)
+    return ready_s, email_s, stage_s, statuses
+
+
 def _run_batch(
     cloud: Any, client: Client, records: Any, owner: str, n: int, concurrency: int
 ) -> dict[str, Any]:
@@ -206,39 +229,20 @@ def _run_batch(
     finals = _wait_final(records, owner, set(by_id), timeout_s=300 + 3 * n)
     finished = time.time()
 
-    ready_s, email_s = [], []
-    stage_s: dict[str, list[float]] = {s: [] for s in STAGES}
-    statuses: dict[str, int] = {}
-    for upload_id, item in finals.items():
-        statuses[item["status"]] = statuses.get(item["status"], 0) + 1
-        t0 = by_id[upload_id]["uploaded"]
-        ready_s.append(_epoch(item["updated_at"]) - t0)
-        email_s.append(_epoch(item["notified"]["at"]) - t0)
-        for stage in STAGES:
-            result = item.get(f"stage_{stage}")
-            if isinstance(result, dict) and result.get("at"):
-                stage_s[stage].append(_epoch(result["at"]) - t0)
+    ready_s, email_s, stage_s, statuses = _timings(finals, {u: by_id[u]["uploaded"] for u in by_id})
     emails = _sent_emails()[emails_before:]
     per_upload = {u: sum(1 for m in emails if f"(id {u})" in m.body) for u in by_id}
     # Emails that name no upload of this batch: the ops alarm notifications (SNS email via SES).
     others = sum(1 for m in emails if not any(f"(id {u})" in m.body for u in by_id))
-    last = max((_epoch(i["notified"]["at"]) for i in finals.values()), default=finished)
+    last = max((_epoch(i.notified.at) for i in finals.values()), default=finished)
     return {
         "n": n,
         "concurrency": min(n, concurrency),
         "upload_s_total": uploaded_all - started,
         "api_ms_p50": median([u["api_s"] * 1000 for u in uploads]),
         "s3_post_ms_p50": median([u["s3_s"] * 1000 for u in uploads]),
-        "ready_s": {
-            "p50": percentile(ready_s, 50),
-            "p95": percentile(ready_s, 95),
-            "max": max(ready_s, default=0),
-        },
-        "email_s": {
-            "p50": percentile(email_s, 50),
-            "p95": percentile(email_s, 95),
-            "max": max(email_s, default=0),
-        },
+        "ready_s": _spread(ready_s),
+        "email_s": _spread(email_s),
         "stage_done_s_p50": {s: percentile(v, 50) for s, v in stage_s.items()},
         "stage_done_s_p95": {s: percentile(v, 95) for s, v in stage_s.items()},
         "uploads_per_s": n / (last - started) if last > started else float("nan"),

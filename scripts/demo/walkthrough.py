@@ -90,7 +90,11 @@ def wait_until_final(
 ) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     while True:
-        items = [records.get(upload_id) or {"upload_id": upload_id, "status": "?"} for upload_id in ids]
+        found = {upload_id: records.get(upload_id) for upload_id in ids}
+        items = [  # the report reads plain dicts: the typed record, without the fields it does not have
+            r.model_dump(mode="json", exclude_none=True) if r else {"upload_id": upload_id, "status": "?"}
+            for upload_id, r in found.items()
+        ]
         done = all(item["status"] in FINAL_STATUSES and item.get("notified") for item in items)
         if done or time.monotonic() > deadline:
             return items

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from intake import status as record_status
+from intake.status import CONSUMERS, Status
 from intake_cli import dlq, records
 from intake_cli.output import (
     echo_json,
@@ -36,7 +36,6 @@ from intake_cli.output import (
 )
 from intake_cli.status import gather_status
 from intake_cli.target import (
-    CONSUMERS,
     LOCAL_ENDPOINT,
     Deployment,
     TargetOptions,
@@ -48,9 +47,8 @@ from intake_tools.session import DEFAULT_STACK
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# The choices of the QUEUE argument and of --status, from intake.status.
+# The choices of the QUEUE argument: the consumers, each with a queue and a DLQ.
 Queue = StrEnum("Queue", {name.upper(): name for name in CONSUMERS})  # type: ignore[misc]
-Status = StrEnum("Status", {word.upper(): word for word in get_args(record_status.Status)})  # type: ignore[misc]
 
 # --- the target: where the stack is ---------------------------------------------------------------
 

@@ -8,15 +8,18 @@ plain dicts in the --json shapes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from intake_cli.errors import OpsError
 from intake_cli.target import Deployment
+
+if TYPE_CHECKING:  # imported when used: pydantic and boto3's DynamoDB types are slow to load
+    from intake.records import Records, UploadRecord
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -41,13 +44,13 @@ def parse_since(text: str, now: datetime) -> str:
     return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
-def _records(deployment: Deployment, table: str) -> Any:
+def _records(deployment: Deployment, table: str) -> Records:
     from intake.records import Records
 
     return Records(table, client=deployment.target.client("dynamodb"))
 
 
-def _by_status(records: Any, status: str, since: str | None) -> Iterator[Mapping[str, Any]]:
+def _by_status(records: Records, status: str, since: str | None) -> Iterator[UploadRecord]:
     cursor = None
     while True:
         page = records.list_by_status(status, since=since, limit=_PAGE, cursor=cursor)
@@ -57,27 +60,27 @@ def _by_status(records: Any, status: str, since: str | None) -> Iterator[Mapping
             return
 
 
-def upload_row(item: Mapping[str, Any]) -> dict[str, Any]:
+def upload_row(record: UploadRecord) -> dict[str, Any]:
     """A record as `intake ops uploads` shows it."""
     return {
-        "upload_id": item.get("upload_id"),
-        "owner": item.get("owner"),
-        "filename": item.get("filename"),
-        "key": item.get("key"),
-        "status": item.get("status"),
-        "reasons": item.get("status_reasons", []),
-        "updated_at": item.get("updated_at"),
-        "created_at": item.get("created_at"),
+        "upload_id": record.upload_id,
+        "owner": record.owner,
+        "filename": record.filename,
+        "key": record.key,
+        "status": record.status.value,
+        "reasons": list(record.status_reasons),
+        "updated_at": record.updated_at,
+        "created_at": record.created_at,
     }
 
 
-def dead_letter_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+def dead_letter_fields(record: UploadRecord) -> dict[str, Any]:
     """What a dead letter's row takes from its upload's record."""
     return {
-        "key": item.get("key"),
-        "owner": item.get("owner"),
-        "status": item.get("status"),
-        "status_reasons": item.get("status_reasons", []),
+        "key": record.key,
+        "owner": record.owner,
+        "status": record.status.value,
+        "status_reasons": list(record.status_reasons),
     }
 
 

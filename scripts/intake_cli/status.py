@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from intake.status import CONSUMERS
 from intake_cli.dlq import queue_counts
-from intake_cli.target import CONSUMERS, Deployment, OpsTarget, describe, stack_resources
+from intake_cli.target import Deployment, OpsTarget, describe, stack_resources
 
 _ALARM_NAME_MAX = 255
 _NAMES_PER_CALL = 100  # DescribeAlarms takes at most 100 names

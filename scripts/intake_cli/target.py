@@ -16,14 +16,12 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from intake.status import STAGES
 from intake_cli.errors import OpsError
 from intake_tools import stack
 from intake_tools.session import DEFAULT_STACK, LOCAL_HOST, LOCAL_REGION, Target, local_endpoint
 from intake_tools.stack import StackNotFound
 
 LOCAL_ENDPOINT = f"http://{LOCAL_HOST}"
-CONSUMERS = (*STAGES, "notify")  # each has a queue and a DLQ
 
 
 @dataclass(frozen=True)

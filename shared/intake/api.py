@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from intake import storage
-from intake.keys import THUMBNAIL_PREFIX, UploadKey
-from intake.records import Records
-from intake.settings import Settings
+from intake.keys import THUMBNAIL_PREFIX
+from intake.records import Records, UploadRecord
+from intake.settings import ApiSettings
 from intake.uploads import (
     DOWNLOAD_URL_TTL_S,
     UPLOAD_URL_TTL_S,
@@ -45,7 +45,7 @@ class Caller:
 class UploadsApi:
     def __init__(
         self,
-        cfg: Settings,
+        cfg: ApiSettings,
         records: Records | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -105,17 +105,17 @@ class UploadsApi:
             )
         except ValueError:
             raise BadRequest("cursor is invalid") from None
-        return {"items": [public_view(item) for item in page.items], "next_cursor": page.next_cursor}
+        return {"items": [public_view(record) for record in page.items], "next_cursor": page.next_cursor}
 
     def get(self, caller: Caller, upload_id: str) -> dict[str, Any]:
         """The record, with short-lived download URLs for the original and each thumbnail."""
-        item = self._owned(caller, upload_id)
-        view = public_view(item)
+        record = self._owned(caller, upload_id)
+        view = public_view(record)
         ttl = DOWNLOAD_URL_TTL_S
         view["download_url"] = storage.presigned_get(
-            self.cfg.upload_bucket, _object_key(item), expires_in=ttl, download_name=item.get("filename")
+            self.cfg.upload_bucket, record.object_key, expires_in=ttl, download_name=record.filename
         )
-        keys = {t.get("size"): t.get("key") for t in item.get("thumbnails") or [] if isinstance(t, Mapping)}
+        keys = {t.size: t.key for t in record.thumbnails}
         for thumb in view["thumbnails"]:
             key = keys.get(thumb["size"])
             thumb["url"] = (
@@ -126,23 +126,16 @@ class UploadsApi:
 
     def delete(self, caller: Caller, upload_id: str) -> None:
         """Remove the object, its thumbnails and the record (the record last, so a retry finds it)."""
-        item = self._owned(caller, upload_id)
-        storage.delete(self.cfg.upload_bucket, _object_key(item))
+        record = self._owned(caller, upload_id)
+        storage.delete(self.cfg.upload_bucket, record.object_key)
         storage.delete_prefix(self.cfg.thumbnail_bucket, f"{THUMBNAIL_PREFIX}{caller.sub}/{upload_id}/")
         if not self.records.delete(upload_id, owner=caller.sub):
             raise NotFound(upload_id)  # deleted concurrently
 
-    def _owned(self, caller: Caller, upload_id: str) -> dict[str, Any]:
+    def _owned(self, caller: Caller, upload_id: str) -> UploadRecord:
         if not valid_upload_id(upload_id):
             raise NotFound(upload_id)
-        item = self.records.get(upload_id)
-        if not item or item.get("owner") != caller.sub:
+        record = self.records.get(upload_id)
+        if record is None or record.owner != caller.sub:
             raise NotFound(upload_id)
-        return item
-
-
-def _object_key(item: Mapping[str, Any]) -> str:
-    key = item.get("key")
-    if isinstance(key, str) and key:
-        return key
-    return UploadKey(owner=item["owner"], upload_id=item["upload_id"], filename=item["filename"]).key
+        return record

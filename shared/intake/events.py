@@ -9,7 +9,9 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, ConfigDict, Json
+from pydantic import BaseModel, ConfigDict, Json, field_validator
+
+from intake.status import FINAL_STATUSES, Status
 
 TEST_EVENT = "s3:TestEvent"
 
@@ -64,9 +66,6 @@ def object_created_events(body: str) -> list[ObjectCreated]:
     return created
 
 
-FinalStatus = Literal["ready", "rejected", "failed"]
-
-
 class UploadFinished(BaseModel):
     """Published once an upload reaches a final state; the notify queue consumes it."""
 
@@ -74,8 +73,15 @@ class UploadFinished(BaseModel):
 
     type: Literal["upload.finished"] = "upload.finished"
     upload_id: str
-    status: FinalStatus
+    status: Status  # a final one
     version: str
+
+    @field_validator("status")
+    @classmethod
+    def _final(cls, status: Status) -> Status:
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"{status} is not a final status")
+        return status
 
 
 class FinishedRecord(SqsRecordModel):

@@ -6,12 +6,17 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-FINAL_STATUSES = ("ready", "rejected", "failed")
+from intake.status import FINAL_STATUSES, Status
+
 MAX_SUBJECT_CHARS = 150
 _MAX_REASON_CHARS = 500
 _MAX_ADDRESS_CHARS = 254  # RFC 5321 path limit
 
-_OUTCOME = {"ready": "is ready", "rejected": "was rejected", "failed": "could not be processed"}
+_OUTCOME: dict[str, str] = {
+    Status.READY: "is ready",
+    Status.REJECTED: "was rejected",
+    Status.FAILED: "could not be processed",
+}
 # One mailbox, no display name, no list: anything else is refused, not repaired.
 # Control, format (e.g. bidi overrides), surrogate, separator and line-break categories.
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
@@ -54,7 +59,9 @@ def compose_outcome_email(
 ) -> Email:
     """Build the e-mail telling the uploader how their upload ended."""
     if status not in _OUTCOME:
-        raise ValueError(f"status {status!r} is not final, expected one of {', '.join(FINAL_STATUSES)}")
+        raise ValueError(
+            f"status {status!r} is not final, expected one of {', '.join(s for s in Status if s in FINAL_STATUSES)}"
+        )
     _check_recipient(to)
 
     name = _one_line(filename) or "file"
@@ -65,16 +72,16 @@ def compose_outcome_email(
 
     upload = _one_line(upload_id)
     lines = [f'Your upload "{name}" (id {upload}) {outcome}.', ""]
-    if status == "ready":
+    if status == Status.READY:
         lines.append(
             "1 thumbnail was created." if thumbnails == 1 else f"{thumbnails} thumbnails were created."
         )
     else:
-        lines.append("Reasons:" if status == "rejected" else "What went wrong on our side:")
+        lines.append("Reasons:" if status == Status.REJECTED else "What went wrong on our side:")
         cleaned = [_shorten(_one_line(r), _MAX_REASON_CHARS) for r in reasons]
         lines.extend(f"- {r}" for r in cleaned if r)
         if not any(cleaned):
             lines.append("- no reason was recorded")
-        if status == "failed":
+        if status == Status.FAILED:
             lines += ["", "Please try uploading the file again later."]
     return Email(to=to, subject=subject, text="\n".join(lines) + "\n")

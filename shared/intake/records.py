@@ -3,8 +3,8 @@
 Item: `upload_id` (key), `owner`, `filename`, `created_at`, `updated_at`, `status`, `status_reasons`,
 `status_version`, `stage_<validate|thumbnail|index>` (see status.py), `rev` (bumped by every stage
 write), `status_rev` (the rev the status was derived from), `notified`, and descriptive attributes.
-GSIs: `by_owner` (owner, created_at) and `by_status` (status, updated_at). Every read is a GetItem or a
-Query, never a Scan.
+Reads return an UploadRecord (record.py), whose fields are these names. GSIs: `by_owner` (owner,
+created_at) and `by_status` (status, updated_at). Every read is a GetItem or a Query, never a Scan.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from botocore.exceptions import ClientError
 
 from intake import aws
 from intake.keys import UploadKey
-from intake.status import Outcome, StageResult, derive, results_of
+from intake.record import UploadRecord
+from intake.status import Outcome, StageResult, Status, derive
+
+__all__ = ["Page", "Records", "Settled", "UploadRecord", "decode_cursor", "encode_cursor", "now_iso"]
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,7 +43,9 @@ def _to_dynamo(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """DynamoDB has no floats and no tuples."""
+    """DynamoDB has no floats and no tuples; enums (Status) are stored as their words."""
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, float):
         return Decimal(str(value))
     if isinstance(value, tuple | list):
@@ -78,7 +83,7 @@ class Settled:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict[str, Any]]
+    items: list[UploadRecord]
     next_cursor: str | None
 
 
@@ -103,7 +108,7 @@ class Records:
         title: str | None = None,
         description: str | None = None,
         tags: list[str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> UploadRecord:
         now = now_iso()
         item: dict[str, Any] = {
             "upload_id": key.upload_id,
@@ -112,7 +117,7 @@ class Records:
             "key": key.key,
             "declared_content_type": content_type,
             "declared_size": size,
-            "status": "pending",
+            "status": Status.PENDING.value,
             "status_reasons": [],
             "created_at": now,
             "updated_at": now,
@@ -132,7 +137,7 @@ class Records:
             Item=_to_dynamo(item),
             ConditionExpression="attribute_not_exists(upload_id)",
         )
-        return item
+        return UploadRecord.from_item(item)
 
     def record_stage(
         self, key: UploadKey, result: StageResult, attributes: Mapping[str, Any] | None = None
@@ -179,14 +184,14 @@ class Records:
             if _conditional_failed(exc):
                 return None
             raise
-        return self._settle(_from_dynamo(response["Attributes"]))
+        return self._settle(UploadRecord.from_item(_from_dynamo(response["Attributes"])))
 
-    def _settle(self, item: Mapping[str, Any]) -> Settled:
-        outcome = derive(results_of(item))
+    def _settle(self, record: UploadRecord) -> Settled:
+        outcome = derive(record.results)
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key={"upload_id": {"S": item["upload_id"]}},
+                Key={"upload_id": {"S": record.upload_id}},
                 UpdateExpression=(
                     "SET #status = :status, status_reasons = :reasons, status_version = :version,"
                     " status_rev = :rev, updated_at = :now"
@@ -196,10 +201,10 @@ class Records:
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=_to_dynamo(
                     {
-                        ":status": outcome.status,
+                        ":status": outcome.status.value,
                         ":reasons": list(outcome.reasons),
                         ":version": outcome.version or "",
-                        ":rev": item["rev"],
+                        ":rev": record.rev,
                         ":now": now_iso(),
                     }
                 ),
@@ -207,13 +212,13 @@ class Records:
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
-        return Settled(outcome, outcome.final and not announced(item, outcome))
+        return Settled(outcome, outcome.final and not record.announced(outcome))
 
-    def mark_notified(self, upload_id: str, *, version: str, status: str, detail: str) -> None:
+    def mark_notified(self, upload_id: str, *, version: str, status: Status, detail: str) -> None:
         self._update_existing(
             upload_id,
             "SET notified = :n REMOVE notify_error",
-            {":n": {"version": version, "status": status, "detail": detail, "at": now_iso()}},
+            {":n": {"version": version, "status": Status(status).value, "detail": detail, "at": now_iso()}},
         )
 
     def mark_notify_failed(self, upload_id: str, detail: str) -> None:
@@ -251,12 +256,12 @@ class Records:
 
     # --- reads --------------------------------------------------------------------------------
 
-    def get(self, upload_id: str) -> dict[str, Any] | None:
+    def get(self, upload_id: str) -> UploadRecord | None:
         response = self.client.get_item(
             TableName=self.table, Key={"upload_id": {"S": upload_id}}, ConsistentRead=True
         )
         item = response.get("Item")
-        return _from_dynamo(item) if item else None
+        return _record(item) if item else None
 
     def list_by_owner(
         self, owner: str, *, limit: int = 20, cursor: str | None = None, status: str | None = None
@@ -332,18 +337,11 @@ class Records:
             kwargs["ExclusiveStartKey"] = decode_cursor(cursor)
         response = self.client.query(**kwargs)
         last = response.get("LastEvaluatedKey")
-        return Page(
-            items=[_from_dynamo(item) for item in response.get("Items", [])],
-            next_cursor=encode_cursor(last) if last else None,
-        )
+        return _page(response.get("Items", []), last)
 
 
-def announced(item: Mapping[str, Any], outcome: Outcome) -> bool:
-    notified = item.get("notified")
-    return isinstance(notified, Mapping) and (notified.get("version"), notified.get("status")) == (
-        outcome.version,
-        outcome.status,
-    )
+def _record(raw_item: Mapping[str, Any]) -> UploadRecord:
+    return UploadRecord.from_item(_from_dynamo(raw_item))
 
 
 _MAX_FILTERED_READS = 10
@@ -352,7 +350,7 @@ _OWNER_KEY = ("upload_id", "owner", "created_at")  # by_owner's index key plus t
 
 
 def _page(raw_items: list[dict[str, Any]], last_key: Mapping[str, Any] | None) -> Page:
-    return Page([_from_dynamo(i) for i in raw_items], encode_cursor(last_key) if last_key else None)
+    return Page([_record(i) for i in raw_items], encode_cursor(last_key) if last_key else None)
 
 
 def _owner_key(raw_item: Mapping[str, Any]) -> dict[str, Any]:

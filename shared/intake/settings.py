@@ -1,30 +1,62 @@
-"""The functions' environment, parsed once into a typed model."""
+"""Each function's environment, parsed into its own typed model once, at cold start.
+
+A model holds exactly the variables its function reads; field `index_table` is variable INDEX_TABLE.
+The names of the resources a function talks to are required: the handler validates its model when it
+is imported, so a missing or empty variable fails the function's init with the variable's name. The
+limits default to the template's parameter defaults.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from intake.validation import Limits
+if TYPE_CHECKING:
+    from intake.validation import Limits
+
+Name = Annotated[str, Field(min_length=1)]  # a resource name or ARN: required, never empty
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class FunctionSettings(BaseModel):
+    """The base of every function's settings: read from the environment, by upper-case name."""
 
-    index_table: str = Field(min_length=1)
-    upload_bucket: str = ""  # the API presigns uploads into it
-    thumbnail_bucket: str = ""
-    finished_topic_arn: str = ""
-    sender_email: str = ""
-    idempotency_table: str = ""
-    allowed_content_types: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+    # hide_input_in_errors: a validation error must not print the whole environment into the log.
+    model_config = ConfigDict(
+        frozen=True, alias_generator=str.upper, extra="ignore", hide_input_in_errors=True
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        """The settings from `env` (the process environment by default); ValidationError names the variable."""
+        return cls.model_validate(dict(os.environ if env is None else env))
+
+
+class ConsumerSettings(FunctionSettings):
+    """What every queue consumer needs: the index, and when a receive is the last one."""
+
+    index_table: Name
+    max_receive_count: int = Field(default=5, ge=1)  # the queue's redrive maxReceiveCount
+
+
+class StageSettings(ConsumerSettings):
+    """A stage also announces final outcomes."""
+
+    finished_topic_arn: Name
+
+
+class _UploadLimit(BaseModel):
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+
+
+class _ImageLimits(_UploadLimit):
     max_image_pixels: int = Field(default=40_000_000, gt=0)
-    max_receive_count: int = Field(default=5, ge=1)
-    web_origin: str = ""  # the API's CORS origin
+
+
+class _AllowedTypes(BaseModel):
+    allowed_content_types: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 
     @field_validator("allowed_content_types", mode="before")
     @classmethod
@@ -33,14 +65,12 @@ class Settings(BaseModel):
             return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
         return value
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        names = cls.model_fields.keys()
-        return cls.model_validate({name: env[name.upper()] for name in names if name.upper() in env})
 
+class ValidateSettings(StageSettings, _ImageLimits, _AllowedTypes):
     @property
     def limits(self) -> Limits:
+        from intake.validation import Limits  # imports Pillow: only the functions that validate need it
+
         return Limits(
             allowed_content_types=self.allowed_content_types,
             max_bytes=self.max_upload_bytes,
@@ -48,6 +78,25 @@ class Settings(BaseModel):
         )
 
 
-@functools.cache
-def settings() -> Settings:
-    return Settings.from_env()
+class ThumbnailSettings(StageSettings, _ImageLimits):
+    thumbnail_bucket: Name
+
+
+class IndexSettings(StageSettings):
+    pass
+
+
+class NotifySettings(ConsumerSettings):
+    sender_email: Name
+    idempotency_table: Name
+
+
+class ApiSettings(FunctionSettings, _UploadLimit, _AllowedTypes):
+    index_table: Name
+    upload_bucket: Name  # the API presigns uploads into it
+    thumbnail_bucket: Name  # and downloads of thumbnails from it
+    web_origin: str = ""  # the API's CORS origin; "" allows any
+
+    @property
+    def cors_origin(self) -> str:
+        return self.web_origin or "*"

@@ -2,33 +2,43 @@
 
 A stage reads the object, computes a StageResult and stores it on the record; the record settles its
 status, and if that status is final and not yet announced, the stage publishes `upload.finished`.
-Rejections are results, not errors. Anything else raises, so SQS retries; on the last receive the stage
-records `failed` first, so users and ops see it before the message goes to the DLQ.
+Rejections are results, not errors. Anything else raises, so SQS retries; on the last receive the
+consumer rule (consumer.py) has the stage record `failed` first, so users and ops see it before the
+message goes to the DLQ. Each stage function's handler is `lambda_handler(<STAGE>)`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from intake import storage, thumbnails, validation
+from intake.consumer import Consumer, LambdaHandler
+from intake.consumer import lambda_handler as consumer_handler
 from intake.events import ObjectCreated, UploadFinished, object_created_events
 from intake.keys import InvalidKey, UploadKey, parse_upload_key, thumbnail_key
 from intake.publisher import publish_finished
 from intake.records import Records, now_iso
-from intake.settings import Settings, settings
-from intake.status import Stage, StageResult
+from intake.settings import IndexSettings, StageSettings, ThumbnailSettings, ValidateSettings
+from intake.status import Stage, StageResult, Status
 
 logger = Logger(child=True)
 metrics = Metrics()  # shares the handler's buffer; flushed as EMF by @metrics.log_metrics
 
-FINAL_METRICS = {"ready": "UploadsReady", "rejected": "UploadsRejected", "failed": "UploadsFailed"}
+FINAL_METRICS = {
+    Status.READY: "UploadsReady",
+    Status.REJECTED: "UploadsRejected",
+    Status.FAILED: "UploadsFailed",
+}
 
-StageWork = Callable[[ObjectCreated, UploadKey, Settings], tuple[StageResult, Mapping[str, Any]]]
+S = TypeVar("S", bound=StageSettings)
 
 
 def _result(stage: Stage, event: ObjectCreated, reasons: tuple[str, ...], **details: Any) -> StageResult:
@@ -42,7 +52,9 @@ def _result(stage: Stage, event: ObjectCreated, reasons: tuple[str, ...], **deta
     )
 
 
-def validate(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[StageResult, Mapping[str, Any]]:
+def validate(
+    event: ObjectCreated, key: UploadKey, cfg: ValidateSettings
+) -> tuple[StageResult, Mapping[str, Any]]:
     head = storage.head(event.bucket, event.key)
     first = storage.read(event.bucket, event.key, first_bytes=validation.HEAD_BYTES) if head.size else b""
     facts = validation.ObjectFacts(
@@ -59,7 +71,9 @@ def validate(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[Stage
     return _result("validate", event, checked.reasons, content_type=head.content_type or ""), attributes
 
 
-def thumbnail(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[StageResult, Mapping[str, Any]]:
+def thumbnail(
+    event: ObjectCreated, key: UploadKey, cfg: ThumbnailSettings
+) -> tuple[StageResult, Mapping[str, Any]]:
     head = storage.head(event.bucket, event.key)
     if head.size > cfg.max_upload_bytes:
         reason = f"file is {head.size} bytes, over the {cfg.max_upload_bytes} byte limit for thumbnails"
@@ -87,7 +101,7 @@ def thumbnail(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[Stag
     return _result("thumbnail", event, (), thumbnails=listed), {"thumbnails": listed}
 
 
-def index(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[StageResult, Mapping[str, Any]]:
+def index(event: ObjectCreated, key: UploadKey, cfg: IndexSettings) -> tuple[StageResult, Mapping[str, Any]]:
     head = storage.head(event.bucket, event.key)
     attributes = {
         "size": head.size,
@@ -99,15 +113,22 @@ def index(event: ObjectCreated, key: UploadKey, cfg: Settings) -> tuple[StageRes
     return _result("index", event, (), etag=head.etag, size=head.size), attributes
 
 
-WORK: Mapping[Stage, StageWork] = {"validate": validate, "thumbnail": thumbnail, "index": index}
+@dataclass(frozen=True)
+class StageSpec(Generic[S]):
+    """One stage: its name, its function's settings model and its work on one object."""
+
+    stage: Stage
+    settings: type[S]
+    work: Callable[[ObjectCreated, UploadKey, S], tuple[StageResult, Mapping[str, Any]]]
 
 
-def records(cfg: Settings) -> Records:
-    return Records(cfg.index_table)
+VALIDATE = StageSpec("validate", ValidateSettings, validate)
+THUMBNAIL = StageSpec("thumbnail", ThumbnailSettings, thumbnail)
+INDEX = StageSpec("index", IndexSettings, index)
 
 
-def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cfg: Settings) -> None:
-    settled = records(cfg).record_stage(key, result, attributes)
+def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cfg: StageSettings) -> None:
+    settled = Records(cfg.index_table).record_stage(key, result, attributes)
     if settled is None:
         logger.info("a newer or stronger result is already stored", extra={"upload_id": key.upload_id})
         return
@@ -116,13 +137,13 @@ def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cf
         metrics.add_metric(name=FINAL_METRICS[settled.outcome.status], unit=MetricUnit.Count, value=1)
         finished = UploadFinished(
             upload_id=key.upload_id,
-            status=settled.outcome.status,  # type: ignore[arg-type]
+            status=settled.outcome.status,
             version=settled.outcome.version,
         )
         publish_finished(cfg.finished_topic_arn, finished)
 
 
-def process(stage: Stage, event: ObjectCreated, cfg: Settings) -> None:
+def process(spec: StageSpec[S], cfg: S, event: ObjectCreated) -> None:
     try:
         key = parse_upload_key(event.key)
     except InvalidKey as exc:
@@ -131,32 +152,39 @@ def process(stage: Stage, event: ObjectCreated, cfg: Settings) -> None:
         )
         return
     try:
-        result, attributes = WORK[stage](event, key, cfg)
+        result, attributes = spec.work(event, key, cfg)
     except storage.ObjectGone:
         logger.info("object deleted before processing", extra={"key": event.key})
         return
     store(key, result, attributes, cfg)
 
 
-def give_up(stage: Stage, event: ObjectCreated, error: Exception, attempts: int, cfg: Settings) -> None:
+def give_up(stage: Stage, cfg: StageSettings, event: ObjectCreated, error: Exception, attempts: int) -> None:
+    """The last receive failed: record the stage as failed (which settles the upload as failed)."""
     key = parse_upload_key(event.key)
     reason = f"{stage} did not complete after {attempts} attempts ({type(error).__name__})"
     failed = StageResult(stage=stage, state="failed", version=event.version, at=now_iso(), reasons=(reason,))
     store(key, failed, {}, cfg)
 
 
-def handle_message(stage: Stage, record: SQSRecord) -> None:
-    """Process every ObjectCreated event in one SQS message (s3:TestEvent has none)."""
-    cfg = settings()
-    attempts = int(record.attributes.approximate_receive_count)
-    for event in object_created_events(record.body):
-        try:
-            process(stage, event, cfg)
-        except Exception as exc:
-            if attempts >= cfg.max_receive_count:
-                logger.error("last attempt failed; recording the upload as failed", extra={"key": event.key})
-                try:
-                    give_up(stage, event, exc, attempts, cfg)
-                except Exception:
-                    logger.exception("could not record the failure")
-            raise
+def _events(record: SQSRecord) -> list[ObjectCreated]:
+    """The ObjectCreated events in one SQS message (s3:TestEvent has none)."""
+    return object_created_events(record.body)
+
+
+def consumer(spec: StageSpec[S], cfg: S) -> Consumer[SQSRecord, ObjectCreated]:
+    """The stage as a queue consumer: every ObjectCreated event of a message, one by one."""
+    return Consumer(
+        name=spec.stage,
+        messages=_events,
+        handle=functools.partial(process, spec, cfg),
+        record_failure=functools.partial(give_up, spec.stage, cfg),
+        max_receive_count=cfg.max_receive_count,
+    )
+
+
+def lambda_handler(spec: StageSpec[S]) -> LambdaHandler:
+    """The stage function's entry point. Its settings are read now, at the cold start, so a missing
+    variable fails the function's init with the variable's name."""
+    cfg = spec.settings.from_env()
+    return consumer_handler(consumer(spec, cfg), BatchProcessor(event_type=EventType.SQS))

@@ -4,19 +4,35 @@ Each stage (validate, thumbnail, index) stores its own result, tagged with the o
 A result replaces an older one only if it is for a newer version, or for the same version and at least
 as conclusive (done/rejected beat failed). The upload's status is then a function of the stored results,
 so updates commute.
+
+The status words, the stage names and the consumer names are defined here and nowhere else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, Literal, get_args
 
-Stage = Literal["validate", "thumbnail", "index"]
-STAGES: tuple[Stage, ...] = ("validate", "thumbnail", "index")
+
+class Status(StrEnum):
+    """An upload's status (a str: it compares, serializes and stores as the word itself)."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    READY = "ready"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+FINAL_STATUSES: frozenset[Status] = frozenset({Status.READY, Status.REJECTED, Status.FAILED})
+
+Stage = Literal["validate", "thumbnail", "index"]  # the consumers of S3 events, in pipeline order
+STAGES: tuple[Stage, ...] = get_args(Stage)
+ConsumerName = Literal[Stage, "notify"]  # every queue consumer: the stages, then notify
+CONSUMERS: tuple[ConsumerName, ...] = (*STAGES, "notify")
 StageState = Literal["done", "rejected", "failed"]
-Status = Literal["pending", "processing", "ready", "rejected", "failed"]
-FINAL_STATUSES: frozenset[str] = frozenset({"ready", "rejected", "failed"})
 
 # A retry that finally succeeds must beat the failure recorded before it gave up, never the reverse.
 RANK: Mapping[str, int] = {"failed": 1, "done": 2, "rejected": 2}
@@ -78,18 +94,18 @@ class Outcome:
 def derive(results: Mapping[str, StageResult]) -> Outcome:
     """The upload's status from its stage results; only results for the newest version count."""
     if not results:
-        return Outcome("pending", None)
+        return Outcome(Status.PENDING, None)
     version = max(result.version for result in results.values())
     current = [results[stage] for stage in STAGES if stage in results and results[stage].version == version]
     rejected = [r for r in current if r.state == "rejected"]
     failed = [r for r in current if r.state == "failed"]
     if rejected:
-        return Outcome("rejected", version, _reasons(rejected))
+        return Outcome(Status.REJECTED, version, _reasons(rejected))
     if failed:
-        return Outcome("failed", version, _reasons(failed))
+        return Outcome(Status.FAILED, version, _reasons(failed))
     if len(current) == len(STAGES):
-        return Outcome("ready", version)
-    return Outcome("processing", version)
+        return Outcome(Status.READY, version)
+    return Outcome(Status.PROCESSING, version)
 
 
 def _reasons(results: list[StageResult]) -> tuple[str, ...]:
@@ -98,12 +114,3 @@ def _reasons(results: list[StageResult]) -> tuple[str, ...]:
         for reason in result.reasons:
             seen.setdefault(reason, None)
     return tuple(seen)
-
-
-def results_of(item: Mapping[str, Any]) -> dict[str, StageResult]:
-    """The stage results stored on a record item (attributes `stage_<name>`)."""
-    return {
-        stage: StageResult.from_item(stage, item[f"stage_{stage}"])
-        for stage in STAGES
-        if isinstance(item.get(f"stage_{stage}"), Mapping)
-    }

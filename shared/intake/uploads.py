@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 
 from intake.keys import UploadKey, sanitize_filename
 from intake.metadata import InvalidMetadata, UploadMetadata, encode_metadata
+from intake.record import UploadRecord
 from intake.status import Status
 
 UPLOAD_URL_TTL_S = 300  # presigned POST/PUT: S3 refuses them after 5 minutes
@@ -26,7 +27,6 @@ DOWNLOAD_URL_TTL_S = 300  # presigned GETs in GET /uploads/{id}
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 MAX_RAW_FILENAME_CHARS = 1024
 MAX_CURSOR_CHARS = 1024
-STATUSES: tuple[Status, ...] = ("pending", "processing", "ready", "rejected", "failed")
 UPLOAD_METHODS = ("POST", "PUT")
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")  # the ids we hand out are uuid4 hex
 _META_PREFIX = "x-amz-meta-"
@@ -222,9 +222,9 @@ def parse_list_query(params: Mapping[str, str] | None) -> ListQuery:
     if cursor is not None and len(cursor) > MAX_CURSOR_CHARS:
         raise BadRequest("cursor is invalid")
     raw_status = params.get("status") or None
-    status = next((s for s in STATUSES if s == raw_status), None)
+    status = next((s for s in Status if s == raw_status), None)
     if raw_status is not None and status is None:
-        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+        raise BadRequest(f"status must be one of {', '.join(Status)}")
     return ListQuery(limit=limit, cursor=cursor, status=status)
 
 
@@ -237,26 +237,22 @@ def expiry(now: datetime, seconds: int) -> str:
     return (now + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def public_view(item: Mapping[str, Any]) -> dict[str, Any]:
+def public_view(record: UploadRecord) -> dict[str, Any]:
     """What a caller may see of their record: no internal bookkeeping (stage results, revisions)."""
-    thumbnails = [
-        {"size": t.get("size"), "width": t.get("width"), "height": t.get("height")}
-        for t in item.get("thumbnails") or []
-        if isinstance(t, Mapping)
-    ]
+    thumbnails = [{"size": t.size, "width": t.width, "height": t.height} for t in record.thumbnails]
     return {
-        "upload_id": item["upload_id"],
-        "filename": item.get("filename"),
-        "status": item.get("status", "pending"),
-        "status_reasons": list(item.get("status_reasons") or []),
-        "size": item.get("size", item.get("declared_size")),
-        "content_type": item.get("content_type") or item.get("declared_content_type"),
-        "created_at": item.get("created_at"),
-        "updated_at": item.get("updated_at"),
-        "title": item.get("title"),
-        "description": item.get("description"),
-        "tags": list(item.get("tags") or []),
-        "width": item.get("width"),
-        "height": item.get("height"),
-        "thumbnails": sorted(thumbnails, key=lambda t: -(t["size"] or 0)),
+        "upload_id": record.upload_id,
+        "filename": record.filename,
+        "status": record.status.value,
+        "status_reasons": list(record.status_reasons),
+        "size": record.declared_size if record.size is None else record.size,
+        "content_type": record.content_type or record.declared_content_type,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "title": record.title,
+        "description": record.description,
+        "tags": list(record.tags),
+        "width": record.width,
+        "height": record.height,
+        "thumbnails": sorted(thumbnails, key=lambda t: -t["size"]),
     }

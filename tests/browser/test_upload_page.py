@@ -76,7 +76,7 @@ def test_sign_in_upload_and_watch(cloud: LocalCloud, page: Any) -> None:
     for name, status in (("sunset.jpg", "ready"), ("logo.png", "ready"), ("broken.jpg", "rejected")):
         upload_id = card(page, name).get_attribute("data-upload-id")
         item = records.get(upload_id)
-        assert item and item["status"] == status and item["filename"] == name
+        assert item and item.status == status and item.filename == name
 
     # A reload keeps the session and lists the same uploads from the API.
     page.reload()
@@ -94,7 +94,7 @@ def test_sign_in_upload_and_watch(cloud: LocalCloud, page: Any) -> None:
     # could leave a stray record, which the API never shows but this check would see.)
     doomed = card(page, "logo.png")
     doomed_id = doomed.get_attribute("data-upload-id")
-    wait_for(lambda: (records.get(doomed_id) or {}).get("notified"), 30, "the outcome email of logo.png")
+    wait_for(lambda: getattr(records.get(doomed_id), "notified", None), 30, "the outcome email of logo.png")
     page.once("dialog", lambda dialog: dialog.accept())
     doomed.get_by_role("button", name="Delete").click()
     doomed.wait_for(state="detached")

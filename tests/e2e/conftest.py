@@ -11,7 +11,7 @@ import requests
 
 from intake.keys import UploadKey
 from intake.metadata import UploadMetadata, encode_metadata
-from intake.records import Records
+from intake.records import Records, UploadRecord
 from intake.status import FINAL_STATUSES
 from intake_build.artifacts import build
 from localcloud.cloud import LocalCloud
@@ -85,10 +85,10 @@ class Uploader:
         )
         return key
 
-    def final(self, upload_id: str, timeout_s: float = 60) -> dict[str, Any]:
-        def check() -> dict[str, Any] | None:
+    def final(self, upload_id: str, timeout_s: float = 60) -> UploadRecord:
+        def check() -> UploadRecord | None:
             item = self.records.get(upload_id)
-            return item if item and item["status"] in FINAL_STATUSES and item.get("notified") else None
+            return item if item and item.status in FINAL_STATUSES and item.notified else None
 
         return wait_for(check, timeout_s, f"upload {upload_id} to be final and announced")  # type: ignore[no-any-return]
 

@@ -95,7 +95,9 @@ def test_a_poison_message_alarms_and_is_redriven_once_the_fault_is_fixed(
     try:
         uploader.upload("erin", upload_id, "poison.jpg", images.jpeg(), email=owner_email)
         wait_for(
-            lambda: (records.get(upload_id) or {}).get("status") == "failed", 200, "the upload to be failed"
+            lambda: getattr(records.get(upload_id), "status", None) == "failed",
+            200,
+            "the upload to be failed",
         )
         wait_for(lambda: uploader.queue_depth("ThumbnailDLQUrl") == 1, 30, "the message in the DLQ")
 
@@ -135,11 +137,14 @@ def test_a_poison_message_alarms_and_is_redriven_once_the_fault_is_fixed(
     assert report["moved"] == 1 and report["method"] == "copy"  # moto has no StartMessageMoveTask
 
     def ready() -> bool:
-        item = records.get(upload_id) or {}
-        return item.get("status") == "ready" and (item.get("notified") or {}).get("status") == "ready"
+        item = records.get(upload_id)
+        return (
+            item is not None and item.status == "ready" and getattr(item.notified, "status", None) == "ready"
+        )
 
     wait_for(ready, 60, "the upload to be ready and announced")
-    assert sorted(t["size"] for t in (records.get(upload_id) or {})["thumbnails"]) == [128, 512, 1024]
+    record = records.get(upload_id)
+    assert record is not None and sorted(t.size for t in record.thumbnails) == [128, 512, 1024]
     wait_for(lambda: alarm_state(cloud, dlq_alarm) == "OK", 30, "the DLQ alarm to return to OK")
     wait_for(
         lambda: len(emails(cloud, ops_email, f'OK: "{dlq_alarm}"')) > ok_emails_before, 10, "the OK email"

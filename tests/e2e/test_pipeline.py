@@ -9,6 +9,7 @@ import uuid
 import pytest
 from PIL import Image
 
+from intake.record import UploadRecord
 from localcloud.cloud import LocalCloud
 from tests.e2e.conftest import Uploader, wait_for
 from tests.support import images
@@ -25,11 +26,9 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def thumbnail(cloud: LocalCloud, item: dict, size: int) -> Image.Image:
-    (thumb,) = [t for t in item["thumbnails"] if t["size"] == size]
-    body = cloud.client("s3").get_object(Bucket=cloud.outputs["ThumbnailBucketName"], Key=thumb["key"])[
-        "Body"
-    ]
+def thumbnail(cloud: LocalCloud, item: UploadRecord, size: int) -> Image.Image:
+    (thumb,) = [t for t in item.thumbnails if t.size == size]
+    body = cloud.client("s3").get_object(Bucket=cloud.outputs["ThumbnailBucketName"], Key=thumb.key)["Body"]
     return Image.open(io.BytesIO(body.read()))
 
 
@@ -37,9 +36,9 @@ def test_awkward_key_flows_to_ready_with_one_email(cloud: LocalCloud, uploader: 
     upload_id, email = new_id(), f"{new_id()}@example.com"
     uploader.upload("alice", upload_id, "my holiday +1 café ☕.jpg", images.jpeg(1600, 1200), email=email)
     item = uploader.final(upload_id)
-    assert item["status"] == "ready", item
-    assert item["filename"] == "my holiday +1 café ☕.jpg"
-    assert sorted(t["size"] for t in item["thumbnails"]) == [128, 512, 1024]
+    assert item.status == "ready", item
+    assert item.filename == "my holiday +1 café ☕.jpg"
+    assert sorted(t.size for t in item.thumbnails) == [128, 512, 1024]
     assert thumbnail(cloud, item, 1024).size == (1024, 768)
     (message,) = uploader.emails_to(email)
     assert "my holiday +1 café ☕.jpg" in message["subject"] and "ready" in message["subject"]
@@ -51,7 +50,7 @@ def test_png_alpha_is_flattened_onto_white(cloud: LocalCloud, uploader: Uploader
         "alice", upload_id, "alpha.png", images.png_with_alpha(600, 400), content_type="image/png"
     )
     item = uploader.final(upload_id)
-    assert item["status"] == "ready", item
+    assert item.status == "ready", item
     small = thumbnail(cloud, item, 128).convert("RGB")
     corner, middle = small.getpixel((0, 0)), small.getpixel((64, 42))
     assert isinstance(corner, tuple) and isinstance(middle, tuple)
@@ -64,7 +63,7 @@ def test_exif_rotated_jpeg_comes_out_upright(cloud: LocalCloud, uploader: Upload
     upload_id = new_id()
     uploader.upload("alice", upload_id, "sideways.jpg", images.exif_rotated_jpeg(400, 200))
     item = uploader.final(upload_id)
-    assert item["status"] == "ready", item
+    assert item.status == "ready", item
     assert thumbnail(cloud, item, 1024).size == (200, 400)
 
 
@@ -81,8 +80,8 @@ def test_bad_images_are_rejected_not_dead_lettered(
     upload_id, email = new_id(), f"{new_id()}@example.com"
     uploader.upload("bob", upload_id, filename, body, content_type=content_type, email=email)
     item = uploader.final(upload_id)
-    assert item["status"] == "rejected", item
-    assert any(reason in r for r in item["status_reasons"]), item["status_reasons"]
+    assert item.status == "rejected", item
+    assert any(reason in r for r in item.status_reasons), item.status_reasons
     (message,) = uploader.emails_to(email)
     assert "rejected" in message["subject"]
     for name in CONSUMERS:
@@ -100,26 +99,25 @@ def test_duplicate_delivery_sends_no_second_email(cloud: LocalCloud, uploader: U
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
                 "awsRegion": "us-east-1",
-                "eventTime": item["event_time"],
+                "eventTime": item.event_time,
                 "eventName": "ObjectCreated:Put",
                 "s3": {
                     "s3SchemaVersion": "1.0",
                     "bucket": {"name": cloud.outputs["UploadBucketName"]},
-                    "object": {"key": key.key.replace(" ", "+"), "size": item["size"], "eTag": item["etag"]},
+                    "object": {"key": key.key.replace(" ", "+"), "size": item.size, "eTag": item.etag},
                 },
             }
         ]
     }
     cloud.client("sns").publish(TopicArn=cloud.outputs["UploadEventsTopicArn"], Message=json.dumps(event))
     # the redelivery is processed (the record's rev moves on) ...
-    wait_for(
-        lambda: (uploader.records.get(upload_id) or {}).get("rev", 0) >= item["rev"] + 3, 30, "redelivery"
-    )
+    wait_for(lambda: getattr(uploader.records.get(upload_id), "rev", 0) >= item.rev + 3, 30, "redelivery")
     for name in CONSUMERS:
         drained(uploader, f"{name}QueueUrl")
     # ... and still exactly one email went out
     assert len(uploader.emails_to(email)) == 1
-    assert (uploader.records.get(upload_id) or {})["status"] == "ready"
+    record = uploader.records.get(upload_id)
+    assert record is not None and record.status == "ready"
 
 
 def test_s3_test_event_is_ignored(cloud: LocalCloud, uploader: Uploader) -> None:
@@ -157,8 +155,8 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_and_the_upload_is_failed(
         upload_id, email = new_id(), f"{new_id()}@example.com"
         uploader.upload("dave", upload_id, "poison.jpg", images.jpeg(), email=email)
         item = uploader.final(upload_id, timeout_s=200)
-        assert item["status"] == "failed", item
-        assert "thumbnail did not complete after 5 attempts" in item["status_reasons"][0]
+        assert item.status == "failed", item
+        assert "thumbnail did not complete after 5 attempts" in item.status_reasons[0]
         wait_for(lambda: uploader.queue_depth("ThumbnailDLQUrl") == 1, 30, "the message in the thumbnail DLQ")
         (message,) = uploader.emails_to(email)
         assert "could not be processed" in message["subject"]

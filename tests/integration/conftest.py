@@ -12,7 +12,7 @@ from moto.ses.models import ses_backends
 
 from intake import aws
 from intake.metadata import UploadMetadata, encode_metadata
-from intake.settings import settings
+from intake.record import UploadRecord
 from tests.support.aws import (
     ACCOUNT,
     REGION,
@@ -69,7 +69,7 @@ class Cloud:
             self.sqs.delete_message(QueueUrl=self.finished_queue, ReceiptHandle=message["ReceiptHandle"])
         return [json.loads(m["Body"]) for m in messages]
 
-    def record(self, upload_id: str) -> dict[str, Any] | None:
+    def record(self, upload_id: str) -> UploadRecord | None:
         from intake.records import Records
 
         return Records("intake-index").get(upload_id)
@@ -96,7 +96,6 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        settings.cache_clear()
         aws._client.cache_clear()
         s3 = boto3.client("s3", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
@@ -116,7 +115,5 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         )
         monkeypatch.setenv("FINISHED_TOPIC_ARN", topic)
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
-        settings.cache_clear()
         yield Cloud(s3=s3, sqs=sqs, dynamodb=dynamodb, finished_queue=queue)
-        settings.cache_clear()
         aws._client.cache_clear()

@@ -19,7 +19,6 @@ import yaml
 from moto import mock_aws
 
 from intake import aws
-from intake.settings import settings
 from tests.support.aws import REGION, ROOT, Context, load_handler, table_definition
 
 UPLOADS, THUMBS, TABLE = "intake-uploads", "intake-thumbs", "intake-index"
@@ -122,7 +121,6 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        settings.cache_clear()
         aws._client.cache_clear()
         s3 = boto3.client("s3", region_name=REGION)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
@@ -130,7 +128,6 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
             s3.create_bucket(Bucket=bucket)
         dynamodb.create_table(TableName=TABLE, **table_definition("IndexTable"))
         yield Api(load_handler("api"), s3, dynamodb)
-        settings.cache_clear()
         aws._client.cache_clear()
 
 

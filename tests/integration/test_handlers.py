@@ -19,26 +19,26 @@ def test_validate_accepts_a_good_upload_with_non_ascii_metadata(cloud: Cloud) ->
     assert cloud.run("validate", cloud.event(key)) == {"batchItemFailures": []}
     record = cloud.record("u1")
     assert record is not None
-    assert record["stage_validate"]["state"] == "done"
-    assert record["title"] == "日本の写真" and record["tags"] == ["été", "x"]
-    assert record["filename"] == "mon café ☕+1.jpg"
-    assert (record["width"], record["height"]) == (640, 480)
-    assert record["status"] == "processing"
+    assert record.stage_validate is not None and record.stage_validate.state == "done"
+    assert record.title == "日本の写真" and record.tags == ("été", "x")
+    assert record.filename == "mon café ☕+1.jpg"
+    assert (record.width, record.height) == (640, 480)
+    assert record.status == "processing"
 
 
 def test_validate_rejects_with_every_reason(cloud: Cloud) -> None:
     key = cloud.put(OWNER, "u2", "fake.jpg", images.png_with_alpha(), content_type="application/pdf")
     cloud.run("validate", cloud.event(key))
     record = cloud.record("u2")
-    assert record is not None and record["status"] == "rejected"
-    reasons = " ".join(record["status_reasons"])
+    assert record is not None and record.status == "rejected"
+    reasons = " ".join(record.status_reasons)
     assert "application/pdf" in reasons
     assert cloud.finished() == [
         {
             "type": "upload.finished",
             "upload_id": "u2",
             "status": "rejected",
-            "version": record["status_version"],
+            "version": record.status_version,
         }
     ]
 
@@ -51,10 +51,10 @@ def test_thumbnail_flattens_alpha_and_writes_only_to_the_thumbnail_bucket(
     record = cloud.record("u3")
     assert record is not None
     assert '"ThumbnailsMade"' in capsys.readouterr().out  # the EMF line powertools Metrics prints
-    made = {t["size"]: t for t in record["thumbnails"]}
+    made = {t.size: t for t in record.thumbnails}
     assert set(made) == {1024, 512, 128}
-    assert (made[1024]["width"], made[1024]["height"]) == (300, 200)  # never upscaled
-    assert (made[128]["width"], made[128]["height"]) == (128, 85)
+    assert (made[1024].width, made[1024].height) == (300, 200)  # never upscaled
+    assert (made[128].width, made[128].height) == (128, 85)
     stored = cloud.s3.list_objects_v2(Bucket=THUMBS)["Contents"]
     assert sorted(o["Key"] for o in stored) == [f"thumbnails/{OWNER}/u3/{s}.jpg" for s in (1024, 128, 512)]
     # nothing new under the uploads bucket: thumbnails cannot re-enter the pipeline
@@ -66,8 +66,8 @@ def test_exif_rotation_is_applied(cloud: Cloud) -> None:
     cloud.run("thumbnail", cloud.event(key))
     record = cloud.record("u4")
     assert record is not None
-    big = next(t for t in record["thumbnails"] if t["size"] == 1024)
-    assert (big["width"], big["height"]) == (200, 400)
+    big = next(t for t in record.thumbnails if t.size == 1024)
+    assert (big.width, big.height) == (200, 400)
 
 
 def test_bad_images_are_rejected_not_retried(cloud: Cloud) -> None:
@@ -77,8 +77,8 @@ def test_bad_images_are_rejected_not_retried(cloud: Cloud) -> None:
         assert cloud.run("thumbnail", cloud.event(key)) == {"batchItemFailures": []}
     for upload_id in ("u5", "u6"):
         record = cloud.record(upload_id)
-        assert record is not None and record["status"] == "rejected", record
-        assert record["status_reasons"]
+        assert record is not None and record.status == "rejected", record
+        assert record.status_reasons
 
 
 def test_index_records_the_object_and_an_older_event_does_not_win(cloud: Cloud) -> None:
@@ -87,9 +87,9 @@ def test_index_records_the_object_and_an_older_event_does_not_win(cloud: Cloud) 
     cloud.run("index", cloud.event(key, time="2026-11-21T10:00:01.000Z"))  # the older PUT, delivered late
     record = cloud.record("u7")
     assert record is not None
-    assert record["stage_index"]["version"] == "t2026-11-21T10:00:02.000Z"
-    assert record["size"] == len(images.jpeg(100, 100)) and record["content_type"] == "image/jpeg"
-    assert record["owner"] == OWNER and record["created_at"]
+    assert record.stage_index is not None and record.stage_index.version == "t2026-11-21T10:00:02.000Z"
+    assert record.size == len(images.jpeg(100, 100)) and record.content_type == "image/jpeg"
+    assert record.owner == OWNER and record.created_at
 
 
 def test_s3_test_event_is_ignored(cloud: Cloud) -> None:
@@ -113,7 +113,7 @@ def test_whole_flow_in_any_order_sends_exactly_one_email(cloud: Cloud) -> None:
     for function in ("index", "thumbnail", "validate", "index"):  # duplicate index delivery
         cloud.run(function, event)
     record = cloud.record("u8")
-    assert record is not None and record["status"] == "ready"
+    assert record is not None and record.status == "ready"
     # A duplicate delivery that finds the record final but unannounced publishes again (at least once);
     # the notify side absorbs every duplicate.
     finished = cloud.finished()
@@ -125,25 +125,22 @@ def test_whole_flow_in_any_order_sends_exactly_one_email(cloud: Cloud) -> None:
     assert emails[0].destinations["ToAddresses"] == ["a@example.com"]
     assert "a b+c é.jpg" in emails[0].subject and "ready" in emails[0].subject
     record = cloud.record("u8")
-    assert record is not None and record["notified"]["status"] == "ready"
+    assert record is not None and record.notified is not None and record.notified.status == "ready"
 
 
 def test_transient_errors_retry_and_the_last_attempt_records_failed(cloud: Cloud, monkeypatch) -> None:
-    from intake.settings import settings
-
-    monkeypatch.setenv("THUMBNAIL_BUCKET", "no-such-bucket")
-    settings.cache_clear()
+    monkeypatch.setenv("THUMBNAIL_BUCKET", "no-such-bucket")  # read when the handler is imported (cloud.run)
     key = cloud.put(OWNER, "u9", "ok.jpg", images.jpeg())
     # The whole batch failed, so powertools raises: Lambda reports an error and SQS redelivers.
     with pytest.raises(BatchProcessingError):
         cloud.run("thumbnail", cloud.event(key, receive_count=1))
     record = cloud.record("u9")
-    assert record is None or "stage_thumbnail" not in record
+    assert record is None or record.stage_thumbnail is None
     with pytest.raises(BatchProcessingError):  # still raised: the message goes on to the DLQ
         cloud.run("thumbnail", cloud.event(key, receive_count=5))
     record = cloud.record("u9")
-    assert record is not None and record["status"] == "failed"
-    assert "thumbnail did not complete after 5 attempts" in record["status_reasons"][0]
+    assert record is not None and record.status == "failed"
+    assert "thumbnail did not complete after 5 attempts" in record.status_reasons[0]
     assert [m["status"] for m in cloud.finished()] == ["failed"]
 
 
@@ -158,8 +155,34 @@ def test_a_poison_body_fails_only_its_own_record(cloud: Cloud) -> None:
 
 def test_notify_never_recreates_a_deleted_record(cloud: Cloud) -> None:
     from intake.records import Records
+    from intake.status import Status
 
     repo = Records("intake-index")
-    repo.mark_notified("gone", version="t1", status="ready", detail="sent x")
+    repo.mark_notified("gone", version="t1", status=Status.READY, detail="sent x")
     repo.mark_notify_failed("gone", "email for ready not sent")
     assert repo.get("gone") is None
+
+
+def test_notify_records_an_unsent_email_on_the_last_attempt_only(cloud: Cloud, monkeypatch) -> None:
+    from intake.keys import parse_upload_key
+    from intake.records import Records
+
+    key = cloud.put(OWNER, "u11", "ok.jpg", images.jpeg())
+    Records("intake-index").create_pending(
+        parse_upload_key(key), owner_email="a@example.com", content_type="image/jpeg", size=1
+    )
+    for function in ("validate", "thumbnail", "index"):
+        cloud.run(function, cloud.event(key))
+    (finished,) = cloud.finished()
+    monkeypatch.setenv("SENDER_EMAIL", "unverified@example.com")  # SES refuses to send from it
+    with pytest.raises(BatchProcessingError):
+        cloud.run("notify", sqs_event(json.dumps(finished), receive_count=4))
+    record = cloud.record("u11")
+    assert record is not None and record.notify_error is None and record.notified is None
+    with pytest.raises(BatchProcessingError):  # still raised: the message goes on to the DLQ
+        cloud.run("notify", sqs_event(json.dumps(finished), receive_count=5))
+    record = cloud.record("u11")
+    assert record is not None and record.status == "ready" and record.notified is None
+    assert record.notify_error is not None
+    assert record.notify_error.detail == "email for ready not sent: MessageRejected"
+    assert cloud.sent_emails() == []

@@ -266,7 +266,7 @@ def test_every_handler_runs_one_event_in_the_lambda_layout(
         assert any(f.startswith(str(unpacked.opt)) and "pydantic_core" in f for f in ran["files"])
 
     record = records.get(upload_id)
-    assert record and record["status"] == "ready", record
+    assert record and record.status == "ready", record
     thumbs = stack.client("s3").list_objects_v2(Bucket=stack.resources["ThumbnailBucket"])
     assert len([o for o in thumbs.get("Contents", []) if upload_id in o["Key"]]) == 3
 
@@ -278,7 +278,7 @@ def test_every_handler_runs_one_event_in_the_lambda_layout(
     mine = [m for m in sent if m.destinations["ToAddresses"] == [email]]
     assert len(mine) == 1 and upload_id in mine[0].body
     record = records.get(upload_id)
-    assert record and record["notified"]["status"] == "ready"
+    assert record and record.notified and record.notified.status == "ready"
 
     # The API function: the owner lists their uploads (a REST proxy event past the Cognito authorizer).
     ran = invoke(unpacked, stack, "api", rest_event("GET", "/uploads", sub=owner), tmp_path)

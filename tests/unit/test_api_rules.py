@@ -17,6 +17,7 @@ from cfnlint.decode import cfn_yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_spec_validator import validate
 
+from intake.record import UploadRecord
 from intake.uploads import (
     MAX_LIMIT,
     BadRequest,
@@ -187,14 +188,17 @@ def test_public_view_hides_bookkeeping_and_falls_back_to_declared_values() -> No
         "owner": OWNER,
         "owner_email": "a@example.com",
         "filename": "a.jpg",
+        "key": f"uploads/{OWNER}/{UPLOAD_ID}/a.jpg",
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "updated_at": "2026-01-01T00:00:00.000Z",
         "status": "pending",
         "declared_size": 10,
         "declared_content_type": "image/png",
         "rev": 3,
-        "stage_validate": {"state": "done"},
+        "stage_validate": {"state": "done", "version": "t1"},
         "thumbnails": [{"size": 128, "key": "k", "width": 128, "height": 96, "bytes": 5}],
     }
-    view = public_view(item)
+    view = public_view(UploadRecord.from_item(item))
     assert (view["size"], view["content_type"]) == (10, "image/png")
     assert view["thumbnails"] == [{"size": 128, "width": 128, "height": 96}]
     assert not {"owner", "owner_email", "rev", "stage_validate", "key"} & set(view)

@@ -18,7 +18,6 @@ from intake_cli.dlq import (
     saved_line,
 )
 from intake_cli.errors import OpsError
-from intake_cli.records import dead_letter_fields
 from tests.support.aws import s3_event_body
 
 
@@ -132,9 +131,12 @@ def test_dead_letters_decode_down_to_the_upload_and_take_the_record_status() -> 
         {"MessageId": "m2", "Body": "not json", "Attributes": {}},
     ]
     records = {
-        "0123456789abcdef0123456789abcdef": dead_letter_fields(
-            {"status": "failed", "status_reasons": ["boom"]}
-        )
+        "0123456789abcdef0123456789abcdef": {
+            "key": key,
+            "owner": "alice",
+            "status": "failed",
+            "status_reasons": ["boom"],
+        }
     }
     upload, broken = describe_dead_letters("thumbnail", messages, lambda ids: records)
     assert (upload["owner"], upload["key"], upload["receive_count"]) == ("alice", key, 5)

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from intake.records import UploadRecord
+from intake.status import Status
 from intake_cli.app import app
 from intake_cli.cognito import jwt_claims, token_expired
 from intake_cli.errors import IntakeError, OpsError
-from intake_cli.records import parse_since, upload_row
+from intake_cli.records import dead_letter_fields, parse_since, upload_row
 from intake_cli.target import Deployment, OpsTarget, TargetOptions, describe, make_target
 from intake_cli.transfer import MultipartBody
 
@@ -73,18 +75,34 @@ def test_parse_since() -> None:
         parse_since("soon", now)
 
 
-def test_upload_row_keeps_the_ops_shape() -> None:
-    row = upload_row({"upload_id": "u", "status": "failed", "status_reasons": ["r"], "updated_at": "t"})
-    assert row == {
+def test_ops_reads_records_in_its_json_shapes() -> None:
+    record = UploadRecord(
+        upload_id="u",
+        owner="o",
+        filename="f.png",
+        key="uploads/o/u/f.png",
+        created_at="c",
+        updated_at="t",
+        status=Status.FAILED,
+        status_reasons=("r",),
+    )
+    assert upload_row(record) == {
         "upload_id": "u",
-        "owner": None,
-        "filename": None,
-        "key": None,
+        "owner": "o",
+        "filename": "f.png",
+        "key": "uploads/o/u/f.png",
         "status": "failed",
         "reasons": ["r"],
         "updated_at": "t",
-        "created_at": None,
+        "created_at": "c",
     }
+    assert dead_letter_fields(record) == {
+        "key": "uploads/o/u/f.png",
+        "owner": "o",
+        "status": "failed",
+        "status_reasons": ["r"],
+    }
+    assert json.dumps(upload_row(record))  # plain values only
 
 
 def _token(claims: dict[str, Any]) -> str:

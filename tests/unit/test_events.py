@@ -76,3 +76,17 @@ def test_finished_record_parses_its_body():
     }
     parsed = FinishedRecord.model_validate(record)
     assert parsed.body.upload_id == "u1" and parsed.body.status == "ready"
+
+
+def test_only_a_final_status_is_finished():
+    from pydantic import ValidationError
+
+    from intake.events import UploadFinished
+
+    def finished(status):
+        return UploadFinished.model_validate({"upload_id": "u1", "status": status, "version": "t1"})
+
+    assert finished("failed").status == "failed"
+    for status in ("pending", "processing", "expired"):
+        with pytest.raises(ValidationError):
+            finished(status)

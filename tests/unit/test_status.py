@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from intake.status import STAGES, Outcome, StageResult, derive, supersedes
+from intake.status import STAGES, Outcome, StageResult, Status, derive, supersedes
 
 
 def result(stage, state="done", version="t1", reasons=()):
@@ -21,7 +21,7 @@ def apply_all(results):
 
 
 def test_no_results_is_pending():
-    assert derive({}) == Outcome("pending", None)
+    assert derive({}) == Outcome(Status.PENDING, None)
 
 
 def test_partial_results_are_processing():
@@ -30,7 +30,7 @@ def test_partial_results_are_processing():
 
 def test_all_done_is_ready():
     outcome = derive({s: result(s) for s in STAGES})
-    assert outcome == Outcome("ready", "t1")
+    assert outcome == Outcome(Status.READY, "t1")
     assert outcome.final
 
 
@@ -48,7 +48,7 @@ def test_rejection_beats_failure_and_reasons_are_deduplicated():
             "index": result("index", "failed", reasons=["gave up"]),
         }
     )
-    assert outcome == Outcome("rejected", "t1", ("corrupt",))
+    assert outcome == Outcome(Status.REJECTED, "t1", ("corrupt",))
 
 
 def test_only_the_newest_version_counts():
@@ -82,4 +82,4 @@ WRITES = [
 @pytest.mark.parametrize("order", list(itertools.permutations(range(len(WRITES))))[::37])
 def test_any_order_gives_the_same_outcome(order):
     stored = apply_all([WRITES[i] for i in order])
-    assert derive(stored) == Outcome("ready", "t1")
+    assert derive(stored) == Outcome(Status.READY, "t1")
