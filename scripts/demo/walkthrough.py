@@ -20,7 +20,8 @@ from intake.records import Records
 from intake.status import FINAL_STATUSES
 from intake_build.artifacts import build
 from intake_cli import config
-from intake_cli.client import IntakeApi, sign_in
+from intake_cli.api import IntakeApi
+from intake_cli.cognito import sign_in
 from localcloud.cloud import LocalCloud
 from localcloud.users import DEMO_EMAIL, DEMO_PASSWORD
 

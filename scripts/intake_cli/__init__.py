@@ -1,1 +1,1 @@
-"""The `intake` command line: uploads and queries (client) and operations (ops)."""
+"""The `intake` command line: uploads and queries (the client commands) and operations (`intake ops`)."""

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import requests
 from botocore.exceptions import BotoCoreError
 
+from intake_cli.errors import IntakeError
 from intake_tools import webconfig
 from intake_tools.session import LOCAL_REGION, Target, local_endpoint
 from intake_tools.stack import StackNotFound, read_stack
@@ -29,7 +30,7 @@ LOCAL_API_URL = "http://127.0.0.1:3000"
 DEFAULT_STACK = "intake"
 
 
-class ConfigError(Exception):
+class ConfigError(IntakeError):
     """A setting is missing or cannot be discovered; the message says what to do."""
 
 

@@ -19,8 +19,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from intake_cli import config
+from intake_cli.api import IntakeApi
 from intake_cli.app import app
-from intake_cli.client import IntakeApi, IntakeError, jwt_claims
+from intake_cli.cognito import jwt_claims
+from intake_cli.errors import IntakeError
 from localcloud.cloud import LocalCloud
 from localcloud.server import free_port
 from localcloud.users import create_user

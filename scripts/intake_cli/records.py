@@ -1,0 +1,116 @@
+"""The upload records ops reads through `intake.records.Records`: by status (a Query on the by_status
+index, never a Scan), and by upload id for the dead letters. Timestamps are the index's format.
+
+The records' fields are read here only (`upload_row`, `dead_letter_fields`); the rest of the CLI gets
+plain dicts in the --json shapes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from intake_cli.errors import OpsError
+from intake_cli.target import Deployment
+
+if TYPE_CHECKING:  # imported when used: pydantic and boto3's DynamoDB types are slow to load
+    from intake.records import Records, UploadRecord
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_PAGE = 100
+
+
+def iso(moment: datetime) -> str:
+    """The timestamp format of the index (records.now_iso), so string comparison orders by time."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_since(text: str, now: datetime) -> str:
+    """'30m', '1h', '2d', '1w' before ``now``, or an ISO 8601 date/time (UTC if no offset)."""
+    value = text.strip()
+    match = _RELATIVE.match(value.lower())
+    if match:
+        return iso(now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise OpsError(f"--since {text!r}: use a duration such as 30m, 1h, 2d, or an ISO date/time") from None
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _records(deployment: Deployment, table: str) -> Records:
+    from intake.records import Records
+
+    return Records(table, client=deployment.target.client("dynamodb"))
+
+
+def _by_status(records: Records, status: str, since: str | None) -> Iterator[UploadRecord]:
+    cursor = None
+    while True:
+        page = records.list_by_status(status, since=since, limit=_PAGE, cursor=cursor)
+        yield from page.items
+        cursor = page.next_cursor
+        if not cursor:
+            return
+
+
+def upload_row(record: UploadRecord) -> dict[str, Any]:
+    """A record as `intake ops uploads` shows it."""
+    return {
+        "upload_id": record.upload_id,
+        "owner": record.owner,
+        "filename": record.filename,
+        "key": record.key,
+        "status": record.status.value,
+        "reasons": list(record.status_reasons),
+        "updated_at": record.updated_at,
+        "created_at": record.created_at,
+    }
+
+
+def dead_letter_fields(record: UploadRecord) -> dict[str, Any]:
+    """What a dead letter's row takes from its upload's record."""
+    return {
+        "key": record.key,
+        "owner": record.owner,
+        "status": record.status.value,
+        "status_reasons": list(record.status_reasons),
+    }
+
+
+def uploads_by_status(
+    deployment: Deployment, status: str, *, since: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Upload records with `status` (updated since `since`), newest first, at most `limit`."""
+    records = _records(deployment, deployment.output("IndexTableName"))
+    return [upload_row(item) for item in islice(_by_status(records, status, since), limit)]
+
+
+def record_lookup(
+    deployment: Deployment, on_error: Callable[[str], None]
+) -> Callable[[set[str]], dict[str, dict[str, Any]]]:
+    """Upload id -> its `dead_letter_fields`, where the index can be read: the dead letters matter
+    more than their status, so a failure is told to `on_error` and gives no more records."""
+
+    def lookup(upload_ids: set[str]) -> dict[str, dict[str, Any]]:
+        table = deployment.outputs.get("IndexTableName")
+        if not table or not upload_ids:
+            return {}
+        records = _records(deployment, table)
+        found = {}
+        try:
+            for upload_id in upload_ids:
+                item = records.get(upload_id)
+                if item:
+                    found[upload_id] = dead_letter_fields(item)
+        except ClientError as exc:
+            on_error(f"cannot read the upload records ({exc}); showing the messages only")
+        return found
+
+    return lookup
