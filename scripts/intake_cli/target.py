@@ -26,15 +26,13 @@ LOCAL_ENDPOINT = f"http://{LOCAL_HOST}"
 
 @dataclass(frozen=True)
 class OpsTarget(Target):
-    """A Target whose clients give up soon (three attempts, 5 s to connect) and, on AWS, ignore
-    $AWS_ENDPOINT_URL: --aws means AWS, whatever the environment says."""
+    """A Target whose clients give up soon: three attempts, 5 s to connect."""
 
     def client(self, service: str, *, config: Config | None = None, retries: int = 3) -> Any:
-        config = config or Config(  # type: ignore[call-arg]
+        config = config or Config(
             retries={"mode": "standard", "total_max_attempts": retries},
             connect_timeout=5,
             read_timeout=30,
-            ignore_configured_endpoint_urls=not self.is_local,
         )
         return super().client(service, config=config)
 

@@ -79,16 +79,8 @@ class Target:
         return self.region or self.session.region_name or LOCAL_REGION
 
     def client(self, service: str, *, config: Config | None = None) -> Any:
+        if not self.is_local:  # AWS means AWS, whatever $AWS_ENDPOINT_URL says
+            config = Config(ignore_configured_endpoint_urls=True).merge(config or Config())  # type: ignore[call-arg]
         with _lock:
             session = _session(self.profile, self.region, self.is_local)
             return session.client(service, endpoint_url=self.endpoint_url, config=config)  # type: ignore[call-overload]
-
-    def describe(self) -> dict[str, Any]:
-        """Where this is, for --json output and error messages."""
-        where = {"endpoint": self.endpoint_url} if self.is_local else {"profile": self.profile}
-        return {
-            "target": "local" if self.is_local else "aws",
-            **where,
-            "region": self.region_name,
-            "stack": self.stack,
-        }
