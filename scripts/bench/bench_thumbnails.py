@@ -90,17 +90,10 @@ def make_input(spec: Input, directory: Path, scale: float = 1.0) -> Path:
 # --- engines (run in the worker) ------------------------------------------------------------------
 
 
-def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
-    w, h = size
-    if max(w, h) <= longest:
-        return w, h
-    if w >= h:
-        return longest, max(1, round(h * longest / w))
-    return max(1, round(w * longest / h)), longest
-
-
 def naive_engine(data: bytes) -> list[bytes]:
     """What one writes first: decode everything, then resize each size from the full image."""
+    from intake.thumbnails import fit  # the same target sizes as the engine (PIL only)
+
     out = []
     with Image.open(io.BytesIO(data)) as opened:
         image = ImageOps.exif_transpose(opened)
@@ -112,7 +105,7 @@ def naive_engine(data: bytes) -> list[bytes]:
             image = image.convert("RGB")
         for size in SIZES:
             buffer = io.BytesIO()
-            image.resize(_fit(image.size, size), Image.Resampling.LANCZOS).save(
+            image.resize(fit(image.size, size), Image.Resampling.LANCZOS).save(
                 buffer, "JPEG", quality=QUALITY
             )
             out.append(buffer.getvalue())

@@ -62,7 +62,7 @@ def _mp(pixels: int) -> str:
     return f"{pixels / 1_000_000:.1f} MP"
 
 
-def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
+def fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
     """Scale `size` so its longest side is `longest`, keeping aspect; never upscale."""
     w, h = size
     if max(w, h) <= longest:
@@ -128,7 +128,7 @@ def _decode_largest(
         # real aspect ratio, so draft() can pick the biggest DCT scale that
         # still covers it. A 90-degree EXIF rotation only swaps w and h, and
         # we rotate after resizing, so the box never needs swapping.
-        target = _fit((width, height), longest)
+        target = fit((width, height), longest)
         if isinstance(im, JpegImagePlugin.JpegImageFile):
             im.draft("RGB", target)
         im.load()  # first frame only for GIF/WebP
@@ -179,7 +179,7 @@ def make_thumbnails(
         made: dict[int, Thumbnail] = {}
         for size in descending:
             # Target from the original's size so rounding does not compound.
-            target = _fit(upright, size)
+            target = fit(upright, size)
             if current.size != target:
                 # Each size from the previous (larger) result, not the original.
                 current = current.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)

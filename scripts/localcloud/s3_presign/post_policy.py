@@ -26,6 +26,7 @@ from .sigv4 import (
     Secrets,
     same_signature,
     signature,
+    signature_mismatch,
     unknown_access_key,
     v2_refused,
 )
@@ -225,17 +226,7 @@ def verify_post(
         raise unknown_access_key(credential.access_key_id)
     policy_b64 = fields["policy"]
     if not same_signature(signature(credential.key(secret), policy_b64), fields["x-amz-signature"]):
-        raise S3Error(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
-            {
-                "AWSAccessKeyId": credential.access_key_id,
-                "StringToSign": policy_b64,
-                "SignatureProvided": fields["x-amz-signature"],
-            },
-        )
+        raise signature_mismatch(credential.access_key_id, policy_b64, fields["x-amz-signature"])
     policy = parse_policy(policy_b64)
     check_conditions(policy, expand(fields, filename), bucket, now)
     return policy

@@ -137,6 +137,17 @@ def v2_refused() -> S3Error:
     )
 
 
+def signature_mismatch(access_key_id: str, string_to_sign: str, provided: str, **more: str) -> S3Error:
+    return S3Error(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+        {"AWSAccessKeyId": access_key_id, "StringToSign": string_to_sign, "SignatureProvided": provided}
+        | more,
+    )
+
+
 def unknown_access_key(access_key_id: str) -> S3Error:
     return S3Error(
         403,
@@ -278,15 +289,6 @@ def _check_signature(
     )
     to_sign = string_to_sign(params["X-Amz-Date"], credential.scope, canonical)
     if not same_signature(signature(credential.key(secret), to_sign), params["X-Amz-Signature"]):
-        raise S3Error(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
-            {
-                "AWSAccessKeyId": credential.access_key_id,
-                "StringToSign": to_sign,
-                "SignatureProvided": params["X-Amz-Signature"],
-                "CanonicalRequest": canonical,
-            },
+        raise signature_mismatch(
+            credential.access_key_id, to_sign, params["X-Amz-Signature"], CanonicalRequest=canonical
         )
