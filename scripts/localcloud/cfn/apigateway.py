@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from moto.apigateway.exceptions import RestAPINotFound
-from moto.apigateway.models import APIGatewayBackend, Authorizer, apigateway_backends
+from moto.apigateway.models import APIGatewayBackend, apigateway_backends
 from moto.core.common_models import CloudFormationModel
 
 from ._model import LocalModel
@@ -23,29 +23,6 @@ _APPLIED = {
     "RestApiId", "Name", "Type", "ProviderARNs", "IdentitySource", "IdentityValidationExpression",
     "AuthorizerUri", "AuthorizerCredentials", "AuthorizerResultTtlInSeconds", "AuthType",
 }  # fmt: skip
-
-
-def _put(
-    backend: APIGatewayBackend, rest_api_id: str, authorizer_id: str, name: str, props: dict[str, Any]
-) -> Authorizer:
-    """Create (or overwrite, keeping its id) the authorizer on its REST API."""
-    ttl = props.get("AuthorizerResultTtlInSeconds")
-    authorizer = backend.get_rest_api(rest_api_id).create_authorizer(
-        authorizer_id,
-        name,
-        str(props["Type"]),
-        provider_arns=[str(a) for a in props.get("ProviderARNs", [])] or None,
-        auth_type=props.get("AuthType"),
-        authorizer_uri=props.get("AuthorizerUri"),
-        authorizer_credentials=props.get("AuthorizerCredentials"),
-        identity_source=props.get("IdentitySource"),
-        identiy_validation_expression=props.get("IdentityValidationExpression"),
-        # API Gateway's default cache TTL is 300 s.
-        authorizer_result_ttl=as_int(ttl) if ttl is not None else 300,
-    )
-    # moto passes the expression under a misspelt keyword; set it where to_json reads it.
-    authorizer.identity_validation_expression = props.get("IdentityValidationExpression")
-    return authorizer
 
 
 class ApiGatewayAuthorizer(LocalModel, CloudFormationModel):
@@ -71,17 +48,31 @@ class ApiGatewayAuthorizer(LocalModel, CloudFormationModel):
     def create(self, name: str) -> None:
         name = str(self.props.get("Name") or name)
         created = self._backend.create_authorizer(self._rest_api_id, name, str(self.props["Type"]))
-        self.authorizer_id = str(_put(self._backend, self._rest_api_id, str(created.id), name, self.props).id)
+        self.authorizer_id = str(created.id)
+        self._put(name, self.props)
 
     def update(self, props: dict[str, Any]) -> None:
         current = self._backend.get_authorizer(self._rest_api_id, self.authorizer_id)
-        _put(
-            self._backend,
-            self._rest_api_id,
-            self.authorizer_id,
-            str(props.get("Name") or current.name),
-            props,
-        )
+        self._put(str(props.get("Name") or current.name), props)
 
     def remove(self) -> None:
         self._backend.delete_authorizer(self._rest_api_id, self.authorizer_id)
+
+    def _put(self, name: str, props: dict[str, Any]) -> None:
+        """Create (or overwrite, keeping its id) the authorizer on its REST API."""
+        ttl = props.get("AuthorizerResultTtlInSeconds")
+        authorizer = self._backend.get_rest_api(self._rest_api_id).create_authorizer(
+            self.authorizer_id,
+            name,
+            str(props["Type"]),
+            provider_arns=[str(a) for a in props.get("ProviderARNs", [])] or None,
+            auth_type=props.get("AuthType"),
+            authorizer_uri=props.get("AuthorizerUri"),
+            authorizer_credentials=props.get("AuthorizerCredentials"),
+            identity_source=props.get("IdentitySource"),
+            identiy_validation_expression=props.get("IdentityValidationExpression"),
+            # API Gateway's default cache TTL is 300 s.
+            authorizer_result_ttl=as_int(ttl) if ttl is not None else 300,
+        )
+        # moto passes the expression under a misspelt keyword; set it where to_json reads it.
+        authorizer.identity_validation_expression = props.get("IdentityValidationExpression")

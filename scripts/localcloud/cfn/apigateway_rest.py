@@ -31,9 +31,6 @@ from ._model import LocalModel
 from ._props import as_bool
 from .include import read_snippet
 
-REST_API_TYPE = "AWS::ApiGateway::RestApi"
-DEPLOYMENT_TYPE = "AWS::ApiGateway::Deployment"
-STAGE_TYPE = "AWS::ApiGateway::Stage"
 HTTP_METHODS = frozenset(
     {"get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method"}
 )
@@ -158,12 +155,12 @@ class _ApiGatewayModel(LocalModel):
 class ApiGatewayRestApi(_ApiGatewayModel, CloudFormationModel):
     """AWS::ApiGateway::RestApi."""
 
-    TYPE = REST_API_TYPE
+    TYPE = "AWS::ApiGateway::RestApi"
     NAME_TYPE = "Name"
     REF = "api_id"
     ATTRIBUTES: ClassVar[Mapping[str, str]] = {"RestApiId": "api_id", "RootResourceId": "root_resource_id"}
     APPLIED = _REST_API_APPLIED
-    ALREADY_GONE = (KeyError,)
+    ALREADY_GONE = (KeyError,)  # the API may already be gone
 
     api_id: str
 
@@ -201,7 +198,7 @@ class ApiGatewayRestApi(_ApiGatewayModel, CloudFormationModel):
 class ApiGatewayDeployment(_ApiGatewayModel, CloudFormationModel):
     """AWS::ApiGateway::Deployment."""
 
-    TYPE = DEPLOYMENT_TYPE
+    TYPE = "AWS::ApiGateway::Deployment"
     REF = "deployment_id"
     ATTRIBUTES: ClassVar[Mapping[str, str]] = {"DeploymentId": "deployment_id"}
     APPLIED = ("RestApiId", "StageName", "Description")
@@ -244,7 +241,7 @@ def _method_settings(settings: Any) -> dict[str, Any]:
 class ApiGatewayStage(_ApiGatewayModel, CloudFormationModel):
     """AWS::ApiGateway::Stage."""
 
-    TYPE = STAGE_TYPE
+    TYPE = "AWS::ApiGateway::Stage"
     NAME_TYPE = "StageName"
     REF = "stage_name"
     REPLACING = ("RestApiId", "StageName")

@@ -116,7 +116,7 @@ class LambdaFunctionWithAllProperties(MotoModelExtension, CloudFormationModel):
     def remove(
         cls, name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
-        get_backend(account_id, region_name).delete_function(name)  # moto's model has no delete by name
+        get_backend(account_id, region_name).delete_function(name)  # LambdaFunction has no delete by name
 
 
 class LambdaLayerVersion(LocalModel, CloudFormationModel):

@@ -29,10 +29,6 @@ _POOL_NOT_IN_API = {"UserPoolName", "EnabledMfas", "UserPoolTags"}
 _CLIENT_INTEGERS = ("AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity", "AuthSessionValidity")
 
 
-def _backend(model: LocalModel) -> CognitoIdpBackend:
-    return cognitoidp_backends[model.account_id][model.region_name]
-
-
 def _schema(schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Schema constraints are strings in the API; templates often give numbers."""
     result = []
@@ -43,6 +39,10 @@ def _schema(schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 attribute[key] = {k: str(v) for k, v in attribute[key].items()}
         result.append(attribute)
     return result
+
+
+def _generates_secret(props: Mapping[str, Any]) -> bool:
+    return as_bool(props.get("GenerateSecret", False))
 
 
 def _client_config(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,7 +64,15 @@ def user_pool_config(props: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-class CognitoUserPool(LocalModel, CloudFormationModel):
+class _CognitoModel(LocalModel):
+    """What both types share: moto's Cognito IdP backend."""
+
+    @property
+    def _backend(self) -> CognitoIdpBackend:
+        return cognitoidp_backends[self.account_id][self.region_name]
+
+
+class CognitoUserPool(_CognitoModel, CloudFormationModel):
     """AWS::Cognito::UserPool."""
 
     TYPE = "AWS::Cognito::UserPool"
@@ -82,17 +90,17 @@ class CognitoUserPool(LocalModel, CloudFormationModel):
     arn: str
 
     def create(self, name: str) -> None:
-        pool = _backend(self).create_user_pool(name, user_pool_config(self.props))
+        pool = self._backend.create_user_pool(name, user_pool_config(self.props))
         self.pool_id, self.arn = pool.id, pool.arn
         warn_unapplied(self.TYPE, self.props, set(self.props) - {"EnabledMfas"})
 
     def update(self, props: dict[str, Any]) -> None:
-        _backend(self).update_user_pool(self.pool_id, user_pool_config(props))
+        self._backend.update_user_pool(self.pool_id, user_pool_config(props))
         if "UserPoolName" in props:
-            _backend(self).describe_user_pool(self.pool_id).name = str(props["UserPoolName"])
+            self._backend.describe_user_pool(self.pool_id).name = str(props["UserPoolName"])
 
     def remove(self) -> None:
-        _backend(self).delete_user_pool(self.pool_id)
+        self._backend.delete_user_pool(self.pool_id)
 
     def provider_name(self) -> str:
         return f"cognito-idp.{self.region_name}.amazonaws.com/{self.pool_id}"
@@ -101,7 +109,7 @@ class CognitoUserPool(LocalModel, CloudFormationModel):
         return f"https://{self.provider_name()}"
 
 
-class CognitoUserPoolClient(LocalModel, CloudFormationModel):
+class CognitoUserPoolClient(_CognitoModel, CloudFormationModel):
     """AWS::Cognito::UserPoolClient."""
 
     TYPE = "AWS::Cognito::UserPoolClient"
@@ -120,37 +128,30 @@ class CognitoUserPoolClient(LocalModel, CloudFormationModel):
     def _pool_id(self) -> str:
         return str(self.props["UserPoolId"])
 
-    @staticmethod
-    def _generates_secret(props: Mapping[str, Any]) -> bool:
-        return as_bool(props.get("GenerateSecret", False))
-
     def create(self, name: str) -> None:
-        self.client_id = (
-            _backend(self)
-            .create_user_pool_client(
-                self._pool_id, self._generates_secret(self.props), _client_config(self.props)
-            )
-            .id
+        generate_secret = _generates_secret(self.props)
+        client = self._backend.create_user_pool_client(
+            self._pool_id, generate_secret, _client_config(self.props)
         )
+        self.client_id = client.id
 
     def replaced_by(self, props: Mapping[str, Any]) -> bool:
-        return super().replaced_by(props) or self._generates_secret(props) != self._generates_secret(
-            self.props
-        )
+        # GenerateSecret requires replacement too (compared as the Boolean it is).
+        return super().replaced_by(props) or _generates_secret(props) != _generates_secret(self.props)
 
     def update(self, props: dict[str, Any]) -> None:
-        _backend(self).update_user_pool_client(self._pool_id, self.client_id, _client_config(props))
+        self._backend.update_user_pool_client(self._pool_id, self.client_id, _client_config(props))
 
     def remove(self) -> None:
-        _backend(self).delete_user_pool_client(self._pool_id, self.client_id)
+        self._backend.delete_user_pool_client(self._pool_id, self.client_id)
 
     def _client(self) -> CognitoIdpUserPoolClient:
-        return _backend(self).describe_user_pool(self._pool_id).clients[self.client_id]
+        return self._backend.describe_user_pool(self._pool_id).clients[self.client_id]
 
     def client_name(self) -> str:
         return str(self._client().extended_config.get("ClientName", ""))
 
     def client_secret(self) -> str:
-        if not self._generates_secret(self.props):
+        if not _generates_secret(self.props):
             raise UnformattedGetAttTemplateException()  # only a client with GenerateSecret has one
         return str(self._client().secret)

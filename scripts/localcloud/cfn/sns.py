@@ -67,10 +67,8 @@ class SNSSubscription(LocalModel, CloudFormationModel):
 
     def create(self, name: str) -> None:
         topic_arn = str(self.props["TopicArn"])
-        backend = _backend_for(topic_arn)
-        self.arn = backend.subscribe(
-            topic_arn, str(self.props.get("Endpoint", "")), str(self.props["Protocol"])
-        ).arn
+        endpoint, protocol = str(self.props.get("Endpoint", "")), str(self.props["Protocol"])
+        self.arn = _backend_for(topic_arn).subscribe(topic_arn, endpoint, protocol).arn
         self._set_attributes(self.props, removed=())
 
     def update(self, props: dict[str, Any]) -> None:
