@@ -171,7 +171,8 @@ class MotoModelExtension:
 
     @classmethod
     def create(cls, name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
-        """Make the resource: moto's create (whose models here use no keyword arguments)."""
+        """Make the resource: moto's create (moto's keyword arguments, LogicalId etc., are not passed on:
+        the models extended here ignore them)."""
         return cls.MOTO.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
 
     @classmethod
