@@ -20,6 +20,10 @@ module here adds one piece, faithful to the CloudFormation reference, on top of 
 - `include`: the AWS::Include transform in resource properties (moto only expands it in Mappings)
 - `no_builtin_esm`: moto never consumes SQS queues for event source mappings itself
 
+`_model` implements moto's CloudFormationModel interface once (`LocalModel` for a type moto skips,
+`MotoModelExtension` for one it models in part), so each module above reads as what its AWS type does;
+`_props` holds the property coercions and ARN helpers they share.
+
 Call `install()` in the process that runs the moto server, before it handles its first request.
 """
 

@@ -1,4 +1,4 @@
-"""Small helpers shared by the resource modules: CloudFormation property coercion and ARN parsing.
+"""Small helpers shared by the resource modules: CloudFormation property coercion, ARNs and backends.
 
 CloudFormation hands resolved properties to the models as YAML/JSON scalars: a `Number` parameter
 arrives as an int, a literal may be a string ("60", "true"). AWS coerces them to the property's
@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 logger = logging.getLogger("localcloud.cfn")
+B = TypeVar("B")
 
 
 def as_bool(value: Any) -> bool:
@@ -73,26 +74,7 @@ def parse_arn(arn: str) -> Arn:
     return Arn(parts[1], parts[2], parts[3], parts[4], parts[5])
 
 
-class RefAndAttributes:
-    """Ref and GetAtt of a model from two class attributes (put it before CloudFormationModel).
-
-    `REF` names the instance attribute that `Ref` returns; `ATTRIBUTES` maps each `GetAtt` name to one.
-    """
-
-    REF: ClassVar[str]
-    ATTRIBUTES: ClassVar[Mapping[str, str]] = {}
-
-    @property
-    def physical_resource_id(self) -> str:
-        return str(getattr(self, self.REF))
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.ATTRIBUTES
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name not in self.ATTRIBUTES:
-            raise UnformattedGetAttTemplateException()
-        return str(getattr(self, self.ATTRIBUTES[attribute_name]))
+def backend_for_arn(backends: Mapping[str, Mapping[str, B]], arn: str) -> B:
+    """The backend (of a moto `BackendDict`) that owns an ARN: its account and region."""
+    parsed = parse_arn(arn)
+    return backends[parsed.account][parsed.region]

@@ -20,22 +20,17 @@ The local API front reads all of this back through the API Gateway API and serve
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from moto.apigateway.models import APIGatewayBackend, RestAPI, apigateway_backends
+from moto.apigateway.models import APIGatewayBackend, RestAPI, Stage, apigateway_backends
 from moto.core.common_models import CloudFormationModel
 
-from localcloud.cfn._props import RefAndAttributes
-
-from ._props import as_bool, properties_of, warn_unapplied
+from ._model import LocalModel
+from ._props import as_bool
 from .include import read_snippet
 
-REST_API_TYPE = "AWS::ApiGateway::RestApi"
-DEPLOYMENT_TYPE = "AWS::ApiGateway::Deployment"
-STAGE_TYPE = "AWS::ApiGateway::Stage"
 HTTP_METHODS = frozenset(
     {"get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method"}
 )
@@ -47,10 +42,6 @@ _REST_API_APPLIED = {
 _STAGE_APPLIED = {
     "RestApiId", "DeploymentId", "StageName", "Description", "Variables", "TracingEnabled", "MethodSettings",
 }  # fmt: skip
-
-
-def _backend(account_id: str, region_name: str) -> APIGatewayBackend:
-    return apigateway_backends[account_id][region_name]
 
 
 def _document(props: dict[str, Any], account_id: str) -> dict[str, Any] | None:
@@ -153,150 +144,86 @@ def _endpoint_configuration(props: dict[str, Any]) -> dict[str, Any] | None:
     return {"types": list(config.get("Types") or ["EDGE"])}
 
 
-class ApiGatewayRestApi(CloudFormationModel):
-    """AWS::ApiGateway::RestApi."""
-
-    def __init__(self, api_id: str, account_id: str, region_name: str) -> None:
-        self.api_id = api_id
-        self.account_id = account_id
-        self.region_name = region_name
+class _ApiGatewayModel(LocalModel):
+    """What the three REST API types share: moto's API Gateway backend."""
 
     @property
-    def physical_resource_id(self) -> str:
-        return self.api_id
+    def _backend(self) -> APIGatewayBackend:
+        return apigateway_backends[self.account_id][self.region_name]
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return REST_API_TYPE
+class ApiGatewayRestApi(_ApiGatewayModel, CloudFormationModel):
+    """AWS::ApiGateway::RestApi."""
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("RestApiId", "RootResourceId")
+    TYPE = "AWS::ApiGateway::RestApi"
+    NAME_TYPE = "Name"
+    REF = "api_id"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {"RestApiId": "api_id", "RootResourceId": "root_resource_id"}
+    APPLIED = _REST_API_APPLIED
+    ALREADY_GONE = (KeyError,)  # the API may already be gone
 
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    api_id: str
 
-        api = _backend(self.account_id, self.region_name).get_rest_api(self.api_id)
-        if attribute_name == "RestApiId":
-            return self.api_id
-        if attribute_name == "RootResourceId":
-            return str(api.get_resource_for_path("/").id)
-        raise UnformattedGetAttTemplateException()
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> ApiGatewayRestApi:
-        props = properties_of(cloudformation_json)
-        document = _document(props, account_id)
+    def create(self, name: str) -> None:
+        document = _document(self.props, self.account_id)
         info = (document or {}).get("info") or {}
-        name = str(props.get("Name") or info.get("title") or resource_name)
-        backend = _backend(account_id, region_name)
-        api = backend.create_rest_api(
-            name=name,
-            description=str(props.get("Description") or info.get("description") or ""),
-            endpoint_configuration=_endpoint_configuration(props),  # type: ignore[arg-type]
-            policy=props.get("Policy"),
+        api = self._backend.create_rest_api(
+            name=str(self.props.get("Name") or info.get("title") or name),
+            description=str(self.props.get("Description") or info.get("description") or ""),
+            endpoint_configuration=_endpoint_configuration(self.props),  # type: ignore[arg-type]
+            policy=self.props.get("Policy"),
         )
-        api.binaryMediaTypes = list(props.get("BinaryMediaTypes") or [])
+        self.api_id = api.id
+        api.binaryMediaTypes = list(self.props.get("BinaryMediaTypes") or [])
         if document:
-            import_document(backend, api, document)
-        warn_unapplied(REST_API_TYPE, props, _REST_API_APPLIED)
-        return cls(api.id, account_id, region_name)
+            import_document(self._backend, api, document)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: ApiGatewayRestApi,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> ApiGatewayRestApi:
-        props = properties_of(cloudformation_json)
-        backend = _backend(account_id, region_name)
-        api = backend.get_rest_api(original_resource.api_id)
-        document = _document(props, account_id)
+    def update(self, props: dict[str, Any]) -> None:
+        api = self._backend.get_rest_api(self.api_id)
+        document = _document(props, self.account_id)
         if props.get("Name"):
             api.name = str(props["Name"])
         if "Description" in props:
             api.description = str(props["Description"])
         if document:
-            import_document(backend, api, document)
-        return original_resource
+            import_document(self._backend, api, document)
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        with contextlib.suppress(KeyError):
-            _backend(self.account_id, self.region_name).delete_rest_api(self.api_id)
+    def remove(self) -> None:
+        self._backend.delete_rest_api(self.api_id)
+
+    def root_resource_id(self) -> str:
+        return str(self._backend.get_rest_api(self.api_id).get_resource_for_path("/").id)
 
 
-class ApiGatewayDeployment(RefAndAttributes, CloudFormationModel):
+class ApiGatewayDeployment(_ApiGatewayModel, CloudFormationModel):
     """AWS::ApiGateway::Deployment."""
 
+    TYPE = "AWS::ApiGateway::Deployment"
     REF = "deployment_id"
     ATTRIBUTES: ClassVar[Mapping[str, str]] = {"DeploymentId": "deployment_id"}
+    APPLIED = ("RestApiId", "StageName", "Description")
+    ALREADY_GONE = (Exception,)  # the API (and with it the deployment) may be gone
 
-    def __init__(self, deployment_id: str, rest_api_id: str, account_id: str, region_name: str) -> None:
-        self.deployment_id = deployment_id
-        self.rest_api_id = rest_api_id
-        self.account_id = account_id
-        self.region_name = region_name
+    deployment_id: str
+    rest_api_id: str
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return DEPLOYMENT_TYPE
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> ApiGatewayDeployment:
-        props = properties_of(cloudformation_json)
-        rest_api_id = str(props["RestApiId"])
-        deployment = _backend(account_id, region_name).create_deployment(
-            rest_api_id, str(props.get("StageName") or ""), str(props.get("Description") or "")
+    def create(self, name: str) -> None:
+        self.rest_api_id = str(self.props["RestApiId"])
+        deployment = self._backend.create_deployment(
+            self.rest_api_id, str(self.props.get("StageName") or ""), str(self.props.get("Description") or "")
         )
-        warn_unapplied(DEPLOYMENT_TYPE, props, {"RestApiId", "StageName", "Description"})
-        return cls(str(deployment.id), rest_api_id, account_id, region_name)
+        self.deployment_id = str(deployment.id)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: ApiGatewayDeployment,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> ApiGatewayDeployment:
-        props = properties_of(cloudformation_json)
-        deployment = _backend(account_id, region_name).get_deployment(
-            original_resource.rest_api_id, original_resource.deployment_id
-        )
+    def update(self, props: dict[str, Any]) -> None:
+        deployment = self._backend.get_deployment(self.rest_api_id, self.deployment_id)
         deployment.description = str(props.get("Description") or "")
-        return original_resource
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        with contextlib.suppress(Exception):  # the API (and with it the deployment) may be gone
-            _backend(self.account_id, self.region_name).delete_deployment(
-                self.rest_api_id, self.deployment_id
-            )
+    def remove(self) -> None:
+        self._backend.delete_deployment(self.rest_api_id, self.deployment_id)
+
+
+def _variables(props: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (props.get("Variables") or {}).items()}
 
 
 def _method_settings(settings: Any) -> dict[str, Any]:
@@ -311,80 +238,39 @@ def _method_settings(settings: Any) -> dict[str, Any]:
     return shown
 
 
-class ApiGatewayStage(CloudFormationModel):
+class ApiGatewayStage(_ApiGatewayModel, CloudFormationModel):
     """AWS::ApiGateway::Stage."""
 
-    def __init__(self, stage_name: str, rest_api_id: str, account_id: str, region_name: str) -> None:
-        self.stage_name = stage_name
-        self.rest_api_id = rest_api_id
-        self.account_id = account_id
-        self.region_name = region_name
+    TYPE = "AWS::ApiGateway::Stage"
+    NAME_TYPE = "StageName"
+    REF = "stage_name"
+    REPLACING = ("RestApiId", "StageName")
+    APPLIED = _STAGE_APPLIED
+    ALREADY_GONE = (Exception,)  # the API (and with it the stage) may be gone
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.stage_name
+    stage_name: str
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "StageName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return STAGE_TYPE
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> ApiGatewayStage:
-        props = properties_of(cloudformation_json)
-        rest_api_id = str(props["RestApiId"])
-        name = str(props.get("StageName") or resource_name)
-        _backend(account_id, region_name).create_stage(
-            rest_api_id,
-            name,
-            str(props.get("DeploymentId") or ""),
-            variables={str(k): str(v) for k, v in (props.get("Variables") or {}).items()},
-            description=str(props.get("Description") or ""),
-            tracing_enabled=as_bool(props.get("TracingEnabled", False)),
+    def create(self, name: str) -> None:
+        self.stage_name = str(self.props.get("StageName") or name)
+        self._backend.create_stage(
+            str(self.props["RestApiId"]),
+            self.stage_name,
+            str(self.props.get("DeploymentId") or ""),
+            variables=_variables(self.props),
+            description=str(self.props.get("Description") or ""),
+            tracing_enabled=as_bool(self.props.get("TracingEnabled", False)),
         )
-        stage = _backend(account_id, region_name).get_stage(rest_api_id, name)
-        stage.method_settings = _method_settings(props.get("MethodSettings"))
-        warn_unapplied(STAGE_TYPE, props, _STAGE_APPLIED)
-        return cls(name, rest_api_id, account_id, region_name)
+        self._stage().method_settings = _method_settings(self.props.get("MethodSettings"))
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: ApiGatewayStage,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> ApiGatewayStage:
-        props = properties_of(cloudformation_json)
-        if (
-            str(props["RestApiId"]) != original_resource.rest_api_id
-            or str(props.get("StageName") or original_resource.stage_name) != original_resource.stage_name
-        ):
-            new = cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
-            original_resource.delete(account_id, region_name)
-            return new
-        stage = _backend(account_id, region_name).get_stage(
-            original_resource.rest_api_id, original_resource.stage_name
-        )
+    def update(self, props: dict[str, Any]) -> None:
+        stage = self._stage()
         stage.deployment_id = str(props.get("DeploymentId") or stage.deployment_id)
         stage.description = str(props.get("Description") or "")
-        stage.variables = {str(k): str(v) for k, v in (props.get("Variables") or {}).items()}
+        stage.variables = _variables(props)
         stage.method_settings = _method_settings(props.get("MethodSettings"))
-        return original_resource
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        with contextlib.suppress(Exception):  # the API (and with it the stage) may be gone
-            _backend(self.account_id, self.region_name).delete_stage(self.rest_api_id, self.stage_name)
+    def remove(self) -> None:
+        self._backend.delete_stage(str(self.props["RestApiId"]), self.stage_name)
+
+    def _stage(self) -> Stage:
+        return self._backend.get_stage(str(self.props["RestApiId"]), self.stage_name)

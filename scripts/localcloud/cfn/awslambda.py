@@ -25,12 +25,10 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend
 from moto.core.common_models import CloudFormationModel
 
-from localcloud.cfn._props import RefAndAttributes
-
+from ._model import LocalModel, MotoModelExtension
 from ._props import as_int, parse_arn, properties_of, tag_dict, warn_unapplied
 
 FUNCTION_TYPE = "AWS::Lambda::Function"
-LAYER_VERSION_TYPE = "AWS::Lambda::LayerVersion"
 
 _FUNCTION_PASSTHROUGH = (
     "Description",
@@ -47,6 +45,10 @@ _FUNCTION_PASSTHROUGH = (
     "PackageType",
     "ImageConfig",
 )
+
+_FUNCTION_APPLIED = (
+    *_FUNCTION_PASSTHROUGH, "Code", "FunctionName", "Handler", "Role", "Runtime", "KmsKeyArn", "Tags", "LoggingConfig",
+)  # fmt: skip
 
 
 def function_spec(function_name: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -75,153 +77,75 @@ def function_spec(function_name: str, props: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def _apply_logging_config(function: LambdaFunction, props: dict[str, Any]) -> None:
-    log_group = (props.get("LoggingConfig") or {}).get("LogGroup")
-    function.logs_group_name = str(log_group) if log_group else f"/aws/lambda/{function.function_name}"
-
-
-class LambdaFunctionWithAllProperties(CloudFormationModel):
+class LambdaFunctionWithAllProperties(MotoModelExtension, CloudFormationModel):
     """AWS::Lambda::Function: moto's LambdaFunction, created with every property (never instantiated)."""
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "FunctionName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return FUNCTION_TYPE
+    MOTO = LambdaFunction
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return LambdaFunction.has_cfn_attr(attr)
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> LambdaFunction:
         props = properties_of(cloudformation_json)
-        function = get_backend(account_id, region_name).create_function(function_spec(resource_name, props))
-        _apply_logging_config(function, props)
-        warn_unapplied(
-            FUNCTION_TYPE,
-            props,
-            {
-                *_FUNCTION_PASSTHROUGH,
-                "Code",
-                "FunctionName",
-                "Handler",
-                "Role",
-                "Runtime",
-                "KmsKeyArn",
-                "Tags",
-                "LoggingConfig",
-            },
-        )
+        function = get_backend(account_id, region_name).create_function(function_spec(name, props))
+        warn_unapplied(FUNCTION_TYPE, props, _FUNCTION_APPLIED)
         return function
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: LambdaFunction,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def update(
+        cls, resource: LambdaFunction, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> LambdaFunction:
-        props = properties_of(cloudformation_json)
-        if "FunctionName" in props and props["FunctionName"] != original_resource.function_name:
-            new = cls.create_from_cloudformation_json(
-                str(props["FunctionName"]), cloudformation_json, account_id, region_name
-            )
-            original_resource.delete(account_id, region_name)
-            return new
         # moto updates configuration (incl. Layers) and code; set what its update skips.
-        function: LambdaFunction = LambdaFunction.update_from_cloudformation_json(
-            original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
-        spec = function_spec(function.function_name, props)
+        function: LambdaFunction = super().update(resource, cloudformation_json, account_id, region_name)
+        spec = function_spec(function.function_name, properties_of(cloudformation_json))
         function.architectures = spec.get("Architectures", ["x86_64"])
         function.tracing_config = spec.get("TracingConfig") or {"Mode": "PassThrough"}
         function.ephemeral_storage = (spec.get("EphemeralStorage") or {}).get("Size", 512)
         function.kms_key_arn = spec.get("KMSKeyArn")
         function.tags = spec.get("Tags") or {}
         function.reserved_concurrency = spec.get("ReservedConcurrentExecutions")
-        _apply_logging_config(function, props)
         return function
 
     @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def extend(cls, resource: LambdaFunction, props: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        # LoggingConfig.LogGroup: the group the function logs to.
+        log_group = (props.get("LoggingConfig") or {}).get("LogGroup")
+        resource.logs_group_name = str(log_group) if log_group else f"/aws/lambda/{resource.function_name}"
+
+    @classmethod
+    def remove(
+        cls, name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
-        get_backend(account_id, region_name).delete_function(resource_name)
+        get_backend(account_id, region_name).delete_function(name)  # LambdaFunction has no delete by name
 
 
-class LambdaLayerVersion(RefAndAttributes, CloudFormationModel):
+class LambdaLayerVersion(LocalModel, CloudFormationModel):
     """AWS::Lambda::LayerVersion."""
 
+    TYPE = "AWS::Lambda::LayerVersion"
+    NAME_TYPE = "LayerName"
     REF = "arn"
     ATTRIBUTES: ClassVar[Mapping[str, str]] = {"LayerVersionArn": "arn"}
 
-    def __init__(self, arn: str) -> None:
-        self.arn = arn
+    arn: str
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "LayerName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return LAYER_VERSION_TYPE
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> LambdaLayerVersion:
-        props = properties_of(cloudformation_json)
+    def create(self, name: str) -> None:
         # moto's own LayerVersion model answers the name-property lookup ("LayerVersion"), so
-        # resource_name is always the generated name: honour LayerName here.
+        # name is always the generated name: honour LayerName here.
         spec: dict[str, Any] = {
-            "LayerName": str(props.get("LayerName") or resource_name),
-            "Content": props["Content"],
+            "LayerName": str(self.props.get("LayerName") or name),
+            "Content": self.props["Content"],
         }
-        for name in ("Description", "CompatibleRuntimes", "CompatibleArchitectures", "LicenseInfo"):
-            if name in props:
-                spec[name] = props[name]
-        layer_version = get_backend(account_id, region_name).publish_layer_version(spec)
-        warn_unapplied(LAYER_VERSION_TYPE, props, {"LayerName", *spec})
-        return cls(layer_version.arn)
+        for key in ("Description", "CompatibleRuntimes", "CompatibleArchitectures", "LicenseInfo"):
+            if key in self.props:
+                spec[key] = self.props[key]
+        self.arn = get_backend(self.account_id, self.region_name).publish_layer_version(spec).arn
+        warn_unapplied(self.TYPE, self.props, {"LayerName", *spec})
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: LambdaLayerVersion,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> LambdaLayerVersion:
-        new = cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-        original_resource.delete(account_id, region_name)
-        return new
+    def replaced_by(self, props: Mapping[str, Any]) -> bool:
+        return True  # every LayerVersion property requires replacement: a new version
 
-    def delete(self, account_id: str, region_name: str) -> None:
+    def remove(self) -> None:
         # arn:aws:lambda:<region>:<account>:layer:<name>:<version>
-        parsed = parse_arn(self.arn)
-        _, name, version = parsed.resource.split(":")
-        get_backend(parsed.account, parsed.region).delete_layer_version(name, version)
+        _, name, version = parse_arn(self.arn).resource.split(":")
+        get_backend(self.account_id, self.region_name).delete_layer_version(name, version)

@@ -10,78 +10,44 @@ type requires replacement.
 
 from __future__ import annotations
 
-import contextlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from moto.awslambda.models import lambda_backends
+from moto.awslambda.policy import Policy
 from moto.core.common_models import CloudFormationModel
 
-from ._props import properties_of, warn_unapplied
+from ._model import LocalModel
 
-PERMISSION_TYPE = "AWS::Lambda::Permission"
 _APPLIED = {
     "Action", "FunctionName", "Principal", "SourceArn", "SourceAccount", "EventSourceToken",
     "PrincipalOrgID", "FunctionUrlAuthType",
 }  # fmt: skip
 
 
-class LambdaPermission(CloudFormationModel):
+class LambdaPermission(LocalModel, CloudFormationModel):
     """AWS::Lambda::Permission."""
 
-    def __init__(self, statement_id: str, function: str, account_id: str, region_name: str) -> None:
-        self.statement_id = statement_id
-        self.function = function
-        self.account_id = account_id
-        self.region_name = region_name
+    TYPE = "AWS::Lambda::Permission"
+    REF = "statement_id"
+    APPLIED = _APPLIED
+    ALREADY_GONE = (Exception,)  # the function (and its policy) may already be gone
+
+    statement_id: str
 
     @property
-    def physical_resource_id(self) -> str:
-        return self.statement_id
+    def _policy(self) -> Policy:
+        backend = lambda_backends[self.account_id][self.region_name]
+        return backend.get_function(str(self.props["FunctionName"])).policy
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    def create(self, name: str) -> None:
+        self.statement_id = name
+        statement = {k: v for k, v in self.props.items() if k in _APPLIED and k != "FunctionName"}
+        self._policy.add_statement(json.dumps({**statement, "StatementId": name}))
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return PERMISSION_TYPE
+    def replaced_by(self, props: Mapping[str, Any]) -> bool:
+        return True  # every Permission property requires replacement: a new statement
 
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> LambdaPermission:
-        props = properties_of(cloudformation_json)
-        function = str(props["FunctionName"])
-        statement = {k: v for k, v in props.items() if k in _APPLIED and k != "FunctionName"}
-        statement["StatementId"] = resource_name
-        lambda_backends[account_id][region_name].get_function(function).policy.add_statement(
-            json.dumps(statement)
-        )
-        warn_unapplied(PERMISSION_TYPE, props, _APPLIED)
-        return cls(resource_name, function, account_id, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: LambdaPermission,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> LambdaPermission:
-        new = cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-        original_resource.delete(account_id, region_name)
-        return new
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        with contextlib.suppress(Exception):  # the function (and its policy) may already be gone
-            backend = lambda_backends[self.account_id][self.region_name]
-            backend.get_function(self.function).policy.del_statement(self.statement_id)
+    def remove(self) -> None:
+        self._policy.del_statement(self.statement_id)

@@ -22,13 +22,10 @@ from moto.cloudwatch.models import (
 )
 from moto.core.common_models import CloudFormationModel
 
-from localcloud.cfn._props import RefAndAttributes
+from ._model import LocalModel
+from ._props import as_bool, as_float, as_int, tag_dict
 
-from ._props import as_bool, as_float, as_int, properties_of, tag_dict, warn_unapplied
-
-ALARM_TYPE = "AWS::CloudWatch::Alarm"
-
-_APPLIED = {
+_APPLIED = (
     "AlarmName",
     "AlarmDescription",
     "ActionsEnabled",
@@ -51,7 +48,7 @@ _APPLIED = {
     "Unit",
     "Metrics",
     "Tags",
-}
+)
 
 
 def _metric_data_queries(metrics: list[dict[str, Any]]) -> list[MetricDataQuery]:
@@ -117,72 +114,30 @@ def put_alarm(backend: CloudWatchBackend, name: str, props: dict[str, Any]) -> N
     )
 
 
-class CloudWatchAlarm(RefAndAttributes, CloudFormationModel):
+class CloudWatchAlarm(LocalModel, CloudFormationModel):
     """AWS::CloudWatch::Alarm."""
 
+    TYPE = "AWS::CloudWatch::Alarm"
+    NAME_TYPE = "AlarmName"
     REF = "name"
     ATTRIBUTES: ClassVar[Mapping[str, str]] = {"Arn": "arn"}
+    REPLACING = ("AlarmName",)  # without AlarmName, an update keeps the alarm's name
+    APPLIED = _APPLIED
 
-    def __init__(self, name: str, arn: str, account_id: str, region_name: str) -> None:
-        self.name = name
-        self.arn = arn
-        self.account_id = account_id
-        self.region_name = region_name
+    name: str
+    arn: str
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
+    @property
+    def _backend(self) -> CloudWatchBackend:
+        return cloudwatch_backends[self.account_id][self.region_name]
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return ALARM_TYPE
+    def create(self, name: str) -> None:
+        # name is AlarmName, or the name moto generated as <stack>-<logical id>-<random>.
+        put_alarm(self._backend, name, self.props)
+        self.name, self.arn = name, self._backend.alarms[name].alarm_arn
 
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> CloudWatchAlarm:
-        # resource_name is AlarmName, or the name moto generated as <stack>-<logical id>-<random>.
-        props = properties_of(cloudformation_json)
-        backend = cloudwatch_backends[account_id][region_name]
-        put_alarm(backend, resource_name, props)
-        warn_unapplied(ALARM_TYPE, props, _APPLIED)
-        return cls(resource_name, backend.alarms[resource_name].alarm_arn, account_id, region_name)
+    def update(self, props: dict[str, Any]) -> None:
+        put_alarm(self._backend, self.name, props)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: CloudWatchAlarm,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> CloudWatchAlarm:
-        props = properties_of(cloudformation_json)
-        if "AlarmName" in props and props["AlarmName"] != original_resource.name:
-            new = cls.create_from_cloudformation_json(
-                str(props["AlarmName"]), cloudformation_json, account_id, region_name
-            )
-            original_resource.delete(account_id, region_name)
-            return new
-        # Without AlarmName, moto offers a freshly generated name: keep the alarm's own.
-        backend = cloudwatch_backends[original_resource.account_id][original_resource.region_name]
-        put_alarm(backend, original_resource.name, props)
-        return original_resource
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        cloudwatch_backends[self.account_id][self.region_name].delete_alarms([self.name])
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+    def remove(self) -> None:
+        self._backend.delete_alarms([self.name])

@@ -13,25 +13,20 @@ CreateUserPoolClient with the same property names, except UserPoolName -> PoolNa
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cognitoidp.exceptions import ResourceNotFoundError
-from moto.cognitoidp.models import CognitoIdpBackend, cognitoidp_backends
+from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPoolClient, cognitoidp_backends
 from moto.core.common_models import CloudFormationModel
 
-from ._props import as_bool, properties_of, warn_unapplied
-
-USER_POOL_TYPE = "AWS::Cognito::UserPool"
-USER_POOL_CLIENT_TYPE = "AWS::Cognito::UserPoolClient"
+from ._model import LocalModel
+from ._props import as_bool, warn_unapplied
 
 # CloudFormation-only properties of a user pool (not CreateUserPool parameters).
 _POOL_NOT_IN_API = {"UserPoolName", "EnabledMfas", "UserPoolTags"}
 _CLIENT_INTEGERS = ("AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity", "AuthSessionValidity")
-
-
-def _backend(account_id: str, region_name: str) -> CognitoIdpBackend:
-    return cognitoidp_backends[account_id][region_name]
 
 
 def _schema(schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -46,6 +41,19 @@ def _schema(schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
+def _generates_secret(props: Mapping[str, Any]) -> bool:
+    return as_bool(props.get("GenerateSecret", False))
+
+
+def _client_config(props: Mapping[str, Any]) -> dict[str, Any]:
+    """CreateUserPoolClient's configuration (besides UserPoolId and GenerateSecret)."""
+    config = {k: v for k, v in props.items() if k not in ("UserPoolId", "GenerateSecret")}
+    for key in _CLIENT_INTEGERS:
+        if key in config:
+            config[key] = int(config[key])
+    return config
+
+
 def user_pool_config(props: dict[str, Any]) -> dict[str, Any]:
     """CreateUserPool parameters (besides PoolName) from the pool's properties."""
     config = {k: v for k, v in props.items() if k not in _POOL_NOT_IN_API}
@@ -56,170 +64,94 @@ def user_pool_config(props: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-class CognitoUserPool(CloudFormationModel):
+class _CognitoModel(LocalModel):
+    """What both types share: moto's Cognito IdP backend."""
+
+    @property
+    def _backend(self) -> CognitoIdpBackend:
+        return cognitoidp_backends[self.account_id][self.region_name]
+
+
+class CognitoUserPool(_CognitoModel, CloudFormationModel):
     """AWS::Cognito::UserPool."""
 
-    def __init__(self, pool_id: str, arn: str, account_id: str, region_name: str) -> None:
-        self.pool_id = pool_id
-        self.arn = arn
-        self.account_id = account_id
-        self.region_name = region_name
+    TYPE = "AWS::Cognito::UserPool"
+    NAME_TYPE = "UserPoolName"
+    REF = "pool_id"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {
+        "Arn": "arn",
+        "ProviderName": "provider_name",
+        "ProviderURL": "provider_url",
+        "UserPoolId": "pool_id",
+    }
+    ALREADY_GONE = (ResourceNotFoundError,)
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.pool_id
+    pool_id: str
+    arn: str
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "UserPoolName"
+    def create(self, name: str) -> None:
+        pool = self._backend.create_user_pool(name, user_pool_config(self.props))
+        self.pool_id, self.arn = pool.id, pool.arn
+        warn_unapplied(self.TYPE, self.props, set(self.props) - {"EnabledMfas"})
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return USER_POOL_TYPE
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Arn", "ProviderName", "ProviderURL", "UserPoolId")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        provider = f"cognito-idp.{self.region_name}.amazonaws.com/{self.pool_id}"
-        values = {
-            "Arn": self.arn,
-            "ProviderName": provider,
-            "ProviderURL": f"https://{provider}",
-            "UserPoolId": self.pool_id,
-        }
-        if attribute_name not in values:
-            raise UnformattedGetAttTemplateException()
-        return values[attribute_name]
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> CognitoUserPool:
-        props = properties_of(cloudformation_json)
-        pool = _backend(account_id, region_name).create_user_pool(resource_name, user_pool_config(props))
-        warn_unapplied(USER_POOL_TYPE, props, set(props) - {"EnabledMfas"})
-        return cls(pool.id, pool.arn, account_id, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: CognitoUserPool,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> CognitoUserPool:
-        props = properties_of(cloudformation_json)
-        backend = _backend(original_resource.account_id, original_resource.region_name)
-        backend.update_user_pool(original_resource.pool_id, user_pool_config(props))
+    def update(self, props: dict[str, Any]) -> None:
+        self._backend.update_user_pool(self.pool_id, user_pool_config(props))
         if "UserPoolName" in props:
-            backend.describe_user_pool(original_resource.pool_id).name = str(props["UserPoolName"])
-        return original_resource
+            self._backend.describe_user_pool(self.pool_id).name = str(props["UserPoolName"])
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        with contextlib.suppress(ResourceNotFoundError):
-            _backend(self.account_id, self.region_name).delete_user_pool(self.pool_id)
+    def remove(self) -> None:
+        self._backend.delete_user_pool(self.pool_id)
+
+    def provider_name(self) -> str:
+        return f"cognito-idp.{self.region_name}.amazonaws.com/{self.pool_id}"
+
+    def provider_url(self) -> str:
+        return f"https://{self.provider_name()}"
 
 
-class CognitoUserPoolClient(CloudFormationModel):
+class CognitoUserPoolClient(_CognitoModel, CloudFormationModel):
     """AWS::Cognito::UserPoolClient."""
 
-    def __init__(
-        self, client_id: str, pool_id: str, generate_secret: bool, account_id: str, region_name: str
-    ) -> None:
-        self.client_id = client_id
-        self.pool_id = pool_id
-        self.generate_secret = generate_secret
-        self.account_id = account_id
-        self.region_name = region_name
+    TYPE = "AWS::Cognito::UserPoolClient"
+    REF = "client_id"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {
+        "ClientId": "client_id",
+        "Name": "client_name",
+        "ClientSecret": "client_secret",
+    }
+    REPLACING = ("UserPoolId",)
+    ALREADY_GONE = (ResourceNotFoundError,)  # the pool may already be gone
+
+    client_id: str
 
     @property
-    def physical_resource_id(self) -> str:
-        return self.client_id
+    def _pool_id(self) -> str:
+        return str(self.props["UserPoolId"])
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return USER_POOL_CLIENT_TYPE
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("ClientId", "ClientSecret", "Name")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        pool = _backend(self.account_id, self.region_name).describe_user_pool(self.pool_id)
-        client = pool.clients[self.client_id]
-        if attribute_name == "ClientId":
-            return self.client_id
-        if attribute_name == "Name":
-            return str(client.extended_config.get("ClientName", ""))
-        if attribute_name == "ClientSecret" and self.generate_secret:
-            return client.secret
-        raise UnformattedGetAttTemplateException()
-
-    @staticmethod
-    def _config(props: dict[str, Any]) -> dict[str, Any]:
-        config = {k: v for k, v in props.items() if k not in ("UserPoolId", "GenerateSecret")}
-        for key in _CLIENT_INTEGERS:
-            if key in config:
-                config[key] = int(config[key])
-        return config
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> CognitoUserPoolClient:
-        props = properties_of(cloudformation_json)
-        pool_id = str(props["UserPoolId"])
-        generate_secret = as_bool(props.get("GenerateSecret", False))
-        client = _backend(account_id, region_name).create_user_pool_client(
-            pool_id, generate_secret, cls._config(props)
+    def create(self, name: str) -> None:
+        generate_secret = _generates_secret(self.props)
+        client = self._backend.create_user_pool_client(
+            self._pool_id, generate_secret, _client_config(self.props)
         )
-        return cls(client.id, pool_id, generate_secret, account_id, region_name)
+        self.client_id = client.id
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: CognitoUserPoolClient,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> CognitoUserPoolClient:
-        props = properties_of(cloudformation_json)
-        if (
-            str(props["UserPoolId"]) != original_resource.pool_id
-            or as_bool(props.get("GenerateSecret", False)) != original_resource.generate_secret
-        ):
-            new = cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
-            original_resource.delete(account_id, region_name)
-            return new
-        _backend(account_id, region_name).update_user_pool_client(
-            original_resource.pool_id, original_resource.client_id, cls._config(props)
-        )
-        return original_resource
+    def replaced_by(self, props: Mapping[str, Any]) -> bool:
+        # GenerateSecret requires replacement too (compared as the Boolean it is).
+        return super().replaced_by(props) or _generates_secret(props) != _generates_secret(self.props)
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        with contextlib.suppress(ResourceNotFoundError):  # the pool may already be gone
-            _backend(self.account_id, self.region_name).delete_user_pool_client(self.pool_id, self.client_id)
+    def update(self, props: dict[str, Any]) -> None:
+        self._backend.update_user_pool_client(self._pool_id, self.client_id, _client_config(props))
+
+    def remove(self) -> None:
+        self._backend.delete_user_pool_client(self._pool_id, self.client_id)
+
+    def _client(self) -> CognitoIdpUserPoolClient:
+        return self._backend.describe_user_pool(self._pool_id).clients[self.client_id]
+
+    def client_name(self) -> str:
+        return str(self._client().extended_config.get("ClientName", ""))
+
+    def client_secret(self) -> str:
+        if not _generates_secret(self.props):
+            raise UnformattedGetAttTemplateException()  # only a client with GenerateSecret has one
+        return str(self._client().secret)

@@ -16,7 +16,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 
-from ._props import as_bool, as_int, properties_of, warn_unapplied
+from ._model import MotoModelExtension
+from ._props import as_bool, as_int, warn_unapplied
 
 TABLE_TYPE = "AWS::DynamoDB::Table"
 
@@ -57,61 +58,11 @@ def apply_table_properties(table: Table, props: dict[str, Any]) -> None:
     )
 
 
-class DynamoDBTable(CloudFormationModel):
+class DynamoDBTable(MotoModelExtension, CloudFormationModel):
     """AWS::DynamoDB::Table: moto's Table plus TTL and point-in-time recovery (never instantiated)."""
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return Table.cloudformation_name_type()
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return TABLE_TYPE
+    MOTO = Table
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return Table.has_cfn_attr(attr)
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Table:
-        table = Table.create_from_cloudformation_json(
-            resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        apply_table_properties(table, properties_of(cloudformation_json))
-        return table
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Table,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Table:
-        props = properties_of(cloudformation_json)
-        if "TableName" in props and props["TableName"] != original_resource.name:  # replacement
-            new = cls.create_from_cloudformation_json(
-                str(props["TableName"]), cloudformation_json, account_id, region_name
-            )
-            original_resource.delete(account_id, region_name)
-            return new
-        apply_table_properties(original_resource, props)
-        return original_resource
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        Table.delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)
+    def extend(cls, resource: Table, props: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        apply_table_properties(resource, props)

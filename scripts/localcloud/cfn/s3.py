@@ -29,7 +29,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.s3.models import FakeBucket, S3Backend, s3_backends
 from moto.utilities.utils import get_partition
 
-from ._props import as_bool, properties_of, warn_unapplied
+from ._model import MotoModelExtension
+from ._props import as_bool, warn_unapplied
 
 BUCKET_TYPE = "AWS::S3::Bucket"
 
@@ -112,68 +113,68 @@ def _lifecycle_filter(rule: dict[str, Any]) -> dict[str, Any]:
     return {"Prefix": str(prefix or "")}
 
 
+# PutBucketLifecycleConfiguration key -> CloudFormation key, in a transition and a noncurrent one.
+_TRANSITION_KEYS = {"Days": "TransitionInDays", "Date": "TransitionDate", "StorageClass": "StorageClass"}
+_NONCURRENT_TRANSITION_KEYS = {
+    "NoncurrentDays": "TransitionInDays",
+    "StorageClass": "StorageClass",
+    "NewerNoncurrentVersions": "NewerNoncurrentVersions",
+}
+
+
+def _transitions(rule: dict[str, Any], many: str, one: str, keys: dict[str, str]) -> list[dict[str, Any]]:
+    """A list of transitions plus its legacy single-item form (Transitions + Transition), for the API."""
+    items = list(rule.get(many) or []) + ([rule[one]] if rule.get(one) else [])
+    return [{api: item[cfn] for api, cfn in keys.items() if item.get(cfn) is not None} for item in items]
+
+
+def _expiration(rule: dict[str, Any]) -> dict[str, Any]:
+    expiration: dict[str, Any] = {}
+    if rule.get("ExpirationInDays") is not None:
+        expiration["Days"] = int(rule["ExpirationInDays"])
+    if rule.get("ExpirationDate"):
+        expiration["Date"] = str(rule["ExpirationDate"])
+    if rule.get("ExpiredObjectDeleteMarker") is not None:
+        expiration["ExpiredObjectDeleteMarker"] = as_bool(rule["ExpiredObjectDeleteMarker"])
+    return expiration
+
+
+def _noncurrent_expiration(rule: dict[str, Any]) -> dict[str, Any]:
+    nve = rule.get("NoncurrentVersionExpiration") or {}
+    days = nve.get("NoncurrentDays", rule.get("NoncurrentVersionExpirationInDays"))
+    if days is None:
+        return {}
+    expiration = {"NoncurrentDays": int(days)}
+    if nve.get("NewerNoncurrentVersions") is not None:
+        expiration["NewerNoncurrentVersions"] = int(nve["NewerNoncurrentVersions"])
+    return expiration
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """One LifecycleConfiguration rule as PutBucketLifecycleConfiguration takes it."""
+    api: dict[str, Any] = {"Status": str(rule["Status"]), "Filter": _lifecycle_filter(rule)}
+    if rule.get("Id"):
+        api["ID"] = str(rule["Id"])
+    if expiration := _expiration(rule):
+        api["Expiration"] = expiration
+    if transitions := _transitions(rule, "Transitions", "Transition", _TRANSITION_KEYS):
+        api["Transition"] = transitions
+    if noncurrent_expiration := _noncurrent_expiration(rule):
+        api["NoncurrentVersionExpiration"] = noncurrent_expiration
+    if transitions := _transitions(
+        rule, "NoncurrentVersionTransitions", "NoncurrentVersionTransition", _NONCURRENT_TRANSITION_KEYS
+    ):
+        api["NoncurrentVersionTransition"] = transitions
+    if rule.get("AbortIncompleteMultipartUpload"):
+        api["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        }
+    return api
+
+
 def lifecycle_rules(cfn: dict[str, Any]) -> list[dict[str, Any]]:
     """LifecycleConfiguration.Rules as PutBucketLifecycleConfiguration rules."""
-    rules = []
-    for rule in cfn.get("Rules") or []:
-        api: dict[str, Any] = {"Status": str(rule["Status"]), "Filter": _lifecycle_filter(rule)}
-        if rule.get("Id"):
-            api["ID"] = str(rule["Id"])
-        expiration: dict[str, Any] = {}
-        if rule.get("ExpirationInDays") is not None:
-            expiration["Days"] = int(rule["ExpirationInDays"])
-        if rule.get("ExpirationDate"):
-            expiration["Date"] = str(rule["ExpirationDate"])
-        if rule.get("ExpiredObjectDeleteMarker") is not None:
-            expiration["ExpiredObjectDeleteMarker"] = as_bool(rule["ExpiredObjectDeleteMarker"])
-        if expiration:
-            api["Expiration"] = expiration
-        transitions = list(rule.get("Transitions") or []) + (
-            [rule["Transition"]] if rule.get("Transition") else []
-        )
-        if transitions:
-            api["Transition"] = [
-                {
-                    k: v
-                    for k, v in (
-                        ("Days", t.get("TransitionInDays")),
-                        ("Date", t.get("TransitionDate")),
-                        ("StorageClass", t.get("StorageClass")),
-                    )
-                    if v is not None
-                }
-                for t in transitions
-            ]
-        nve = rule.get("NoncurrentVersionExpiration") or {}
-        nve_days = nve.get("NoncurrentDays", rule.get("NoncurrentVersionExpirationInDays"))
-        if nve_days is not None:
-            api["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(nve_days)}
-            if nve.get("NewerNoncurrentVersions") is not None:
-                api["NoncurrentVersionExpiration"]["NewerNoncurrentVersions"] = int(
-                    nve["NewerNoncurrentVersions"]
-                )
-        nvts = list(rule.get("NoncurrentVersionTransitions") or []) + (
-            [rule["NoncurrentVersionTransition"]] if rule.get("NoncurrentVersionTransition") else []
-        )
-        if nvts:
-            api["NoncurrentVersionTransition"] = [
-                {
-                    k: v
-                    for k, v in (
-                        ("NoncurrentDays", t.get("TransitionInDays")),
-                        ("StorageClass", t.get("StorageClass")),
-                        ("NewerNoncurrentVersions", t.get("NewerNoncurrentVersions")),
-                    )
-                    if v is not None
-                }
-                for t in nvts
-            ]
-        if rule.get("AbortIncompleteMultipartUpload"):
-            api["AbortIncompleteMultipartUpload"] = {
-                "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
-            }
-        rules.append(api)
-    return rules
+    return [_lifecycle_rule(rule) for rule in cfn.get("Rules") or []]
 
 
 # Property -> (apply(backend, bucket, value), remove(backend, bucket)) through the S3 backend.
@@ -222,66 +223,11 @@ def apply_bucket_properties(
     warn_unapplied(BUCKET_TYPE, props, _MOTO_APPLIES | _HANDLERS.keys())
 
 
-class S3Bucket(CloudFormationModel):
+class S3Bucket(MotoModelExtension, CloudFormationModel):
     """AWS::S3::Bucket: moto's FakeBucket plus the properties it skips (never instantiated)."""
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return FakeBucket.cloudformation_name_type()
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return BUCKET_TYPE
+    MOTO = FakeBucket
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return FakeBucket.has_cfn_attr(attr)
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> FakeBucket:
-        bucket = FakeBucket.create_from_cloudformation_json(
-            resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        bucket.localcloud_properties = properties_of(cloudformation_json)  # type: ignore[attr-defined]
-        apply_bucket_properties(bucket, bucket.localcloud_properties)  # type: ignore[attr-defined]
-        return bucket
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: FakeBucket,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> FakeBucket:
-        bucket = FakeBucket.update_from_cloudformation_json(
-            original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
-        props = properties_of(cloudformation_json)
-        # A replacement bucket starts empty; an updated one had the previous template's properties.
-        previous = (
-            getattr(original_resource, "localcloud_properties", None) if bucket is original_resource else None
-        )
-        apply_bucket_properties(bucket, props, previous)
-        bucket.localcloud_properties = props  # type: ignore[attr-defined]
-        return bucket
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        FakeBucket.delete_from_cloudformation_json(
-            resource_name, cloudformation_json, account_id, region_name
-        )
+    def extend(cls, resource: FakeBucket, props: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        apply_bucket_properties(resource, props, previous)

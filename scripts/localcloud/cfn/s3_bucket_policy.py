@@ -16,7 +16,6 @@ false, except for `...IfExists`, `Null` and the negated operators (StringNot*, A
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import json
 from typing import Any
@@ -24,75 +23,39 @@ from typing import Any
 from moto.core.common_models import CloudFormationModel
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3.exceptions import MissingBucket
-from moto.s3.models import FakeBucket, s3_backends
+from moto.s3.models import FakeBucket, S3Backend, s3_backends
 from moto.utilities.utils import get_partition
 
-from ._props import json_text, properties_of
-
-BUCKET_POLICY_TYPE = "AWS::S3::BucketPolicy"
+from ._model import LocalModel
+from ._props import json_text
 
 #: What a request to the local emulator looks like to a bucket policy.
 LOCAL_REQUEST_CONTEXT: dict[str, str] = {"aws:SecureTransport": "true"}
 
 
-class S3BucketPolicy(CloudFormationModel):
+class S3BucketPolicy(LocalModel, CloudFormationModel):
     """AWS::S3::BucketPolicy."""
 
-    def __init__(self, bucket: str, account_id: str, region_name: str) -> None:
-        self.bucket = bucket
-        self.account_id = account_id
-        self.region_name = region_name
+    TYPE = "AWS::S3::BucketPolicy"
+    REF = "bucket"
+    REPLACING = ("Bucket",)
+    ALREADY_GONE = (MissingBucket,)  # the bucket may already be gone
+
+    bucket: str
 
     @property
-    def physical_resource_id(self) -> str:
-        return self.bucket
+    def _backend(self) -> S3Backend:
+        return s3_backends[self.account_id][get_partition(self.region_name)]
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    def create(self, name: str) -> None:
+        self.bucket = str(self.props["Bucket"])
+        self.update(self.props)
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return BUCKET_POLICY_TYPE
+    def update(self, props: dict[str, Any]) -> None:
+        self._backend.put_bucket_policy(self.bucket, json_text(props["PolicyDocument"]).encode())
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> S3BucketPolicy:
-        props = properties_of(cloudformation_json)
-        bucket = str(props["Bucket"])
-        backend = s3_backends[account_id][get_partition(region_name)]
-        backend.put_bucket_policy(bucket, json_text(props["PolicyDocument"]).encode())
-        return cls(bucket, account_id, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: S3BucketPolicy,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> S3BucketPolicy:
-        if str(properties_of(cloudformation_json)["Bucket"]) != original_resource.bucket:
-            original_resource.delete(account_id, region_name)  # Bucket: update requires replacement
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        backend = s3_backends[self.account_id][get_partition(self.region_name)]
-        with contextlib.suppress(MissingBucket):  # the bucket may already be gone
-            backend.delete_bucket_policy(self.bucket)
+    def remove(self) -> None:
+        self._backend.delete_bucket_policy(self.bucket)
 
 
 # ---------------------------------------------------------------------------------------------------

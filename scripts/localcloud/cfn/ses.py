@@ -14,45 +14,53 @@ VerifiedForSendingStatus=true.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
-from moto.sesv2.models import sesv2_backends
+from moto.sesv2.models import SESV2Backend, sesv2_backends
 
-from ._props import as_bool, properties_of, warn_unapplied
+from ._model import LocalModel
+from ._props import as_bool
 
-EMAIL_IDENTITY_TYPE = "AWS::SES::EmailIdentity"
 _DKIM_ATTRIBUTES = tuple(f"DkimDNSToken{kind}{i}" for kind in ("Name", "Value") for i in (1, 2, 3))
 
 
-class SESEmailIdentity(CloudFormationModel):
+class SESEmailIdentity(LocalModel, CloudFormationModel):
     """AWS::SES::EmailIdentity."""
 
-    def __init__(self, identity: str, account_id: str, region_name: str) -> None:
-        self.identity = identity
-        self.account_id = account_id
-        self.region_name = region_name
+    TYPE = "AWS::SES::EmailIdentity"
+    NAME_TYPE = "EmailIdentity"
+    REF = "identity"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = dict.fromkeys(_DKIM_ATTRIBUTES, "")  # see get_cfn_attribute
+    REPLACING = ("EmailIdentity",)
+    APPLIED = (
+        "EmailIdentity",
+        "DkimSigningAttributes",
+        "ConfigurationSetAttributes",
+        "DkimAttributes",
+        "FeedbackAttributes",
+    )
+
+    identity: str
 
     @property
-    def physical_resource_id(self) -> str:
-        return self.identity
+    def _backend(self) -> SESV2Backend:
+        return sesv2_backends[self.account_id][self.region_name]
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "EmailIdentity"
+    def create(self, name: str) -> None:
+        self.identity = str(self.props["EmailIdentity"])
+        self._put(self.props)
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return EMAIL_IDENTITY_TYPE
+    def update(self, props: dict[str, Any]) -> None:
+        self._put(props)
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in _DKIM_ATTRIBUTES
+    def remove(self) -> None:
+        self._backend.delete_email_identity(self.identity)
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name not in _DKIM_ATTRIBUTES:
+        if not self.has_cfn_attr(attribute_name):
             raise UnformattedGetAttTemplateException()
         # Easy DKIM: three CNAMEs <token>._domainkey.<domain> -> <token>.dkim.amazonses.com.
         index = attribute_name[-1]
@@ -62,11 +70,10 @@ class SESEmailIdentity(CloudFormationModel):
             return f"{token}._domainkey.{domain}"
         return f"{token}.dkim.amazonses.com"
 
-    @classmethod
-    def _create(cls, identity: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
-        backend = sesv2_backends[account_id][region_name]
-        created = backend.create_email_identity(
-            email_identity=identity,
+    def _put(self, props: Mapping[str, Any]) -> None:
+        """CreateEmailIdentity (again, on update), verified: the local cloud has no mailbox to click in."""
+        created = self._backend.create_email_identity(
+            email_identity=self.identity,
             tags=None,
             dkim_signing_attributes=props.get("DkimSigningAttributes"),
             configuration_set_name=(props.get("ConfigurationSetAttributes") or {}).get(
@@ -83,57 +90,3 @@ class SESEmailIdentity(CloudFormationModel):
             created.feedback_forwarding_status = as_bool(
                 props["FeedbackAttributes"].get("EmailForwardingEnabled", True)
             )
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> SESEmailIdentity:
-        props = properties_of(cloudformation_json)
-        identity = str(props["EmailIdentity"])
-        cls._create(identity, props, account_id, region_name)
-        warn_unapplied(
-            EMAIL_IDENTITY_TYPE,
-            props,
-            {
-                "EmailIdentity",
-                "DkimSigningAttributes",
-                "ConfigurationSetAttributes",
-                "DkimAttributes",
-                "FeedbackAttributes",
-            },
-        )
-        return cls(identity, account_id, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: SESEmailIdentity,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> SESEmailIdentity:
-        props = properties_of(cloudformation_json)
-        identity = str(props["EmailIdentity"])
-        if identity != original_resource.identity:  # EmailIdentity: update requires replacement
-            original_resource.delete(account_id, region_name)
-        cls._create(identity, props, account_id, region_name)
-        return cls(identity, account_id, region_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        sesv2_backends[self.account_id][self.region_name].delete_email_identity(self.identity)
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        sesv2_backends[account_id][region_name].delete_email_identity(resource_name)

@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from moto.core.common_models import CloudFormationModel
 from moto.sqs.exceptions import QueueDoesNotExist
 from moto.sqs.models import SQSBackend, sqs_backends
 
-from ._props import json_text, properties_of
-
-QUEUE_POLICY_TYPE = "AWS::SQS::QueuePolicy"
+from ._model import LocalModel
+from ._props import json_text
 
 # https://sqs.<region>.amazonaws.com/<account>/<name> or the legacy https://<region>.queue.amazonaws.com/...
 _REGION_IN_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.")
+
+
+def _queue_urls(props: Mapping[str, Any]) -> list[str]:
+    return [str(u) for u in props["Queues"]]
 
 
 def queue_location(queue_url: str, default_region: str) -> tuple[SQSBackend, str]:
@@ -34,81 +38,34 @@ def queue_location(queue_url: str, default_region: str) -> tuple[SQSBackend, str
     return sqs_backends[account][region], name
 
 
-class SQSQueuePolicy(CloudFormationModel):
+class SQSQueuePolicy(LocalModel, CloudFormationModel):
     """AWS::SQS::QueuePolicy."""
 
-    def __init__(self, policy_id: str, policy: str, queue_urls: list[str], region_name: str) -> None:
-        self.policy_id = policy_id
-        self.policy = policy
-        self.queue_urls = queue_urls
-        self.region_name = region_name
+    TYPE = "AWS::SQS::QueuePolicy"
+    REF = "policy_id"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {"Id": "policy_id"}
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.policy_id
+    policy_id: str
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    def create(self, name: str) -> None:
+        self.policy_id = name
+        self._set(self.props)
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return QUEUE_POLICY_TYPE
+    def update(self, props: dict[str, Any]) -> None:
+        self._remove(set(_queue_urls(self.props)) - set(_queue_urls(props)))
+        self._set(props)
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
+    def remove(self) -> None:
+        self._remove(_queue_urls(self.props))
 
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name == "Id":
-            return self.policy_id
-        raise UnformattedGetAttTemplateException()
-
-    @staticmethod
-    def _set(policy: str, queue_urls: list[str], region_name: str) -> None:
-        for url in queue_urls:
-            backend, name = queue_location(url, region_name)
+    def _set(self, props: Mapping[str, Any]) -> None:
+        policy = json_text(props["PolicyDocument"])
+        for url in _queue_urls(props):
+            backend, name = queue_location(url, self.region_name)
             backend.set_queue_attributes(name, {"Policy": policy})  # raises for an unknown queue
 
-    @staticmethod
-    def _remove(queue_urls: list[str], region_name: str) -> None:
+    def _remove(self, queue_urls: Iterable[str]) -> None:
         for url in queue_urls:
-            backend, name = queue_location(url, region_name)
+            backend, name = queue_location(url, self.region_name)
             with contextlib.suppress(QueueDoesNotExist):  # the queue may already be gone
                 backend.get_queue(name).policy = None  # back to SQS's empty default policy
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> SQSQueuePolicy:
-        props = properties_of(cloudformation_json)
-        policy = json_text(props["PolicyDocument"])
-        urls = [str(u) for u in props["Queues"]]
-        cls._set(policy, urls, region_name)
-        return cls(resource_name, policy, urls, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: SQSQueuePolicy,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> SQSQueuePolicy:
-        props = properties_of(cloudformation_json)
-        policy = json_text(props["PolicyDocument"])
-        urls = [str(u) for u in props["Queues"]]
-        cls._remove([u for u in original_resource.queue_urls if u not in urls], region_name)
-        cls._set(policy, urls, region_name)
-        return cls(original_resource.policy_id, policy, urls, region_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        self._remove(self.queue_urls, self.region_name)
