@@ -26,9 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intake.status import CONSUMERS
+
 ROOT = Path(__file__).resolve().parents[2]
-# One artifact per entry; add a function here and it is built, sized and deployed like the others.
-FUNCTIONS = ("validate", "thumbnail", "index", "notify", "api")
+# One artifact per function, the consumers and the API: each is built, sized and deployed alike.
+FUNCTIONS = (*CONSUMERS, "api")
 # Deployed with the zips, under the same prefix: the REST API's Body (AWS::Include) and the child
 # template of the consumers' nested stacks (their TemplateURL).
 OPENAPI = ROOT / "infra" / "cloudformation" / "openapi.yaml"

@@ -34,15 +34,15 @@ def token_expired(token: str, now: float | None = None) -> bool:
 
 
 def _cognito(settings: Settings) -> Any:
-    import boto3
     from botocore import UNSIGNED
     from botocore.config import Config
 
-    # InitiateAuth and friends are unauthenticated: unsigned, so no AWS credentials are needed.
-    return boto3.Session(region_name=settings.region).client(
-        "cognito-idp",
-        endpoint_url=settings.cognito_endpoint,
-        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 2}),
+    from intake_tools.session import Target
+
+    # InitiateAuth and friends are unauthenticated: unsigned, so no AWS credentials are needed, and the
+    # endpoint is the one the settings name (AWS's or the local cloud's).
+    return Target(endpoint_url=settings.cognito_endpoint, region=settings.region).client(
+        "cognito-idp", config=Config(signature_version=UNSIGNED, retries={"max_attempts": 2})
     )
 
 
