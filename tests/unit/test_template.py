@@ -473,6 +473,204 @@ def check_logical_ids(t: Template) -> Problems:
     return [f"resource {n} is missing" for n in sorted(expected - set(t["Resources"]))]
 
 
+# ---------------------------------------------------------------------------------------------------
+# The customer-managed key (DataKey): what it encrypts, its key policy, and each role's use of it
+# ---------------------------------------------------------------------------------------------------
+KEY_ARN = {"Fn::GetAtt": ["DataKey", "Arn"]}
+STAGE_KMS = {
+    ("kms:Decrypt", "sqs"),  # consume the encrypted queue (consumer.yaml)
+    ("kms:Decrypt", "dynamodb"),  # read and write the encrypted tables (consumer.yaml)
+    ("kms:GenerateDataKey", "dynamodb"),
+    ("kms:Decrypt", "s3"),  # read SSE-KMS uploads
+    ("kms:GenerateDataKey", "sns"),  # publish to the encrypted FinishedTopic
+    ("kms:Decrypt", "sns"),
+}
+#: Role -> the (action, service of kms:ViaService) it needs on DataKey; it may have no other.
+REQUIRED_KMS: dict[str, set[tuple[str, str]]] = {
+    # Presigned uploads to an SSE-KMS bucket carry the signer's rights (GenerateDataKey); presigned
+    # GETs decrypt as the signer; the index table is encrypted.
+    "ApiFunctionRole": {
+        ("kms:GenerateDataKey", "s3"),
+        ("kms:Decrypt", "s3"),
+        ("kms:GenerateDataKey", "dynamodb"),
+        ("kms:Decrypt", "dynamodb"),
+    },
+    "ValidateFunctionRole": STAGE_KMS,
+    "ThumbnailFunctionRole": STAGE_KMS | {("kms:GenerateDataKey", "s3")},  # write SSE-KMS thumbnails
+    "IndexFunctionRole": STAGE_KMS,
+    "NotifyFunctionRole": {
+        ("kms:Decrypt", "sqs"),
+        ("kms:Decrypt", "dynamodb"),
+        ("kms:GenerateDataKey", "dynamodb"),
+    },
+}
+#: Rights a role may have without needing them here (the API reads the SecureString signing key).
+ALLOWED_KMS: dict[str, set[tuple[str, str]]] = {"ApiFunctionRole": {("kms:Decrypt", "ssm")}}
+_VIA_SERVICE = re.compile(r"^([a-z0-9-]+)\.\$\{AWS::Region\}\.amazonaws\.com$")
+
+
+def sub_text(value: Any) -> str | None:
+    """The text of a plain `Fn::Sub` string (None for anything else)."""
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return str(value["Fn::Sub"])
+    return None
+
+
+def via_service(statement: dict[str, Any]) -> str | None:
+    """The service a statement's kms:ViaService names (`s3.${AWS::Region}.amazonaws.com` -> s3)."""
+    match = _VIA_SERVICE.match(sub_text(condition_value(statement, "kms:ViaService")) or "")
+    return match.group(1) if match else None
+
+
+def kms_grants(t: Template, role: str) -> tuple[set[tuple[str, str]], Problems]:
+    """The (kms action, ViaService service) pairs a role's policies allow on DataKey, and problems."""
+    grants: set[tuple[str, str]] = set()
+    problems: Problems = []
+    for policy in role_policies(t, role):
+        for st in statements(policy["PolicyDocument"]):
+            actions = [a for a in as_list(st.get("Action", [])) if str(a).lower().startswith("kms:")]
+            if st.get("Effect") != "Allow" or not actions:
+                continue
+            if as_list(st.get("Resource")) != [KEY_ARN]:
+                problems.append(f"{role} {st.get('Sid')}: kms rights beyond DataKey")
+            service = via_service(st)
+            if service is None:
+                problems.append(f"{role} {st.get('Sid')}: kms rights without kms:ViaService")
+                continue
+            grants |= {(str(a), service) for a in actions}
+    return grants, problems
+
+
+def check_kms_rights(t: Template) -> Problems:
+    problems: Problems = []
+    for role, required in REQUIRED_KMS.items():
+        grants, found = kms_grants(t, role)
+        problems += found
+        problems += [f"{role} lacks {a} through {s}" for a, s in sorted(required - grants)]
+        extra = grants - required - ALLOWED_KMS.get(role, set())
+        problems += [f"{role} has {a} through {s}, which it does not need" for a, s in sorted(extra)]
+    return problems
+
+
+def check_data_key(t: Template) -> Problems:
+    problems: Problems = []
+    key = t["Resources"].get("DataKey", {})
+    if key.get("Type") != "AWS::KMS::Key":
+        return ["DataKey (AWS::KMS::Key) is missing"]
+    if key.get("Properties", {}).get("EnableKeyRotation") is not True:
+        problems.append("DataKey rotation is off")
+    alias = t["Resources"].get("DataKeyAlias", {})
+    if alias.get("Type") != "AWS::KMS::Alias" or alias.get("Properties") != {
+        "AliasName": {"Fn::Sub": "alias/${AWS::StackName}-data"},
+        "TargetKeyId": {"Ref": "DataKey"},
+    }:
+        problems.append("DataKeyAlias is not alias/${AWS::StackName}-data for DataKey")
+    outputs = t.get("Outputs", {})
+    if outputs.get("DataKeyArn", {}).get("Value") != KEY_ARN:
+        problems.append("output DataKeyArn is not DataKey's ARN")
+    if outputs.get("DataKeyId", {}).get("Value") != {"Ref": "DataKey"}:
+        problems.append("output DataKeyId is not DataKey's id")
+    return problems
+
+
+def check_encryption_at_rest(t: Template) -> Problems:
+    problems: Problems = []
+    for bucket in BUCKETS:
+        rules = props(t, bucket).get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        wanted = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN}
+        if [r.get("ServerSideEncryptionByDefault") for r in rules] != [wanted]:
+            problems.append(f"{bucket} does not default to SSE-KMS with DataKey")
+        if not all(r.get("BucketKeyEnabled") is True for r in rules):
+            problems.append(f"{bucket} does not use S3 Bucket Keys")
+    for name, res in resources(t, "AWS::SNS::Topic").items():
+        if res["Properties"].get("KmsMasterKeyId") != KEY_ARN:
+            problems.append(f"{name} is not encrypted with DataKey")
+    for name, res in resources(t, "AWS::SQS::Queue").items():
+        if res["Properties"].get("KmsMasterKeyId") != KEY_ARN:
+            problems.append(f"{name} is not encrypted with DataKey")
+        if str(res["Properties"].get("SqsManagedSseEnabled", False)).lower() == "true":
+            problems.append(f"{name} asks for SSE-SQS as well as DataKey")
+    wanted_sse = {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": KEY_ARN}
+    for name, res in resources(t, "AWS::DynamoDB::Table").items():
+        if res["Properties"].get("SSESpecification") != wanted_sse:
+            problems.append(f"{name} is not encrypted with DataKey")
+    return problems
+
+
+def _key_statements(t: Template) -> dict[str, dict[str, Any]]:
+    document = props(t, "DataKey").get("KeyPolicy", {}) if "DataKey" in t["Resources"] else {}
+    return {str(st.get("Sid")): st for st in statements(document)}
+
+
+def _service_statement(key: dict[str, dict[str, Any]], service: str) -> dict[str, Any]:
+    found = [st for st in key.values() if st.get("Principal") == {"Service": service}]
+    return found[0] if len(found) == 1 else {}
+
+
+def _arn_from_name(name: Any, arn_prefix: str) -> Any:
+    """The ARN `Fn::Sub` for a resource whose name property is an `Fn::Sub` (string or with variables)."""
+    if not (isinstance(name, dict) and "Fn::Sub" in name):
+        return None
+    sub = name["Fn::Sub"]
+    return {"Fn::Sub": arn_prefix + sub if isinstance(sub, str) else [arn_prefix + sub[0], sub[1]]}
+
+
+def _service_problems(t: Template, key: dict[str, dict[str, Any]]) -> Problems:
+    problems: Problems = []
+    own_account = {"Ref": "AWS::AccountId"}
+    s3 = _service_statement(key, "s3.amazonaws.com")
+    bucket_arn = _arn_from_name(props(t, "UploadBucket").get("BucketName"), "arn:${AWS::Partition}:s3:::")
+    if not s3 or bucket_arn is None or condition_value(s3, "aws:SourceArn") != bucket_arn:
+        problems.append("DataKey: s3.amazonaws.com is not limited to aws:SourceArn = UploadBucket")
+    sns = _service_statement(key, "sns.amazonaws.com")
+    topic_prefix = "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"
+    topic_arns = {
+        json.dumps(_arn_from_name(props(t, topic).get("TopicName"), topic_prefix))
+        for topic in set(TOPIC_OF.values())
+    }
+    if not sns or {json.dumps(a) for a in as_list(condition_value(sns, "aws:SourceArn"))} != topic_arns:
+        problems.append("DataKey: sns.amazonaws.com is not limited to the consumer queues' topics")
+    cloudwatch = _service_statement(key, "cloudwatch.amazonaws.com")
+    if ":alarm:" not in (sub_text(condition_value(cloudwatch, "aws:SourceArn")) or ""):
+        problems.append("DataKey: cloudwatch.amazonaws.com is not limited to this account's alarms")
+    for name, st in (("s3", s3), ("sns", sns), ("cloudwatch", cloudwatch)):
+        if condition_value(st, "aws:SourceAccount") != own_account:
+            problems.append(f"DataKey: {name}.amazonaws.com lacks aws:SourceAccount = AWS::AccountId")
+        if st and not {"kms:GenerateDataKey*", "kms:Decrypt"} <= set(as_list(st.get("Action"))):
+            problems.append(f"DataKey: {name}.amazonaws.com cannot GenerateDataKey* and Decrypt")
+    return problems
+
+
+def check_key_policy(t: Template) -> Problems:
+    key = _key_statements(t)
+    problems: Problems = []
+    root = [
+        st
+        for st in key.values()
+        if principal_is_own_account(st.get("Principal"))
+        and ":root" in json.dumps(st["Principal"])
+        and st.get("Effect") == "Allow"
+        and as_list(st.get("Action")) == ["kms:*"]
+    ]
+    if not root:
+        problems.append(
+            "DataKey: the account root (IAM policies) is not allowed kms:*, the key can be orphaned"
+        )
+    for sid, st in key.items():
+        if st.get("Effect") != "Allow":
+            continue
+        principal = st.get("Principal")
+        if principal in ("*", {"AWS": "*"}):
+            problems.append(f"DataKey {sid}: Allow for any principal")
+        if (
+            isinstance(principal, dict)
+            and "Service" in principal
+            and condition_value(st, "aws:SourceArn") is None
+        ):
+            problems.append(f"DataKey {sid}: a service principal without aws:SourceArn")
+    return problems + _service_problems(t, key)
+
+
 CHECKS: dict[str, Callable[[Template], Problems]] = {
     "queues": check_queues,
     "visibility_timeout": check_visibility_timeout,
@@ -486,6 +684,10 @@ CHECKS: dict[str, Callable[[Template], Problems]] = {
     "outputs": check_outputs,
     "parameters": check_parameters,
     "logical_ids": check_logical_ids,
+    "data_key": check_data_key,
+    "encryption_at_rest": check_encryption_at_rest,
+    "key_policy": check_key_policy,
+    "kms_rights": check_kms_rights,
 }
 
 
@@ -564,6 +766,30 @@ def _drop_tls_deny(policy: str) -> Callable[[Template], None]:
     def mutate(t: Template) -> None:
         doc = props(t, policy)["PolicyDocument"]
         doc["Statement"] = [st for st in statements(doc) if not is_tls_deny(st)]
+
+    return mutate
+
+
+def _key_statement(sid: str, change: Callable[[dict[str, Any]], None]) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        [statement] = [st for st in props(t, "DataKey")["KeyPolicy"]["Statement"] if st.get("Sid") == sid]
+        change(statement)
+
+    return mutate
+
+
+def _drop_condition(key: str) -> Callable[[dict[str, Any]], None]:
+    def change(statement: dict[str, Any]) -> None:
+        for block in statement["Condition"].values():
+            block.pop(key, None)
+
+    return change
+
+
+def _drop_statement(policy: str, sid: str) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        document = props(t, policy)["PolicyDocument"]
+        document["Statement"] = [st for st in statements(document) if st.get("Sid") != sid]
 
     return mutate
 
@@ -654,6 +880,110 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     ("missing output", "outputs", _drop(["Outputs", "NotifyDLQUrl"])),
     ("renamed parameter", "parameters", _drop(["Parameters", "OldestMessageAgeThreshold"])),
     ("missing resource", "logical_ids", _drop([R, "ThumbnailSubscription"])),
+    ("rotation off", "data_key", _set([R, "DataKey", P, "EnableKeyRotation"], False)),
+    ("alias on another key", "data_key", _set([R, "DataKeyAlias", P, "TargetKeyId"], "alias/aws/s3")),
+    ("no key id output", "data_key", _drop(["Outputs", "DataKeyId"])),
+    ("queue without KmsMasterKeyId", "encryption_at_rest", _drop([R, "NotifyDLQ", P, "KmsMasterKeyId"])),
+    (
+        "bucket on AES256",
+        "encryption_at_rest",
+        _set(
+            [R, "ThumbnailBucket", P, "BucketEncryption", "ServerSideEncryptionConfiguration", 0],
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True},
+        ),
+    ),
+    (
+        "no bucket key",
+        "encryption_at_rest",
+        _set(
+            [
+                R,
+                "UploadBucket",
+                P,
+                "BucketEncryption",
+                "ServerSideEncryptionConfiguration",
+                0,
+                "BucketKeyEnabled",
+            ],
+            False,
+        ),
+    ),
+    (
+        "topic on alias/aws/sns",
+        "encryption_at_rest",
+        _set([R, "OpsTopic", P, "KmsMasterKeyId"], "alias/aws/sns"),
+    ),
+    (
+        "table on the AWS managed key",
+        "encryption_at_rest",
+        _drop([R, "IdempotencyTable", P, "SSESpecification", "KMSMasterKeyId"]),
+    ),
+    (
+        "s3 statement without SourceArn",
+        "key_policy",
+        _key_statement("AllowS3EventsToUploadTopic", _drop_condition("aws:SourceArn")),
+    ),
+    (
+        "cloudwatch statement without SourceAccount",
+        "key_policy",
+        _key_statement("AllowCloudWatchAlarmsToOpsTopic", _drop_condition("aws:SourceAccount")),
+    ),
+    (
+        "sns statement for one topic",
+        "key_policy",
+        _key_statement(
+            "AllowSnsDeliveryToQueues",
+            lambda st: st["Condition"]["ArnEquals"].update(
+                {"aws:SourceArn": st["Condition"]["ArnEquals"]["aws:SourceArn"][:1]}
+            ),
+        ),
+    ),
+    (
+        "topic renamed away from the key policy",
+        "key_policy",
+        _set([R, "FinishedTopic", P, "TopicName"], {"Fn::Sub": "${AWS::StackName}-done"}),
+    ),
+    (
+        "no root statement",
+        "key_policy",
+        _key_statement("EnableIamPolicies", lambda st: st.update(Action="kms:Decrypt")),
+    ),
+    (
+        "key for anyone",
+        "key_policy",
+        _key_statement("AllowCloudWatchAlarmsToOpsTopic", lambda st: st.update(Principal="*")),
+    ),
+    (
+        "api role lacks GenerateDataKey for presigned uploads",
+        "kms_rights",
+        _set([R, "ApiFunctionKeyPolicy", P, "PolicyDocument", "Statement", 0, "Action"], ["kms:Decrypt"]),
+    ),
+    (
+        "thumbnails cannot be encrypted",
+        "kms_rights",
+        _drop_statement("ThumbnailFunctionPolicy", "EncryptThumbnails"),
+    ),
+    ("kms without ViaService", "kms_rights", _strip_conditions("StageFunctionsPolicy")),
+    (
+        "kms on every key",
+        "kms_rights",
+        _set([R, "StageFunctionsPolicy", P, "PolicyDocument", "Statement", 3, "Resource"], "*"),
+    ),
+    (
+        "validate may encrypt uploads",
+        "kms_rights",
+        _add_statement(
+            "ValidateFunctionRole",
+            {
+                "Effect": "Allow",
+                "Action": "kms:GenerateDataKey",
+                "Resource": KEY_ARN,
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}
+                },
+            },
+        ),
+    ),
 ]
 
 
@@ -713,6 +1043,27 @@ SOURCE_MUTATIONS: list[tuple[str, str, Callable[[Template, Template], None]]] = 
         "stage policy on every resource",
         "iam",
         _in_parent([R, "StageFunctionsPolicy", P, "PolicyDocument", "Statement", 0, "Resource"], "*"),
+    ),
+    (
+        "child queue on SSE-SQS",
+        "encryption_at_rest",
+        _in_child([R, "Queue", P], {"VisibilityTimeout": 180, "SqsManagedSseEnabled": True}),
+    ),
+    (
+        "child role cannot decrypt its queue",
+        "kms_rights",
+        lambda parent, child: props(child, "FunctionRole")["Policies"][0]["PolicyDocument"].update(
+            Statement=[
+                st
+                for st in props(child, "FunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+                if st.get("Sid") != "DecryptOwnQueue"
+            ]
+        ),
+    ),
+    (
+        "a consumer stack not given the key",
+        "encryption_at_rest",
+        _in_parent([R, "Index", P, "Parameters", "DataKeyArn"], "alias/aws/sqs"),
     ),
 ]
 

@@ -4,14 +4,16 @@ moto 5.2.5 skips some resource types and properties while still reporting CREATE
 module here adds one piece, faithful to the CloudFormation reference, on top of moto's backends:
 
 - `sns`: AWS::SNS::Subscription, AWS::SNS::TopicPolicy
-- `sqs`: AWS::SQS::QueuePolicy
+- `sqs`: AWS::SQS::QueuePolicy, and AWS::SQS::Queue's SSE-SQS flag beside a KMS key
+- `kms`: AWS::KMS::Key (its policy as text, rotation, state, updates)
 - `cloudwatch`: AWS::CloudWatch::Alarm
 - `ses`: AWS::SES::EmailIdentity
 - `s3`: AWS::S3::Bucket properties (notifications, CORS, public access block, ownership, lifecycle,
-  versioning)
+  versioning, default encryption with its bucket key flag)
 - `s3_bucket_policy`: AWS::S3::BucketPolicy, and condition-aware bucket-policy enforcement
 - `awslambda`: AWS::Lambda::Function properties (Layers, Architectures, ...), AWS::Lambda::LayerVersion
-- `dynamodb`: AWS::DynamoDB::Table TimeToLiveSpecification and PointInTimeRecoverySpecification
+- `dynamodb`: AWS::DynamoDB::Table TimeToLiveSpecification, PointInTimeRecoverySpecification and
+  SSESpecification (SSE-KMS with the template's key)
 - `cognito`: AWS::Cognito::UserPool, AWS::Cognito::UserPoolClient
 - `apigateway`: AWS::ApiGateway::Authorizer
 - `apigateway_rest`: AWS::ApiGateway::RestApi (its OpenAPI Body), ::Deployment, ::Stage
@@ -42,11 +44,12 @@ from .awslambda_permission import LambdaPermission
 from .cloudwatch import CloudWatchAlarm
 from .cognito import CognitoUserPool, CognitoUserPoolClient
 from .dynamodb import DynamoDBTable
+from .kms import KMSKey
 from .s3 import S3Bucket
 from .s3_bucket_policy import S3BucketPolicy
 from .ses import SESEmailIdentity
 from .sns import SNSSubscription, SNSTopicPolicy
-from .sqs import SQSQueuePolicy
+from .sqs import SQSQueue, SQSQueuePolicy
 
 __all__ = ["MODELS", "install"]
 
@@ -55,6 +58,8 @@ MODELS: tuple[type[CloudFormationModel], ...] = (
     SNSSubscription,
     SNSTopicPolicy,
     SQSQueuePolicy,
+    SQSQueue,
+    KMSKey,
     CloudWatchAlarm,
     SESEmailIdentity,
     S3Bucket,

@@ -192,6 +192,12 @@ class MotoModelExtension:
         raise NotImplementedError
 
     @classmethod
+    def current_name(cls, resource: Any) -> str:
+        """The resource's name, as its name property gives it (moto's physical id, unless that is
+        something else, such as a queue's URL)."""
+        return str(resource.physical_resource_id)
+
+    @classmethod
     def remove(
         cls, name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
@@ -240,7 +246,7 @@ class MotoModelExtension:
         region_name: str,
     ) -> Any:
         props = properties_of(cloudformation_json)
-        name = str(original_resource.physical_resource_id)
+        name = cls.current_name(original_resource)
         if renamed(cls.cloudformation_name_type(), props, name):
             new = cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name

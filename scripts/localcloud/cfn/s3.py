@@ -1,7 +1,7 @@
 """AWS::S3::Bucket: the bucket properties moto's CloudFormation ignores.
 
 moto 5.2.5 builds the bucket from CloudFormation with `moto.s3.models.FakeBucket` but applies only
-BucketName, BucketEncryption and Tags. This model registers for the same type (moto's model map
+BucketName, Tags and part of BucketEncryption (it drops BucketKeyEnabled). This model registers for the same type (moto's model map
 keeps the last direct CloudFormationModel subclass per type), lets FakeBucket create, update and
 delete the bucket, then applies the other properties through moto's S3 backend, as the matching
 S3 API calls would:
@@ -9,6 +9,9 @@ S3 API calls would:
 - NotificationConfiguration (Topic/Queue/LambdaConfigurations, Filter.S3Key.Rules, and
   EventBridgeConfiguration) -> PutBucketNotificationConfiguration. moto then sends the
   s3:TestEvent to each destination and publishes real S3 events on object changes.
+- BucketEncryption (SSEAlgorithm, KMSMasterKeyID and BucketKeyEnabled) -> PutBucketEncryption. S3
+  then applies the default to every new object, so a PUT or POST without encryption headers reports
+  ServerSideEncryption aws:kms with the bucket's key (and its bucket key flag).
 - CorsConfiguration -> PutBucketCors
 - PublicAccessBlockConfiguration -> PutPublicAccessBlock
 - OwnershipControls -> PutBucketOwnershipControls
@@ -35,7 +38,7 @@ from ._props import as_bool, warn_unapplied
 BUCKET_TYPE = "AWS::S3::Bucket"
 
 # Properties FakeBucket itself applies.
-_MOTO_APPLIES = {"BucketName", "BucketEncryption", "Tags"}
+_MOTO_APPLIES = {"BucketName", "Tags"}
 
 _NOTIFICATION_KINDS = (
     # CloudFormation list, its ARN key -> moto's parsed-XML key, its ARN key
@@ -72,6 +75,21 @@ def notification_configuration(cfn: dict[str, Any]) -> dict[str, Any]:
     if as_bool((cfn.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled", False)):
         config["EventBridgeConfiguration"] = {}
     return config
+
+
+def bucket_encryption(cfn: dict[str, Any]) -> dict[str, Any]:
+    """BucketEncryption as moto stores PutBucketEncryption's parsed XML (one rule, string booleans).
+
+    S3 takes one rule; CloudFormation lists rules, so the first is the bucket's default."""
+    rule = cfn["ServerSideEncryptionConfiguration"][0]
+    default = rule.get("ServerSideEncryptionByDefault") or {}
+    apply_default = {"SSEAlgorithm": str(default["SSEAlgorithm"])}
+    if default.get("KMSMasterKeyID"):
+        apply_default["KMSMasterKeyID"] = str(default["KMSMasterKeyID"])
+    api_rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": apply_default}
+    if rule.get("BucketKeyEnabled") is not None:
+        api_rule["BucketKeyEnabled"] = str(as_bool(rule["BucketKeyEnabled"])).lower()
+    return {"Rule": api_rule}
 
 
 def cors_rules(cfn: dict[str, Any]) -> list[dict[str, Any]]:
@@ -181,6 +199,10 @@ def lifecycle_rules(cfn: dict[str, Any]) -> list[dict[str, Any]]:
 _Apply = Callable[[S3Backend, str, Any], None]
 _Remove = Callable[[S3Backend, str], None]
 _HANDLERS: dict[str, tuple[_Apply, _Remove]] = {
+    "BucketEncryption": (
+        lambda b, n, v: b.put_bucket_encryption(n, bucket_encryption(v)),
+        lambda b, n: b.delete_bucket_encryption(n),
+    ),
     "NotificationConfiguration": (
         lambda b, n, v: b.put_bucket_notification_configuration(n, notification_configuration(v)),
         lambda b, n: b.put_bucket_notification_configuration(n, {}),

@@ -1,9 +1,13 @@
-"""AWS::SQS::QueuePolicy, on moto's SQS backend.
+"""AWS::SQS::QueuePolicy, on moto's SQS backend, and AWS::SQS::Queue's encryption setting.
 
 moto 5.2.5 creates queues from CloudFormation but skips their policies. As in the CloudFormation
 reference: `Queues` lists queue URLs; the resource sets each queue's `Policy` attribute to
 `PolicyDocument`; `Ref` (and `GetAtt Id`) give a generated policy id; deleting the resource
 removes the policy from the queues.
+
+AWS::SQS::Queue is moto's, except that moto reports SqsManagedSseEnabled true for every queue, also
+one encrypted with a KMS key (KmsMasterKeyId). SQS uses one kind of server-side encryption at a time:
+with KmsMasterKeyId it reports SqsManagedSseEnabled false, as this extension makes moto's queue do.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from urllib.parse import urlparse
 
 from moto.core.common_models import CloudFormationModel
 from moto.sqs.exceptions import QueueDoesNotExist
-from moto.sqs.models import SQSBackend, sqs_backends
+from moto.sqs.models import Queue, SQSBackend, sqs_backends
 
-from ._model import LocalModel
-from ._props import json_text
+from ._model import LocalModel, MotoModelExtension
+from ._props import as_bool, json_text
 
 # https://sqs.<region>.amazonaws.com/<account>/<name> or the legacy https://<region>.queue.amazonaws.com/...
 _REGION_IN_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.")
@@ -69,3 +73,19 @@ class SQSQueuePolicy(LocalModel, CloudFormationModel):
             backend, name = queue_location(url, self.region_name)
             with contextlib.suppress(QueueDoesNotExist):  # the queue may already be gone
                 backend.get_queue(name).policy = None  # back to SQS's empty default policy
+
+
+class SQSQueue(MotoModelExtension, CloudFormationModel):
+    """AWS::SQS::Queue: moto's Queue, with SSE-SQS off when a KMS key encrypts it (never instantiated)."""
+
+    MOTO = Queue
+
+    @classmethod
+    def current_name(cls, resource: Queue) -> str:
+        return str(resource.name)  # the physical id is the queue URL
+
+    @classmethod
+    def extend(cls, resource: Queue, props: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        # moto sets the queue's attributes dynamically (one per SQS attribute name).
+        managed = not props.get("KmsMasterKeyId") and as_bool(props.get("SqsManagedSseEnabled", True))
+        vars(resource)["sqs_managed_sse_enabled"] = managed
