@@ -117,6 +117,11 @@ class WAFv2WebACL(LocalModel, CloudFormationModel):
         )
         self.arn, self.acl_id, self.name = acl.arn, acl.id, acl.name
 
+    def replaced_by(self, props: Mapping[str, Any]) -> bool:
+        """A new Name or Scope (the physical id is "Name|Id|Scope", not the name)."""
+        renamed = bool(props.get("Name")) and str(props["Name"]) != self.name
+        return renamed or str(props.get("Scope", "REGIONAL")) != self.scope
+
     def update(self, props: dict[str, Any]) -> None:
         props = coerced(props)
         acl = self._backend.get_web_acl(self.arn, None, None)
