@@ -16,7 +16,9 @@ from tests.integration.test_localcloud_cfn import client, deploy, endpoint, outp
 
 __all__ = ["client", "endpoint"]  # the module fixtures this file shares
 
-FORMAT = '{"requestId":"$context.requestId","sub":"$context.authorizer.claims.sub","status":"$context.status"}'
+FORMAT = (
+    '{"requestId":"$context.requestId","sub":"$context.authorizer.claims.sub","status":"$context.status"}'
+)
 DOCUMENT = {
     "openapi": "3.0.1",
     "info": {"title": "waf-api", "version": "1"},
@@ -61,7 +63,9 @@ def web_acl(name: str, scope: str, rules: list[dict[str, Any]]) -> dict[str, Any
     }
 
 
-def template(*, stage_logs: bool = True, trusted: str = "apigateway.amazonaws.com", prefix: str = "waf") -> str:
+def template(
+    *, stage_logs: bool = True, trusted: str = "apigateway.amazonaws.com", prefix: str = "waf"
+) -> str:
     per_user = {
         "Name": "PerUserRateLimit",
         "Priority": 0,
@@ -70,7 +74,12 @@ def template(*, stage_logs: bool = True, trusted: str = "apigateway.amazonaws.co
             "RateBasedStatement": {
                 "AggregateKeyType": "CUSTOM_KEYS",
                 "CustomKeys": [
-                    {"Header": {"Name": "Authorization", "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
+                    {
+                        "Header": {
+                            "Name": "Authorization",
+                            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+                        }
+                    }
                 ],
                 "Limit": {"Ref": "Limit"},
                 "EvaluationWindowSec": "60",
@@ -89,7 +98,10 @@ def template(*, stage_logs: bool = True, trusted: str = "apigateway.amazonaws.co
             "Format": FORMAT,
         }
     resources = {
-        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": f"{prefix}-api", "Body": DOCUMENT}},
+        "Api": {
+            "Type": "AWS::ApiGateway::RestApi",
+            "Properties": {"Name": f"{prefix}-api", "Body": DOCUMENT},
+        },
         "Deployment": {"Type": "AWS::ApiGateway::Deployment", "Properties": {"RestApiId": {"Ref": "Api"}}},
         "Stage": stage,
         "AccessLogs": {
@@ -102,7 +114,9 @@ def template(*, stage_logs: bool = True, trusted: str = "apigateway.amazonaws.co
                 "RoleName": f"{prefix}-apigateway-logs",
                 "AssumeRolePolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}],
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}
+                    ],
                 },
             },
         },
@@ -110,7 +124,9 @@ def template(*, stage_logs: bool = True, trusted: str = "apigateway.amazonaws.co
             "Type": "AWS::ApiGateway::Account",
             "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": ["LogsRole", "Arn"]}},
         },
-        "ApiAcl": web_acl(f"{prefix}-api", "REGIONAL", [per_user, managed("AWSManagedRulesCommonRuleSet", 1)]),
+        "ApiAcl": web_acl(
+            f"{prefix}-api", "REGIONAL", [per_user, managed("AWSManagedRulesCommonRuleSet", 1)]
+        ),
         "Association": {
             "Type": "AWS::WAFv2::WebACLAssociation",
             "Properties": {
@@ -120,7 +136,9 @@ def template(*, stage_logs: bool = True, trusted: str = "apigateway.amazonaws.co
                 "WebACLArn": {"Fn::GetAtt": ["ApiAcl", "Arn"]},
             },
         },
-        "CdnAcl": web_acl(f"{prefix}-cdn", "CLOUDFRONT", [managed("AWSManagedRulesKnownBadInputsRuleSet", 0)]),
+        "CdnAcl": web_acl(
+            f"{prefix}-cdn", "CLOUDFRONT", [managed("AWSManagedRulesKnownBadInputsRuleSet", 0)]
+        ),
     }
     return json.dumps(
         {

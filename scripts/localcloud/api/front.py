@@ -198,18 +198,20 @@ class ApiFront:
     def _open_context(self, request: Request) -> None:
         """The $context variables known when the request reaches the gateway."""
         now = time.time()
-        request.context.update({
-            "requestId": request.request_id,
-            "apiId": self.api.api_id,
-            "stage": self.api.stage,
-            "httpMethod": request.method,
-            "path": f"/{self.api.stage}{unquote(request.path)}",
-            "protocol": "HTTP/1.1",
-            "identity.sourceIp": request.client_ip,
-            "identity.userAgent": request.header("User-Agent"),
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "requestTimeEpoch": int(now * 1000),
-        })  # fmt: skip
+        request.context.update(
+            {
+                "requestId": request.request_id,
+                "apiId": self.api.api_id,
+                "stage": self.api.stage,
+                "httpMethod": request.method,
+                "path": f"/{self.api.stage}{unquote(request.path)}",
+                "protocol": "HTTP/1.1",
+                "identity.sourceIp": request.client_ip,
+                "identity.userAgent": request.header("User-Agent"),
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "requestTimeEpoch": int(now * 1000),
+            }
+        )
 
     def _filter(self, request: Request) -> None:
         """AWS WAF: Reject(403) with the WAF_FILTERED response when a rule of the stage's WebACL blocks."""
@@ -217,8 +219,7 @@ class ApiFront:
         if verdict.acl_arn:
             request.context.update({"wafResponseCode": verdict.response_code, "webaclArn": verdict.acl_arn})
         if verdict.blocked_by:
-            log.info("WAF blocked %s %s from %s (rule %s)", request.method, request.path, request.client_ip,
-                     verdict.blocked_by)  # fmt: skip
+            log.info("WAF blocked %s %s (rule %s)", request.method, request.path, verdict.blocked_by)
             raise Reject(403, "Forbidden", response_type="WAF_FILTERED")
 
     def _answered(self, request: Request, reply: Reply) -> None:

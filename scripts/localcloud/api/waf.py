@@ -216,12 +216,15 @@ class Firewall:
         now = time.monotonic()
         with self._lock:
             if self._read_at is None or now - self._read_at >= self.refresh_s:
-                acl = self.read_acl()
+                self._read_at = now
+                try:
+                    acl = self.read_acl()
+                except Exception:  # keep enforcing the last ACL read, as WAF keeps the one it has
+                    log.warning("could not read the stage's WebACL; keeping the last one", exc_info=True)
+                    return self._acl
                 if acl is not None and acl != self._acl and acl.not_enforced:
-                    log.info(
-                        "WAF %s: rule(s) not enforced locally: %s", acl.name, ", ".join(acl.not_enforced)
-                    )
-                self._acl, self._read_at = acl, now
+                    log.info("WAF %s: rules not enforced locally: %s", acl.name, ", ".join(acl.not_enforced))
+                self._acl = acl
             return self._acl
 
     def inspect(self, request: Request) -> Verdict:
