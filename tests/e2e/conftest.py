@@ -18,7 +18,9 @@ from localcloud.cloud import LocalCloud
 from localcloud.server import free_port
 
 # Short timeouts so retries and the DLQ show within a minute; the 6x ratio of the template is kept.
-E2E_PARAMETERS = {"FunctionTimeout": "3", "QueueVisibilityTimeout": "18"}
+# Every local client is 127.0.0.1, so WAF's per-IP rule counts the whole session as one client: its
+# limit is raised (tests/e2e/test_waf.py lowers it through the WAFv2 API to see it block).
+E2E_PARAMETERS = {"FunctionTimeout": "3", "QueueVisibilityTimeout": "18", "ApiRateLimitPerIp": "100000"}
 # Alarm periods pass 30x faster: a 60 s period is 2 s (metric values such as ages stay real).
 E2E_TIME_SCALE = 30.0
 

@@ -1088,3 +1088,309 @@ def test_a_nested_stack_must_pass_every_child_parameter_without_default(
     del parent[R]["Index"][P]["Parameters"]["PipelineName"]
     with pytest.raises(ValueError, match="Index does not pass the child parameter PipelineName"):
         effective_template(parent, {CONSUMER_TEMPLATE_PATH.name: child})
+
+
+# ---------------------------------------------------------------------------------------------------
+# WAF and API logging (issue 9, part 5): the API stage's REGIONAL WebACL, the CLOUDFRONT WebACL in
+# us-east-1, the stage's JSON access log and the account's CloudWatch role
+# ---------------------------------------------------------------------------------------------------
+MANAGED_GROUPS = {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+STAGE_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/${ApiStage}"
+}
+#: What each access log line must carry: field -> the $context variable.
+ACCESS_LOG_VARIABLES = {
+    "requestId": "$context.requestId",
+    "sub": "$context.authorizer.claims.sub",
+    "status": "$context.status",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "method": "$context.httpMethod",
+    "path": "$context.path",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+}
+WAF_WINDOWS = {60, 120, 300, 600}
+
+
+def acl_rules(t: Template, acl: str) -> dict[str, dict[str, Any]]:
+    return {r.get("Name"): r for r in props(t, acl).get("Rules", [])} if acl in t["Resources"] else {}
+
+
+def rate_statement(rule: dict[str, Any]) -> dict[str, Any]:
+    statement: dict[str, Any] = rule.get("Statement", {}).get("RateBasedStatement", {})
+    return statement
+
+
+def check_rate_rule(t: Template, acl: str, name: str, aggregate: str, limit_param: str) -> Problems:
+    rule = acl_rules(t, acl).get(name)
+    if rule is None:
+        return [f"{acl} has no rule {name}"]
+    statement, problems = rate_statement(rule), []
+    if statement.get("AggregateKeyType") != aggregate:
+        problems.append(f"{acl} {name} is not keyed on {aggregate}")
+    if statement.get("Limit") != {"Ref": limit_param}:
+        problems.append(f"{acl} {name} Limit is not {limit_param}")
+    param = t["Parameters"].get(limit_param, {})
+    if int(param.get("MinValue", 0)) < 10 or int(param.get("Default", 0)) < 10:
+        problems.append(f"{limit_param} allows a Limit below WAF's minimum of 10")
+    window = statement.get("EvaluationWindowSec")
+    windows = set(t["Parameters"].get("ApiRateWindowSec", {}).get("AllowedValues", []))
+    if window != {"Ref": "ApiRateWindowSec"} or not windows or not windows <= WAF_WINDOWS:
+        problems.append(f"{acl} {name} EvaluationWindowSec is not ApiRateWindowSec (60/120/300/600)")
+    if "Block" not in rule.get("Action", {}):
+        problems.append(f"{acl} {name} does not block")
+    return problems
+
+
+def check_managed_groups_and_metrics(t: Template, acl: str) -> Problems:
+    problems: Problems = []
+    p = props(t, acl)
+    if p.get("DefaultAction") != {"Allow": {}}:
+        problems.append(f"{acl} default action is not allow")
+    managed = {}
+    for rule in p.get("Rules", []):
+        group = rule.get("Statement", {}).get("ManagedRuleGroupStatement")
+        if group and group.get("VendorName") == "AWS":
+            managed[group.get("Name")] = rule
+    for name in sorted(MANAGED_GROUPS - set(managed)):
+        problems.append(f"{acl} lacks the AWS managed rule group {name}")
+    for name, rule in managed.items():
+        if rule.get("OverrideAction") != {"None": {}}:
+            problems.append(f"{acl} {name}: OverrideAction is not None (the group's own actions)")
+    for label, config in [("WebACL", p.get("VisibilityConfig", {}))] + [
+        (r.get("Name"), r.get("VisibilityConfig", {})) for r in p.get("Rules", [])
+    ]:
+        if config.get("CloudWatchMetricsEnabled") is not True or not config.get("MetricName"):
+            problems.append(f"{acl} {label}: no CloudWatch metric")
+    return problems
+
+
+def check_api_web_acl(t: Template) -> Problems:
+    if "ApiWebAcl" not in t["Resources"]:
+        return ["ApiWebAcl is missing"]
+    problems = check_managed_groups_and_metrics(t, "ApiWebAcl")
+    if props(t, "ApiWebAcl").get("Scope") != "REGIONAL":
+        problems.append("ApiWebAcl is not REGIONAL")
+    problems += check_rate_rule(t, "ApiWebAcl", "PerIpRateLimit", "IP", "ApiRateLimitPerIp")
+    problems += check_rate_rule(t, "ApiWebAcl", "PerUserRateLimit", "CUSTOM_KEYS", "ApiRateLimitPerUser")
+    per_user = rate_statement(acl_rules(t, "ApiWebAcl").get("PerUserRateLimit", {}))
+    keys = [(k.get("Header") or {}).get("Name") for k in per_user.get("CustomKeys", [])]
+    if keys != ["Authorization"]:
+        problems.append(f"PerUserRateLimit is keyed on {keys}, not only the Authorization header")
+    associations = [
+        p
+        for p in (res.get("Properties", {}) for res in resources(t, "AWS::WAFv2::WebACLAssociation").values())
+        if p.get("WebACLArn") == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
+    ]
+    if [a.get("ResourceArn") for a in associations] != [STAGE_ARN]:
+        problems.append("ApiWebAcl is not associated with the API stage (and only with it)")
+    return problems
+
+
+def check_cloudfront_web_acl(t: Template) -> Problems:
+    if "CloudFrontWebAcl" not in t["Resources"]:
+        return ["CloudFrontWebAcl is missing"]
+    problems = check_managed_groups_and_metrics(t, "CloudFrontWebAcl")
+    problems += check_rate_rule(t, "CloudFrontWebAcl", "PerIpRateLimit", "IP", "ApiRateLimitPerIp")
+    if props(t, "CloudFrontWebAcl").get("Scope") != "CLOUDFRONT":
+        problems.append("CloudFrontWebAcl is not of scope CLOUDFRONT")
+    if t["Conditions"].get("IsUsEast1") != {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}:
+        problems.append("condition IsUsEast1 is not Region = us-east-1")
+    if t["Resources"]["CloudFrontWebAcl"].get("Condition") != "IsUsEast1":
+        problems.append("CloudFrontWebAcl is not limited to us-east-1 (condition IsUsEast1)")
+    output = t.get("Outputs", {}).get("CloudFrontWebAclArn", {})
+    if output.get("Condition") != "IsUsEast1" or output.get("Value") != {
+        "Fn::GetAtt": ["CloudFrontWebAcl", "Arn"]
+    }:
+        problems.append("output CloudFrontWebAclArn is not CloudFrontWebAcl.Arn under IsUsEast1")
+    return problems
+
+
+def access_log_format(t: Template) -> dict[str, Any] | None:
+    text = props(t, "ApiStage").get("AccessLogSetting", {}).get("Format")
+    try:
+        parsed = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def check_access_logging(t: Template) -> Problems:
+    problems: Problems = []
+    setting = props(t, "ApiStage").get("AccessLogSetting", {})
+    if setting.get("DestinationArn") != {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}:
+        problems.append("ApiStage access logs do not go to ApiAccessLogGroup")
+    if "ApiAccessLogGroup" not in t["Resources"]:
+        problems.append("ApiAccessLogGroup is missing")
+    elif props(t, "ApiAccessLogGroup").get("RetentionInDays") != {"Ref": "LogRetentionDays"}:
+        problems.append("ApiAccessLogGroup retention is not LogRetentionDays")
+    fields = access_log_format(t)
+    if fields is None:
+        return [*problems, "ApiStage access log Format is not a JSON object"]
+    for name, variable in ACCESS_LOG_VARIABLES.items():
+        if fields.get(name) != variable:
+            problems.append(f"access log field {name} is not {variable}")
+    return problems
+
+
+def check_api_gateway_account(t: Template) -> Problems:
+    problems: Problems = []
+    if t["Conditions"].get("ManagesApiGatewayAccount") != {
+        "Fn::Equals": [{"Ref": "ManageApiGatewayAccount"}, "true"]
+    }:
+        problems.append("condition ManagesApiGatewayAccount is not ManageApiGatewayAccount = true")
+    for name in ("ApiGatewayAccount", "ApiGatewayCloudWatchRole"):
+        if t["Resources"].get(name, {}).get("Condition") != "ManagesApiGatewayAccount":
+            problems.append(f"{name} is not conditional on ManagesApiGatewayAccount")
+    if props(t, "ApiGatewayAccount").get("CloudWatchRoleArn") != {
+        "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
+    }:
+        problems.append("ApiGatewayAccount does not use ApiGatewayCloudWatchRole")
+    role = props(t, "ApiGatewayCloudWatchRole")
+    trusted = [st.get("Principal") for st in statements(role.get("AssumeRolePolicyDocument", {}))]
+    if trusted != [{"Service": "apigateway.amazonaws.com"}]:
+        problems.append("ApiGatewayCloudWatchRole is not assumable by apigateway.amazonaws.com only")
+    if "AmazonAPIGatewayPushToCloudWatchLogs" not in json.dumps(role.get("ManagedPolicyArns", [])):
+        problems.append("ApiGatewayCloudWatchRole lacks AmazonAPIGatewayPushToCloudWatchLogs")
+    ordering = t["Resources"]["ApiStage"].get("Metadata", {})
+    if '{"Ref": "ApiGatewayAccount"}' not in json.dumps(ordering):
+        problems.append("ApiStage is not created after ApiGatewayAccount (access logging needs the role)")
+    return problems
+
+
+WAF_CHECKS: dict[str, Callable[[Template], Problems]] = {
+    "api_web_acl": check_api_web_acl,
+    "cloudfront_web_acl": check_cloudfront_web_acl,
+    "access_logging": check_access_logging,
+    "api_gateway_account": check_api_gateway_account,
+}
+
+
+@pytest.mark.parametrize("check", list(WAF_CHECKS))
+def test_waf_and_logging_property(template: Template, check: str) -> None:
+    assert WAF_CHECKS[check](template) == []
+
+
+def _change_rule(acl: str, name: str, change: Callable[[dict[str, Any]], None]) -> Callable[[Template], None]:
+    return lambda t: change(acl_rules(t, acl)[name])
+
+
+def _drop_rule(acl: str, name: str) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        props(t, acl)["Rules"] = [r for r in props(t, acl)["Rules"] if r["Name"] != name]
+
+    return mutate
+
+
+def _log_format(change: Callable[[dict[str, Any]], None]) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        fields = access_log_format(t)
+        assert fields is not None
+        change(fields)
+        props(t, "ApiStage")["AccessLogSetting"]["Format"] = json.dumps(fields)
+
+    return mutate
+
+
+def _per_user_key(key: dict[str, Any]) -> Callable[[Template], None]:
+    return _change_rule(
+        "ApiWebAcl",
+        "PerUserRateLimit",
+        lambda r: r["Statement"]["RateBasedStatement"].update(CustomKeys=[key]),
+    )
+
+
+WAF_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
+    ("ACL not associated", "api_web_acl", _drop([R, "ApiWebAclAssociation"])),
+    (
+        "ACL on another stage",
+        "api_web_acl",
+        _set(
+            [R, "ApiWebAclAssociation", P, "ResourceArn"],
+            {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/v2"},
+        ),
+    ),
+    ("ACL of CLOUDFRONT scope", "api_web_acl", _set([R, "ApiWebAcl", P, "Scope"], "CLOUDFRONT")),
+    ("default block", "api_web_acl", _set([R, "ApiWebAcl", P, "DefaultAction"], {"Block": {}})),
+    (
+        "per-user rule keyed on another header",
+        "api_web_acl",
+        _per_user_key(
+            {"Header": {"Name": "X-Api-Key", "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
+        ),
+    ),
+    ("per-user rule keyed on the IP", "api_web_acl", _per_user_key({"IP": {}})),
+    ("no per-IP rule", "api_web_acl", _drop_rule("ApiWebAcl", "PerIpRateLimit")),
+    (
+        "per-IP rule counts only",
+        "api_web_acl",
+        _change_rule("ApiWebAcl", "PerIpRateLimit", lambda r: r.update(Action={"Count": {}})),
+    ),
+    (
+        "literal limit",
+        "api_web_acl",
+        _change_rule(
+            "ApiWebAcl", "PerUserRateLimit", lambda r: r["Statement"]["RateBasedStatement"].update(Limit=50)
+        ),
+    ),
+    ("limit below WAF's minimum", "api_web_acl", _set(["Parameters", "ApiRateLimitPerUser", "MinValue"], 1)),
+    ("window WAF lacks", "api_web_acl", _set(["Parameters", "ApiRateWindowSec", "AllowedValues"], [30, 300])),
+    ("missing managed group", "api_web_acl", _drop_rule("ApiWebAcl", "AWSManagedRulesKnownBadInputsRuleSet")),
+    (
+        "managed group only counts",
+        "api_web_acl",
+        _change_rule(
+            "ApiWebAcl", "AWSManagedRulesCommonRuleSet", lambda r: r.update(OverrideAction={"Count": {}})
+        ),
+    ),
+    (
+        "rule without metrics",
+        "api_web_acl",
+        _change_rule(
+            "ApiWebAcl",
+            "PerUserRateLimit",
+            lambda r: r["VisibilityConfig"].update(CloudWatchMetricsEnabled=False),
+        ),
+    ),
+    ("CloudFront ACL in every region", "cloudfront_web_acl", _drop([R, "CloudFrontWebAcl", "Condition"])),
+    ("CloudFront ACL regional", "cloudfront_web_acl", _set([R, "CloudFrontWebAcl", P, "Scope"], "REGIONAL")),
+    (
+        "CloudFront ACL without common rules",
+        "cloudfront_web_acl",
+        _drop_rule("CloudFrontWebAcl", "AWSManagedRulesCommonRuleSet"),
+    ),
+    (
+        "CloudFront ACL without rate rule",
+        "cloudfront_web_acl",
+        _drop_rule("CloudFrontWebAcl", "PerIpRateLimit"),
+    ),
+    ("CloudFront ACL not output", "cloudfront_web_acl", _drop(["Outputs", "CloudFrontWebAclArn"])),
+    ("no access log", "access_logging", _drop([R, "ApiStage", P, "AccessLogSetting"])),
+    ("log format lacks requestId", "access_logging", _log_format(lambda f: f.pop("requestId"))),
+    ("log format lacks sub", "access_logging", _log_format(lambda f: f.pop("sub"))),
+    ("log format lacks latency", "access_logging", _log_format(lambda f: f.pop("integrationLatency"))),
+    (
+        "log format not JSON",
+        "access_logging",
+        _set([R, "ApiStage", P, "AccessLogSetting", "Format"], "$context.requestId"),
+    ),
+    ("access log kept forever", "access_logging", _drop([R, "ApiAccessLogGroup", P, "RetentionInDays"])),
+    ("account setting always made", "api_gateway_account", _drop([R, "ApiGatewayAccount", "Condition"])),
+    ("stage not after the account", "api_gateway_account", _drop([R, "ApiStage", "Metadata"])),
+    (
+        "account role without logs policy",
+        "api_gateway_account",
+        _set([R, "ApiGatewayCloudWatchRole", P, "ManagedPolicyArns"], []),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "mutate"), [(c, m) for _, c, m in WAF_MUTATIONS], ids=[n for n, _, _ in WAF_MUTATIONS]
+)
+def test_waf_check_detects_broken_template(
+    template: Template, check: str, mutate: Callable[[Template], None]
+) -> None:
+    mutate(template)
+    assert WAF_CHECKS[check](template), f"check {check!r} did not notice the mutation"

@@ -1,5 +1,7 @@
 """The gateway itself: a request is routed, authorized and integrated as API Gateway does for a REST API.
 
+- AWS WAF first (:mod:`.waf`): the rate-based rules of the WebACL associated with the stage; a blocked
+  request gets the WAF_FILTERED gateway response, `403 {"message": "Forbidden"}`;
 - routing by resource path templates (`/uploads/{upload_id}`); an unknown path or method gets
   `403 {"message": "Missing Authentication Token"}`;
 - COGNITO_USER_POOLS authorizers (:mod:`.authorizer`): `401 {"message": "Unauthorized"}` and the
@@ -12,7 +14,8 @@
   headers (CORS), and a malformed proxy response or a crashed function gives
   `502 {"message": "Internal server error"}`, a timeout `504 {"message": "Endpoint request timed out"}`.
 
-Paths that are no API resource serve the upload page (:mod:`.web`).
+Paths that are no API resource serve the upload page (:mod:`.web`). Every other request gets an access
+log line in the stage's format (:mod:`.access_log`) when the stage has an AccessLogSetting.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from intake_tools.webconfig import web_config
 
@@ -32,12 +37,14 @@ from ..esm import spec_from_api
 from ..invoker import DEFAULT_LIMIT, FunctionPool, Invoker
 from ..lambda_runtime import FunctionSpec
 from ..server import HOST, PortInUse, ServerThread, port_free
-from .authorizer import CognitoVerifier
+from .access_log import AccessLog
+from .authorizer import CognitoVerifier, claims_as_strings
 from .messages import Reject, Reply, Request
 from .permissions import invoke_permitted
 from .proxy import proxy_event, proxy_reply
 from .routes import ApiDefinition, Method
 from .server import MAX_PAYLOAD_BYTES, RequestHandler, wsgi_app
+from .waf import Firewall, Verdict, acl_reader
 from .web import WEB_ROOT, WebPage
 
 __all__ = ["API_PORT", "ApiFront"]
@@ -66,6 +73,8 @@ class ApiFront:
         port: int = API_PORT,
         web_root: Path = WEB_ROOT,
         invoker: Invoker | None = None,
+        firewall: Firewall | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         if not port_free(host, port):
             raise PortInUse(f"{host}:{port} is already in use: is another local API running? (stop it first)")
@@ -76,6 +85,7 @@ class ApiFront:
             arn: self.invoker.pool(spec, limit=DEFAULT_LIMIT) for arn, spec in functions.items()
         }
         self.policies = dict(policies)
+        self.firewall, self.access_log = firewall, access_log
         self.host, self.port = host, port
         self.page = WebPage(web_root, dict(config) | {"apiUrl": self.url})
         self.invocations = 0  # function invocations so far (tests check that rejected calls made none)
@@ -114,6 +124,13 @@ class ApiFront:
             account_id,
         )
         functions, policies = _deployed_functions(api, deployment, endpoint)
+        access_log = None
+        if api.access_log:
+            stream = f"{api.api_id}_{api.stage}"
+            settings = api.access_log
+            access_log = AccessLog(
+                client("logs", endpoint), settings["destinationArn"], settings["format"], stream
+            )
         audiences = frozenset(v for k, v in deployment.outputs.items() if k == "UserPoolClientId")
         config = web_config(deployment.outputs, REGION, cognitoEndpoint=endpoint.rstrip("/") + "/")
         return cls(
@@ -126,10 +143,12 @@ class ApiFront:
             port=port,
             web_root=web_root,
             invoker=invoker,
+            firewall=Firewall(acl_reader(client("wafv2", endpoint), api.stage_arn)),
+            access_log=access_log,
         )
 
     def start(self) -> ApiFront:
-        app = wsgi_app(self.handle, self.gateway_error)
+        app = wsgi_app(self.handle, self.gateway_error, self._answered)
         self._server = ServerThread(
             self.host, self.port, app, name="api-front", request_handler=RequestHandler
         ).start()
@@ -155,21 +174,57 @@ class ApiFront:
         matched = self.api.match(request.path)
         if matched is None and request.method in ("GET", "HEAD"):
             page = self.page.reply(request.path)
-            return page or self.gateway_error(Reject(403, "Missing Authentication Token"))
+            if page is not None:
+                return page
+        self._open_context(request)
         try:
+            self._filter(request)
             if matched is None or request.method not in matched[0].methods:
                 raise Reject(403, "Missing Authentication Token")
             route, path_parameters = matched
             method = route.methods[request.method]
+            request.context["resourcePath"] = method.resource_path
             claims = self._authorize(request, method)
             if method.integration_type == "MOCK":
                 headers = list(method.mock_headers.items())
                 return Reply(method.mock_status, [*headers, ("Content-Type", "application/json")], b"")
             self._check_integration(request, method)
             event = proxy_event(request, self.api, method, path_parameters, claims, self.port)
-            return self._invoke(method, event)
+            return self._invoke(method, event, request.context)
         except Reject as rejected:
+            request.context["error.message"] = rejected.message
             return self.gateway_error(rejected)
+
+    def _open_context(self, request: Request) -> None:
+        """The $context variables known when the request reaches the gateway."""
+        now = time.time()
+        request.context.update(
+            {
+                "requestId": request.request_id,
+                "apiId": self.api.api_id,
+                "stage": self.api.stage,
+                "httpMethod": request.method,
+                "path": f"/{self.api.stage}{unquote(request.path)}",
+                "protocol": "HTTP/1.1",
+                "identity.sourceIp": request.client_ip,
+                "identity.userAgent": request.header("User-Agent"),
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "requestTimeEpoch": int(now * 1000),
+            }
+        )
+
+    def _filter(self, request: Request) -> None:
+        """AWS WAF: Reject(403) with the WAF_FILTERED response when a rule of the stage's WebACL blocks."""
+        verdict = self.firewall.inspect(request) if self.firewall else Verdict(None)
+        if verdict.acl_arn:
+            request.context.update({"wafResponseCode": verdict.response_code, "webaclArn": verdict.acl_arn})
+        if verdict.blocked_by:
+            log.info("WAF blocked %s %s (rule %s)", request.method, request.path, verdict.blocked_by)
+            raise Reject(403, "Forbidden", response_type="WAF_FILTERED")
+
+    def _answered(self, request: Request, reply: Reply) -> None:
+        if self.access_log is not None and "requestId" in request.context:
+            self.access_log.write(request.context)
 
     def _authorize(self, request: Request, method: Method) -> dict[str, Any] | None:
         """The caller's claims (None for an open method); Reject(401) for a bad token."""
@@ -178,7 +233,9 @@ class ApiFront:
         if method.authorizer.type != "COGNITO_USER_POOLS":
             raise Reject(500, "Internal server error")  # only Cognito authorizers are emulated
         header = request.header(method.authorizer.header)
-        return self.verifier.verify(header, method.authorizer.pool_ids)
+        claims = self.verifier.verify(header, method.authorizer.pool_ids)
+        request.context.update({f"authorizer.claims.{k}": v for k, v in claims_as_strings(claims).items()})
+        return claims
 
     def _check_integration(self, request: Request, method: Method) -> None:
         if method.integration_type != "AWS_PROXY" or method.function_arn not in self.functions:
@@ -190,11 +247,13 @@ class ApiFront:
             log.error("Execution failed due to configuration error: Invalid permissions on Lambda function")
             raise Reject(500, "Internal server error")
 
-    def _invoke(self, method: Method, event: Mapping[str, Any]) -> Reply:
+    def _invoke(self, method: Method, event: Mapping[str, Any], context: dict[str, Any]) -> Reply:
         assert method.function_arn is not None
         with self._count:
             self.invocations += 1
+        started = time.perf_counter()
         result = self.functions[method.function_arn].invoke(event)
+        context["integrationLatency"] = round((time.perf_counter() - started) * 1000)
         if result.timed_out or result.duration_ms > method.timeout_s * 1000:
             raise Reject(504, "Endpoint request timed out")
         if not result.ok:
@@ -209,7 +268,11 @@ class ApiFront:
     def gateway_error(self, rejected: Reject) -> Reply:
         """A gateway-made response, with the DEFAULT_4XX / DEFAULT_5XX gateway response headers."""
         kind = "DEFAULT_4XX" if rejected.status < 500 else "DEFAULT_5XX"
-        headers = list((self.api.error_headers.get(kind) or {}).items())
+        # A specific response type (WAF_FILTERED) uses its own headers if the API declares it.
+        declared = self.api.error_headers.get(rejected.response_type or "")
+        headers = list((declared if declared is not None else self.api.error_headers.get(kind) or {}).items())
+        if rejected.response_type == "WAF_FILTERED":
+            headers.append(("x-amzn-ErrorType", "ForbiddenException"))
         body = json.dumps({"message": rejected.message}).encode()
         return Reply(rejected.status, [*headers, ("Content-Type", "application/json")], body)
 

@@ -60,7 +60,7 @@ def _request_context(
     request: Request, api: ApiDefinition, method: Method, claims: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
-    request_id = str(uuid.uuid4())
+    request_id = request.request_id or str(uuid.uuid4())
     context: dict[str, Any] = {
         "resourceId": method.resource_id,
         "resourcePath": method.resource_path,

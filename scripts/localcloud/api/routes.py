@@ -117,10 +117,17 @@ class ApiDefinition:
     account_id: str
     routes: tuple[Route, ...]
     error_headers: Mapping[str, Mapping[str, str]]  # DEFAULT_4XX / DEFAULT_5XX -> static headers
+    #: The stage's accessLogSettings (destinationArn, format), if access logging is on.
+    access_log: Mapping[str, str] | None = None
+
+    @property
+    def stage_arn(self) -> str:
+        """The stage's ARN, as WAF associations name it."""
+        return f"arn:aws:apigateway:{self.region}::/restapis/{self.api_id}/stages/{self.stage}"
 
     @classmethod
     def load(cls, apigateway: Any, api_id: str, stage: str, region: str, account_id: str) -> ApiDefinition:
-        apigateway.get_stage(restApiId=api_id, stageName=stage)  # raises if the stage does not exist
+        settings = apigateway.get_stage(restApiId=api_id, stageName=stage).get("accessLogSettings")
         authorizers = _authorizers(apigateway, api_id)
         routes = []
         for resource in apigateway.get_resources(restApiId=api_id, limit=500).get("items", []):
@@ -136,7 +143,8 @@ class ApiDefinition:
         }
         # Literal paths win over templated ones, as API Gateway matches the most specific resource.
         routes.sort(key=lambda r: (r.resource_path.count("{"), -len(r.resource_path)))
-        return cls(api_id, stage, region, account_id, tuple(routes), error_headers)
+        access_log = settings if settings and settings.get("destinationArn") else None
+        return cls(api_id, stage, region, account_id, tuple(routes), error_headers, access_log)
 
     def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:

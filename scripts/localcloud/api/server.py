@@ -53,7 +53,7 @@ class _WsgiResponse(WsgiResponse):
     default_mimetype = None  # no Content-Type unless the reply has one, as API Gateway
 
 
-def _request(wrapped: WsgiRequest) -> Request:
+def _request(wrapped: WsgiRequest, request_id: str) -> Request:
     """Our view of the request; reads the body (raises werkzeug's HTTPException on a bad or large one)."""
     environ = wrapped.environ
     raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or wrapped.path
@@ -65,34 +65,52 @@ def _request(wrapped: WsgiRequest) -> Request:
         headers=list(headers),
         body=wrapped.get_data(),
         client_ip=wrapped.remote_addr or "",
+        request_id=request_id,
     )
 
 
 def _reply(
-    wrapped: WsgiRequest, handle: Callable[[Request], Reply], gateway_error: Callable[[Reject], Reply]
-) -> Reply:
+    wrapped: WsgiRequest,
+    request_id: str,
+    handle: Callable[[Request], Reply],
+    gateway_error: Callable[[Reject], Reply],
+) -> tuple[Request | None, Reply]:
     try:
-        request = _request(wrapped)
+        request = _request(wrapped, request_id)
     except RequestEntityTooLarge:
-        return gateway_error(Reject(413, "Request Too Long"))
+        return None, gateway_error(Reject(413, "Request Too Long"))
     except (HTTPException, ValueError, OSError):
-        return gateway_error(Reject(400, "Bad request"))
+        return None, gateway_error(Reject(400, "Bad request"))
     try:
-        return handle(request)
+        return request, handle(request)
     except Exception:
         log.exception("API front failed on %s %s", request.method, request.path)
-        return gateway_error(Reject(500, "Internal server error"))
+        return request, gateway_error(Reject(500, "Internal server error"))
 
 
-def wsgi_app(handle: Callable[[Request], Reply], gateway_error: Callable[[Reject], Reply]) -> WSGIApplication:
-    """The WSGI app: ``handle`` answers requests, ``gateway_error`` the ones that cannot be read."""
+def wsgi_app(
+    handle: Callable[[Request], Reply],
+    gateway_error: Callable[[Reject], Reply],
+    answered: Callable[[Request, Reply], None] | None = None,
+) -> WSGIApplication:
+    """The WSGI app: ``handle`` answers requests, ``gateway_error`` the ones that cannot be read;
+    ``answered`` sees each request (its $context completed with status and latency) once its response
+    has been sent (the access log)."""
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         wrapped = _WsgiRequest(environ)
-        reply = _reply(wrapped, handle, gateway_error)
-        headers = [*reply.headers, ("x-amzn-RequestId", str(uuid.uuid4()))]
+        request_id = str(uuid.uuid4())
+        request, reply = _reply(wrapped, request_id, handle, gateway_error)
+        headers = [*reply.headers, ("x-amzn-RequestId", request_id)]
         response = _WsgiResponse(reply.body, reply.status, headers)
+        if request is not None and answered is not None:
+            request.context.update(
+                status=reply.status,
+                responseLength=len(reply.body),
+                responseLatency=round((time.perf_counter() - started) * 1000),
+            )
+            response.call_on_close(lambda: answered(request, reply))
         log.info(
             "%s %s -> %d (%.0f ms)",
             wrapped.method,

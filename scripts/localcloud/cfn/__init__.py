@@ -17,6 +17,9 @@ module here adds one piece, faithful to the CloudFormation reference, on top of 
 - `cognito`: AWS::Cognito::UserPool, AWS::Cognito::UserPoolClient
 - `apigateway`: AWS::ApiGateway::Authorizer
 - `apigateway_rest`: AWS::ApiGateway::RestApi (its OpenAPI Body), ::Deployment, ::Stage
+- `apigateway_account`: AWS::ApiGateway::Account (the account's CloudWatch Logs role, which a stage's
+  AccessLogSetting requires)
+- `wafv2`: AWS::WAFv2::WebACL, AWS::WAFv2::WebACLAssociation
 - `awslambda_permission`: AWS::Lambda::Permission (a physical id, update and delete)
 - `nested_stack`: AWS::CloudFormation::Stack outputs (`Fn::GetAtt`/`Fn::Sub` on `Outputs.<name>`)
 - `include`: the AWS::Include transform in resource properties (moto only expands it in Mappings)
@@ -38,6 +41,7 @@ from moto.core.common_models import CloudFormationModel
 
 from . import include, nested_stack, no_builtin_esm, s3_bucket_policy
 from .apigateway import ApiGatewayAuthorizer
+from .apigateway_account import ApiGatewayAccount
 from .apigateway_rest import ApiGatewayDeployment, ApiGatewayRestApi, ApiGatewayStage
 from .awslambda import LambdaFunctionWithAllProperties, LambdaLayerVersion
 from .awslambda_permission import LambdaPermission
@@ -50,6 +54,7 @@ from .s3_bucket_policy import S3BucketPolicy
 from .ses import SESEmailIdentity
 from .sns import SNSSubscription, SNSTopicPolicy
 from .sqs import SQSQueue, SQSQueuePolicy
+from .wafv2 import WAFv2WebACL, WAFv2WebACLAssociation
 
 __all__ = ["MODELS", "install"]
 
@@ -74,6 +79,9 @@ MODELS: tuple[type[CloudFormationModel], ...] = (
     ApiGatewayDeployment,
     ApiGatewayStage,
     LambdaPermission,
+    ApiGatewayAccount,
+    WAFv2WebACL,
+    WAFv2WebACLAssociation,
 )
 
 _lock = threading.Lock()

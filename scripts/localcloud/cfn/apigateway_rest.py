@@ -13,7 +13,10 @@ CloudFormation reference:
   (mode overwrite) and keeps the id.
 - Deployment: RestApiId, Description, StageName (creates that stage). `Ref` gives the deployment id.
 - Stage: RestApiId, DeploymentId, StageName, Description, Variables, TracingEnabled, MethodSettings
-  (stored as GetStage shows them; the local front does not throttle). `Ref` gives the stage name. moto keeps no snapshot per deployment: a stage serves the API as currently defined.
+  (stored as GetStage shows them; the local front does not throttle), AccessLogSetting (checked as
+  UpdateStage does, by `apigateway_account.check_access_log_setting`; the local front writes the
+  lines). `Ref` gives the stage name. moto keeps no snapshot per deployment: a stage serves the API as
+  currently defined.
 
 The local API front reads all of this back through the API Gateway API and serves it.
 """
@@ -29,6 +32,7 @@ from moto.core.common_models import CloudFormationModel
 
 from ._model import LocalModel
 from ._props import as_bool
+from .apigateway_account import check_access_log_setting
 from .include import read_snippet
 
 HTTP_METHODS = frozenset(
@@ -41,6 +45,7 @@ _REST_API_APPLIED = {
 }  # fmt: skip
 _STAGE_APPLIED = {
     "RestApiId", "DeploymentId", "StageName", "Description", "Variables", "TracingEnabled", "MethodSettings",
+    "AccessLogSetting",
 }  # fmt: skip
 
 
@@ -252,6 +257,7 @@ class ApiGatewayStage(_ApiGatewayModel, CloudFormationModel):
 
     def create(self, name: str) -> None:
         self.stage_name = str(self.props.get("StageName") or name)
+        check_access_log_setting(self._backend, self.props.get("AccessLogSetting") or {})
         self._backend.create_stage(
             str(self.props["RestApiId"]),
             self.stage_name,
@@ -261,16 +267,31 @@ class ApiGatewayStage(_ApiGatewayModel, CloudFormationModel):
             tracing_enabled=as_bool(self.props.get("TracingEnabled", False)),
         )
         self._stage().method_settings = _method_settings(self.props.get("MethodSettings"))
+        self._set_access_log(self.props)
 
     def update(self, props: dict[str, Any]) -> None:
+        check_access_log_setting(self._backend, props.get("AccessLogSetting") or {})
         stage = self._stage()
         stage.deployment_id = str(props.get("DeploymentId") or stage.deployment_id)
         stage.description = str(props.get("Description") or "")
         stage.variables = _variables(props)
         stage.method_settings = _method_settings(props.get("MethodSettings"))
+        self._set_access_log(props)
 
     def remove(self) -> None:
         self._backend.delete_stage(str(self.props["RestApiId"]), self.stage_name)
+
+    def _set_access_log(self, props: Mapping[str, Any]) -> None:
+        """AccessLogSetting as GetStage shows it (accessLogSettings), or none."""
+        setting = props.get("AccessLogSetting") or {}
+        stage = self._stage()
+        if setting.get("DestinationArn"):
+            stage.access_log_settings = {
+                "destinationArn": str(setting["DestinationArn"]),
+                "format": str(setting.get("Format") or ""),
+            }
+        else:
+            stage.access_log_settings = None
 
     def _stage(self) -> Stage:
         return self._backend.get_stage(str(self.props["RestApiId"]), self.stage_name)
