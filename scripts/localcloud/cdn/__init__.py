@@ -1,0 +1,1 @@
+"""The local CloudFront front (filled in below)."""
