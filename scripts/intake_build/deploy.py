@@ -45,7 +45,7 @@ from intake_build.artifacts import ROOT, RUNTIME_PYTHON, Artifacts, build, print
 from intake_tools import signing_key
 from intake_tools.session import Target
 from intake_tools.stack import outputs_of
-from intake_tools.webconfig import config_js, web_config
+from intake_tools.webconfig import config_js, publish_page, web_config
 
 TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
 DEFAULT_STACK = "intake"
@@ -539,7 +539,7 @@ def deploy_command(args: argparse.Namespace) -> int:
     WEB_CONFIG.write_text(config_js(config))
     console.print(f"web page config written to {WEB_CONFIG.relative_to(ROOT)}")
     if outputs.get("WebBucketName"):
-        publish_page(target.client("s3"), outputs["WebBucketName"], config)
+        publish_page(target.client("s3"), outputs["WebBucketName"], ROOT / "web", config)
         console.print(
             f"upload page copied to s3://{outputs['WebBucketName']}/, served at {outputs.get('CdnUrl')}"
         )
@@ -587,31 +587,6 @@ def store_signing_key(
     kms = outputs.get("DataKeyArn")
     signing_key.put_private_key(ssm, name, key.new_private_pem, kms)
     console.print(f"signing key stored in {name} (SecureString, {kms or 'the account key aws/ssm'})")
-
-
-PAGE_FILES = ("index.html", "app.js", "style.css")
-
-
-def publish_page(s3: Any, bucket: str, config: Mapping[str, str]) -> None:
-    """Copy the upload page and its config.js into the web bucket (no-cache: a deploy changes them)."""
-    web = ROOT / "web"
-    types = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-    for name in PAGE_FILES:
-        path = web / name
-        s3.put_object(
-            Bucket=bucket,
-            Key=name,
-            Body=path.read_bytes(),
-            ContentType=types[path.suffix] + "; charset=utf-8",
-            CacheControl="no-cache",
-        )
-    s3.put_object(
-        Bucket=bucket,
-        Key="config.js",
-        Body=config_js(config).encode(),
-        ContentType="text/javascript; charset=utf-8",
-        CacheControl="no-cache",
-    )
 
 
 def destroy_command(args: argparse.Namespace) -> int:
