@@ -15,16 +15,18 @@ from localcloud.server import PortInUse
 
 def up() -> int:
     from localcloud.api import API_PORT
+    from localcloud.cdn import CDN_PORT
     from localcloud.cloud import LocalCloud
     from localcloud.users import DEMO_EMAIL, DEMO_PASSWORD
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    cloud = LocalCloud(build(), api_port=API_PORT).start()
+    cloud = LocalCloud(build(), api_port=API_PORT, cdn_port=CDN_PORT).start()
     try:
         print(f"Intake local cloud is up (stack '{cloud.deployment.stack_name if cloud.deployment else ''}')")
         print(f"  AWS endpoint   {cloud.endpoint}   (export AWS_ENDPOINT_URL={cloud.endpoint})")
         print(f"  API + web page {cloud.api_url}")
+        print(f"  CloudFront     {cloud.cdn_url}   (signed thumbnails/ and uploads/, the page)")
         print(f"  demo user      {DEMO_EMAIL}   password {DEMO_PASSWORD}")
         for key, value in sorted(cloud.outputs.items()):
             print(f"  {key:22} {value}")

@@ -162,7 +162,7 @@ def main() -> int:
         )
         records = Records(cloud.outputs["IndexTableName"], client=cloud.client("dynamodb"))
         api = sign_in_demo_user(cloud)
-        console.print(f"signed in as {DEMO_EMAIL}; API at {cloud.api_url}")
+        console.print(f"signed in as {DEMO_EMAIL}; API at {cloud.api_url}; CloudFront at {cloud.cdn_url}")
         started = time.monotonic()
         ids = []
         for sample in samples():

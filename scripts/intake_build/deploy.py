@@ -9,6 +9,16 @@ deploy lists each failed resource with CloudFormation's reason.
 Destroy empties the stack's buckets (CloudFormation cannot delete a bucket that holds objects), after
 confirmation, then deletes the stack. The artifacts bucket is not part of the stack and is kept.
 
+The CloudFront signing key (intake_tools.signing_key): CloudFormation cannot create a SecureString,
+so deploy keeps it. If the stack's key slot has its parameter, the public key is derived from it;
+if not, a new RSA 2048 key is made, the stack gets its public half (SigningPublicKey) and the private
+half is put as a SecureString under the stack's customer-managed key (output DataKeyArn) or the
+account's aws/ssm key: after the deploy for a new stack (its key does not exist before), before it for
+an existing one. `--rotate-signing-key` puts a new key into the other slot and keeps the current one as
+PreviousSigningPublicKey; `--retire-previous-signing-key` removes that one from the key group once its
+URLs have expired (docs/runbook.md). After the deploy the upload page (web/ and config.js) is copied to
+the stack's WebBucket, which the distribution serves.
+
 The same code runs against the local cloud with `--endpoint-url` (or AWS_ENDPOINT_URL); the packaging
 test deploys that way.
 """
@@ -32,9 +42,10 @@ from rich.table import Table
 from rich.text import Text
 
 from intake_build.artifacts import ROOT, RUNTIME_PYTHON, Artifacts, build, print_sizes
+from intake_tools import signing_key
 from intake_tools.session import Target
 from intake_tools.stack import outputs_of
-from intake_tools.webconfig import config_js, web_config
+from intake_tools.webconfig import config_js, publish_page, web_config
 
 TEMPLATE = ROOT / "infra" / "cloudformation" / "intake.yaml"
 DEFAULT_STACK = "intake"
@@ -465,6 +476,16 @@ def add_arguments(deploy: argparse.ArgumentParser, destroy: argparse.ArgumentPar
         default=os.environ.get("INTAKE_ARTIFACT_BUCKET"),
         help="default: $INTAKE_ARTIFACT_BUCKET or intake-artifacts-<account>-<region> (created if missing)",
     )
+    deploy.add_argument(
+        "--rotate-signing-key",
+        action="store_true",
+        help="sign URLs with a new CloudFront key; the current one stays trusted (docs/runbook.md)",
+    )
+    deploy.add_argument(
+        "--retire-previous-signing-key",
+        action="store_true",
+        help="remove the key of the last rotation from the key group (once its URLs have expired)",
+    )
     deploy.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     deploy.add_argument(
         "--params-file", action="append", default=[], type=Path, help="JSON parameters (repeatable)"
@@ -502,15 +523,70 @@ def deploy_command(args: argparse.Namespace) -> int:
         "LambdaArchitecture": artifacts.architecture,
         **wanted,
     }
-    outputs = deploy_stack(
-        target, stack=args.stack_name, template_url=template_url, parameters=parameters, yes=args.yes
+    outputs = deploy_with_signing_key(
+        target,
+        stack=args.stack_name,
+        template_url=template_url,
+        parameters=parameters,
+        yes=args.yes,
+        rotate=getattr(args, "rotate_signing_key", False),
+        retire_previous=getattr(args, "retire_previous_signing_key", False),
     )
     if outputs is None:
         return 1
     print_outputs(args.stack_name, outputs)
-    WEB_CONFIG.write_text(config_js(web_config(outputs, target.region_name)))
-    console.print(f"web page config written to {WEB_CONFIG.relative_to(ROOT)} (serve web/ as static files)")
+    config = web_config(outputs, target.region_name)
+    WEB_CONFIG.write_text(config_js(config))
+    console.print(f"web page config written to {WEB_CONFIG.relative_to(ROOT)}")
+    if outputs.get("WebBucketName"):
+        publish_page(target.client("s3"), outputs["WebBucketName"], ROOT / "web", config)
+        console.print(
+            f"upload page copied to s3://{outputs['WebBucketName']}/, served at {outputs.get('CdnUrl')}"
+        )
     return 0
+
+
+def deploy_with_signing_key(
+    target: Target,
+    *,
+    stack: str,
+    template_url: str,
+    parameters: Mapping[str, str],
+    yes: bool = False,
+    rotate: bool = False,
+    retire_previous: bool = False,
+    poll_s: float = 5,
+) -> dict[str, str] | None:
+    """deploy_stack with the CloudFront signing key set up (module docstring); None if declined."""
+    ssm = target.client("ssm")
+    current = stack_status(target.client("cloudformation"), stack)
+    existing = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (current or {}).get("Parameters", [])}
+    key = signing_key.plan(ssm, stack, existing, rotate=rotate, retire_previous=retire_previous)
+    if current is not None:  # the stack (and its customer-managed key) exists: store the key first
+        store_signing_key(ssm, stack, key, outputs_of(current))
+    outputs = deploy_stack(
+        target,
+        stack=stack,
+        template_url=template_url,
+        parameters={**parameters, **key.stack_parameters()},
+        yes=yes,
+        poll_s=poll_s,
+    )
+    if outputs is not None and current is None:
+        store_signing_key(ssm, stack, key, outputs)
+    return outputs
+
+
+def store_signing_key(
+    ssm: Any, stack: str, key: signing_key.SigningKeyPlan, outputs: Mapping[str, str]
+) -> None:
+    """Put the plan's new private key (if any) as the SecureString of its slot."""
+    if key.new_private_pem is None:
+        return
+    name = signing_key.parameter_name(stack, key.slot)
+    kms = outputs.get("DataKeyArn")
+    signing_key.put_private_key(ssm, name, key.new_private_pem, kms)
+    console.print(f"signing key stored in {name} (SecureString, {kms or 'the account key aws/ssm'})")
 
 
 def destroy_command(args: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 # Stack output -> key of window.INTAKE_CONFIG.
 WEB_CONFIG_KEYS = {
@@ -44,3 +46,16 @@ def parse_config_js(text: str) -> dict[str, str]:
     if not isinstance(data, dict):
         raise BadConfigJs("window.INTAKE_CONFIG is not an object")
     return {k: v for k, v in data.items() if isinstance(v, str) and v}
+
+
+PAGE_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
+
+
+def publish_page(s3: Any, bucket: str, root: Path, config: Mapping[str, str]) -> None:
+    """Copy the upload page (`root`: web/) and its config.js into the stack's web bucket, which the
+    CloudFront distribution serves (no-cache: each deploy may change them)."""
+    files = {name: (root / name).read_bytes() for name in PAGE_FILES}
+    files["config.js"] = config_js(config).encode()
+    for name, body in files.items():
+        content_type = PAGE_FILES.get(name, "text/javascript") + "; charset=utf-8"
+        s3.put_object(Bucket=bucket, Key=name, Body=body, ContentType=content_type, CacheControl="no-cache")

@@ -7,9 +7,12 @@ import logging
 import os
 from typing import Any
 
+from intake_tools.webconfig import publish_page, web_config
 from localcloud import sns_email, users
 from localcloud.alarms import AlarmLoop, time_scale_from_env
 from localcloud.api import ApiFront
+from localcloud.api.web import WEB_ROOT
+from localcloud.cdn import CdnFront
 from localcloud.deploy import REGION, STACK, Artifacts, Deployment, client, deploy
 from localcloud.esm import EsmConfig, SqsPoller, spec_from_api
 from localcloud.invoker import Invoker
@@ -31,14 +34,22 @@ class LocalCloud:
         parameters: dict[str, str] | None = None,
         time_scale: float | None = None,
         api_port: int = 0,
+        cdn_port: int = 0,
     ) -> None:
         self.artifacts = artifacts  # the functions and layer it runs, as built for AWS
         self.emulator = Emulator(host, port)
         # The API front's port (0: a free one; `make up` uses 3000) is known before the deploy, so the
         # page it serves is the WebOrigin that the buckets' and the API's CORS rules allow.
         self.api_port = api_port or free_port(host)
-        self.parameters = {"WebOrigin": f"http://{host}:{self.api_port}", **(parameters or {})}
+        # Likewise the CloudFront front's (`make up`: 3001): the API signs its URLs for it (CdnUrlOverride).
+        self.cdn_port = cdn_port or free_port(host)
+        self.parameters = {
+            "WebOrigin": f"http://{host}:{self.api_port}",
+            "CdnUrlOverride": f"http://{host}:{self.cdn_port}",
+            **(parameters or {}),
+        }
         self.api: ApiFront | None = None
+        self.cdn: CdnFront | None = None
         self.deployment: Deployment | None = None
         self.pollers: list[SqsPoller] = []
         self.invoker = Invoker()  # every function runs in its environments: the pollers' and the API's
@@ -84,12 +95,24 @@ class LocalCloud:
                 port=self.api_port,
                 invoker=self.invoker,
             ).start()
+            self._start_cdn(self.deployment)
             self.alarms = AlarmLoop(metrics=MetricsPublisher(self.invoker), time_scale=self.time_scale)
             self.alarms.start()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_cdn(self, deployment: Deployment) -> None:
+        """The CloudFront front for the stack's distribution, and the page in its web bucket."""
+        s3 = self.client("s3")
+        config = web_config(
+            deployment.outputs, REGION, cognitoEndpoint=self.endpoint + "/", apiUrl=self.api_url
+        )
+        if deployment.outputs.get("WebBucketName"):
+            publish_page(s3, deployment.outputs["WebBucketName"], WEB_ROOT, config)
+        distributions = [deployment.resources[k] for k in ("Distribution",) if k in deployment.resources]
+        self.cdn = CdnFront(distributions, s3, host=self.emulator.host, port=self.cdn_port).start()
 
     def _start_pollers(self, deployment: Deployment) -> None:
         lambda_ = self.client("lambda")
@@ -120,7 +143,15 @@ class LocalCloud:
         assert self.api, "the local cloud is not started"
         return self.api.url
 
+    @property
+    def cdn_url(self) -> str:
+        assert self.cdn, "the local cloud is not started"
+        return self.cdn.url
+
     def stop(self) -> None:
+        if self.cdn is not None:
+            self.cdn.stop()
+            self.cdn = None
         if self.api is not None:
             self.api.stop()
             self.api = None

@@ -1,4 +1,10 @@
-"""Deploys the real template into the emulator: upload the built artifacts, create_stack."""
+"""Deploys the real template into the emulator: upload the built artifacts, create_stack.
+
+As `make deploy` does on AWS, the deploy keeps the CloudFront signing key (intake_tools.signing_key):
+a new RSA key's public half goes into the stack (SigningPublicKey), and once the stack (and its
+customer-managed key, if the template has one) exists, the private half becomes the SecureString
+parameter the API reads.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from intake_tools import signing_key
 from intake_tools.session import LOCAL_REGION, Target
 from intake_tools.stack import nested_resources, outputs_of
 
@@ -62,6 +69,9 @@ def deploy(
         s3.upload_file(str(path), ARTIFACT_BUCKET, f"{artifacts.prefix}/{name}")
 
     values = {"ArtifactBucket": ARTIFACT_BUCKET, "ArtifactPrefix": artifacts.prefix, **LOCAL_PARAMETERS}
+    ssm = client("ssm", endpoint)
+    key = signing_key.plan(ssm, stack_name, {})  # a new stack: a new key in slot a
+    values.update(key.stack_parameters())
     values.update(parameters or {})
     cloudformation = client("cloudformation", endpoint)
     cloudformation.create_stack(
@@ -72,6 +82,9 @@ def deploy(
     )
     stack = _wait(cloudformation, stack_name)
     outputs = outputs_of(stack)
+    if key.new_private_pem is not None:
+        name = signing_key.parameter_name(stack_name, key.slot)
+        signing_key.put_private_key(ssm, name, key.new_private_pem, outputs.get("DataKeyArn"))
     resources = nested_resources(cloudformation, stack_name)
 
     unpacked = artifacts.directory / "unpacked"

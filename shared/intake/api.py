@@ -1,7 +1,8 @@
 """The uploads API's operations for one signed-in caller: presign, list, show, delete.
 
 The handler does HTTP; `uploads` holds the pure rules; this module puts them together with S3
-(`storage`) and the index (`records`). A record that is missing and one that belongs to someone else
+(`storage`) and the index (`records`). Downloads are CloudFront signed URLs (`signing`, with the key
+from Parameter Store, `parameters`) when the API has a CDN URL, else S3 presigned GETs. A record that is missing and one that belongs to someone else
 look the same (NotFound), so ids reveal nothing.
 """
 
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from intake import storage
+from intake import parameters, storage
 from intake.keys import THUMBNAIL_PREFIX
 from intake.records import Records, UploadRecord
 from intake.settings import ApiSettings
+from intake.signing import CloudFrontUrls
 from intake.uploads import (
     DOWNLOAD_URL_TTL_S,
     UPLOAD_URL_TTL_S,
@@ -52,6 +54,12 @@ class UploadsApi:
         self.cfg = cfg
         self.records = records or Records(cfg.index_table)
         self.clock = clock
+        self.cdn: CloudFrontUrls | None = None
+        if cfg.cdn_url:
+            name = cfg.signing_key_parameter
+            self.cdn = CloudFrontUrls(
+                cfg.cdn_url, cfg.signing_key_pair_id, lambda: parameters.secure_string(name)
+            )
 
     def create(self, caller: Caller, body: str | None, method: Literal["POST", "PUT"]) -> dict[str, Any]:
         """Presign one upload and record it as pending."""
@@ -111,18 +119,23 @@ class UploadsApi:
         """The record, with short-lived download URLs for the original and each thumbnail."""
         record = self._owned(caller, upload_id)
         view = public_view(record)
-        ttl = DOWNLOAD_URL_TTL_S
-        view["download_url"] = storage.presigned_get(
-            self.cfg.upload_bucket, record.object_key, expires_in=ttl, download_name=record.filename
+        now = self.clock()
+        view["download_url"] = self._download_url(
+            self.cfg.upload_bucket, record.object_key, now, download_name=record.filename
         )
         keys = {t.size: t.key for t in record.thumbnails}
         for thumb in view["thumbnails"]:
             key = keys.get(thumb["size"])
-            thumb["url"] = (
-                storage.presigned_get(self.cfg.thumbnail_bucket, key, expires_in=ttl) if key else None
-            )
-        view["urls_expire_at"] = expiry(self.clock(), ttl)
+            thumb["url"] = self._download_url(self.cfg.thumbnail_bucket, key, now) if key else None
+        view["urls_expire_at"] = expiry(now, DOWNLOAD_URL_TTL_S)
         return view
+
+    def _download_url(self, bucket: str, key: str, now: datetime, *, download_name: str | None = None) -> str:
+        """A URL reading `key` for DOWNLOAD_URL_TTL_S: through CloudFront if configured, else from S3."""
+        if self.cdn is not None:
+            expires_at = now + timedelta(seconds=DOWNLOAD_URL_TTL_S)
+            return self.cdn.url(key, expires_at=expires_at, download_name=download_name)
+        return storage.presigned_get(bucket, key, expires_in=DOWNLOAD_URL_TTL_S, download_name=download_name)
 
     def delete(self, caller: Caller, upload_id: str) -> None:
         """Remove the object, its thumbnails and the record (the record last, so a retry finds it)."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_ssm import SSMClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="s3v4")
 
@@ -52,3 +53,7 @@ def sns() -> SNSClient:
 
 def ses() -> SESClient:
     return _client("ses")  # type: ignore[no-any-return]
+
+
+def ssm() -> SSMClient:
+    return _client("ssm")  # type: ignore[no-any-return]

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 if TYPE_CHECKING:
     from intake.validation import Limits
@@ -96,7 +96,18 @@ class ApiSettings(FunctionSettings, _UploadLimit, _AllowedTypes):
     upload_bucket: Name  # the API presigns uploads into it
     thumbnail_bucket: Name  # and downloads of thumbnails from it
     web_origin: str = ""  # the API's CORS origin; "" allows any
+    # Delivery: with CDN_URL, downloads are CloudFront URLs signed with the key pair SIGNING_KEY_PAIR_ID,
+    # whose private key is the SecureString parameter SIGNING_KEY_PARAMETER; without, S3 presigned GETs.
+    cdn_url: str = ""
+    signing_key_pair_id: str = ""
+    signing_key_parameter: str = ""
 
     @property
     def cors_origin(self) -> str:
         return self.web_origin or "*"
+
+    @model_validator(mode="after")
+    def _signing_key_with_cdn(self) -> Self:
+        if self.cdn_url and not (self.signing_key_pair_id and self.signing_key_parameter):
+            raise ValueError("CDN_URL needs SIGNING_KEY_PAIR_ID and SIGNING_KEY_PARAMETER")
+        return self

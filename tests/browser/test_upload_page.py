@@ -66,6 +66,9 @@ def test_sign_in_upload_and_watch(cloud: LocalCloud, page: Any) -> None:
         image = ready.locator("img")
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
         assert "ready" in ready.locator(".badge").inner_text()
+        # The thumbnails come through the CloudFront front, with the URLs the API signed.
+        source = str(image.evaluate("img => img.currentSrc"))
+        assert source.startswith(cloud.cdn_url + "/thumbnails/") and "Key-Pair-Id=" in source
     rejected = card(page, "broken.jpg", "rejected")
     rejected.wait_for(timeout=PIPELINE_TIMEOUT_MS)
     assert "truncated" in rejected.locator(".reasons").inner_text()

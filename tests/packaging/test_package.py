@@ -154,7 +154,7 @@ def stack(unpacked: Lambda) -> Iterator[Stack]:
             # moto's state is per process: stay clear of the e2e session cloud's identity and mail.
             "SenderEmail": "packaging@example.com",
         }
-        deployed = deploy.deploy_stack(
+        deployed = deploy.deploy_with_signing_key(  # make deploy's path: the signing key too
             target, stack=STACK, template_url=template_url, parameters=parameters, yes=True, poll_s=0.2
         )
         assert deployed is not None
@@ -316,3 +316,15 @@ def rest_event(method: str, path: str, *, sub: str) -> dict[str, Any]:
         "body": None,
         "isBase64Encoded": False,
     }
+
+
+def test_make_deploy_stores_the_signing_key_as_a_secure_string(stack: Stack) -> None:
+    from intake_tools.signing_key import public_key_pem
+
+    ssm, cloudfront = stack.client("ssm"), stack.client("cloudfront")
+    api = stack.functions["api"]
+    parameter = ssm.get_parameter(Name=api["SIGNING_KEY_PARAMETER"], WithDecryption=True)["Parameter"]
+    assert parameter["Type"] == "SecureString"
+    assert api["SIGNING_KEY_PARAMETER"] == f"/{STACK}/cloudfront/signing-key-a"
+    encoded = cloudfront.get_public_key(Id=api["SIGNING_KEY_PAIR_ID"])["PublicKey"]["PublicKeyConfig"]
+    assert encoded["EncodedKey"].strip() == public_key_pem(parameter["Value"]).strip()

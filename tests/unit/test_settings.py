@@ -28,7 +28,14 @@ READS: dict[str, set[str]] = {
     "thumbnail": {"MAX_RECEIVE_COUNT", "MAX_UPLOAD_BYTES", "MAX_IMAGE_PIXELS"},
     "index": {"MAX_RECEIVE_COUNT"},
     "notify": {"MAX_RECEIVE_COUNT"},
-    "api": {"ALLOWED_CONTENT_TYPES", "MAX_UPLOAD_BYTES", "WEB_ORIGIN"},
+    "api": {
+        "ALLOWED_CONTENT_TYPES",
+        "MAX_UPLOAD_BYTES",
+        "WEB_ORIGIN",
+        "CDN_URL",
+        "SIGNING_KEY_PAIR_ID",
+        "SIGNING_KEY_PARAMETER",
+    },
 }
 
 
@@ -90,3 +97,11 @@ def test_a_handler_fails_its_cold_start_when_a_variable_is_missing(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with pytest.raises(ValidationError, match="INDEX_TABLE"):
         load_handler(function)
+
+
+def test_a_cdn_url_needs_the_signing_key() -> None:
+    env = complete("api") | {"CDN_URL": "https://d1.cloudfront.net", "SIGNING_KEY_PAIR_ID": "K1"}
+    with pytest.raises(ValidationError, match="SIGNING_KEY_PARAMETER"):
+        ApiSettings.from_env(env)
+    settings = ApiSettings.from_env(env | {"SIGNING_KEY_PARAMETER": "/intake/cloudfront/signing-key-a"})
+    assert settings.cdn_url == "https://d1.cloudfront.net"

@@ -24,6 +24,10 @@ module here adds one piece, faithful to the CloudFormation reference, on top of 
 - `nested_stack`: AWS::CloudFormation::Stack outputs (`Fn::GetAtt`/`Fn::Sub` on `Outputs.<name>`)
 - `include`: the AWS::Include transform in resource properties (moto only expands it in Mappings)
 - `no_builtin_esm`: moto never consumes SQS queues for event source mappings itself
+- `cloudfront_distribution`, `cloudfront_origin_access_control`, `cloudfront_public_key`,
+  `cloudfront_key_group` (on moto's CloudFront backend), `cloudfront_response_headers_policy`,
+  `cloudfront_cache_policy` (kept locally; moto has no such API): the delivery side, which the local
+  CloudFront front (localcloud.cdn) serves; `_cloudfront` holds what they share
 
 `_model` implements moto's CloudFormationModel interface once (`LocalModel` for a type moto skips,
 `MotoModelExtension` for one it models in part), so each module above reads as what its AWS type does;
@@ -45,6 +49,12 @@ from .apigateway_account import ApiGatewayAccount
 from .apigateway_rest import ApiGatewayDeployment, ApiGatewayRestApi, ApiGatewayStage
 from .awslambda import LambdaFunctionWithAllProperties, LambdaLayerVersion
 from .awslambda_permission import LambdaPermission
+from .cloudfront_cache_policy import CloudFrontCachePolicy
+from .cloudfront_distribution import CloudFrontDistribution
+from .cloudfront_key_group import CloudFrontKeyGroup
+from .cloudfront_origin_access_control import CloudFrontOriginAccessControl
+from .cloudfront_public_key import CloudFrontPublicKey
+from .cloudfront_response_headers_policy import CloudFrontResponseHeadersPolicy
 from .cloudwatch import CloudWatchAlarm
 from .cognito import CognitoUserPool, CognitoUserPoolClient
 from .dynamodb import DynamoDBTable
@@ -82,6 +92,12 @@ MODELS: tuple[type[CloudFormationModel], ...] = (
     ApiGatewayAccount,
     WAFv2WebACL,
     WAFv2WebACLAssociation,
+    CloudFrontOriginAccessControl,
+    CloudFrontPublicKey,
+    CloudFrontKeyGroup,
+    CloudFrontResponseHeadersPolicy,
+    CloudFrontCachePolicy,
+    CloudFrontDistribution,
 )
 
 _lock = threading.Lock()
