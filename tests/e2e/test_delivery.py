@@ -131,6 +131,9 @@ def test_the_signing_key_is_a_secure_string_matching_the_key_group(cloud: LocalC
     name = cloud.outputs["SigningKeyParameterName"]
     parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
     assert parameter["Type"] == "SecureString"
+    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+    data_key = cloud.client("kms").describe_key(KeyId=described[0]["KeyId"])["KeyMetadata"]
+    assert data_key["Arn"] == cloud.outputs["DataKeyArn"]  # under the stack's customer-managed key
     key = cloudfront.get_public_key(Id=cloud.outputs["SigningKeyPairId"])["PublicKey"]["PublicKeyConfig"]
     from intake_tools.signing_key import public_key_pem
 
