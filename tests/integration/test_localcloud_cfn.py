@@ -789,7 +789,10 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
 
     started = time.perf_counter()
     stack = deploy(
-        cfn, "intake-real", REAL_TEMPLATE.read_text(), {"ArtifactBucket": artifacts, "ArtifactPrefix": "real"}
+        cfn,
+        "intake-real",
+        REAL_TEMPLATE.read_text(),
+        {"ArtifactBucket": artifacts, "ArtifactPrefix": "real", "WebOrigin": "http://127.0.0.1:3000"},
     )
     elapsed = time.perf_counter() - started
     print(f"\ncreate_stack of the real template ({len(resources)} resources): {elapsed:.2f} s")

@@ -39,7 +39,7 @@ BUCKETS = ("UploadBucket", "ThumbnailBucket")
 SOURCE_KEYS = {"aws:sourcearn", "aws:sourceaccount"}
 PARAMETER_DEFAULTS: dict[str, Any] = {
     "LambdaArchitecture": "x86_64",
-    "WebOrigin": "http://127.0.0.1:3000",
+    "WebOrigin": None,  # required: no default, so no localhost origin on AWS (make deploy asks for it)
     "SenderEmail": "intake@example.com",
     "OpsEmail": "ops@example.com",
     "AllowedContentTypes": "image/jpeg,image/png,image/webp,image/gif",
@@ -155,7 +155,8 @@ def policy_documents(t: Template) -> Iterator[tuple[str, dict[str, Any]]]:
             yield name, p["PolicyDocument"]
         if "AssumeRolePolicyDocument" in p:
             yield f"{name}.AssumeRolePolicyDocument", p["AssumeRolePolicyDocument"]
-        for inline in p.get("Policies", []):
+        # A role's inline policies (a user pool's Policies is its password policy, not a list).
+        for inline in p.get("Policies", []) if isinstance(p.get("Policies"), list) else []:
             yield f"{name}.{inline.get('PolicyName')}", inline["PolicyDocument"]
 
 
