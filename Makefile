@@ -8,6 +8,14 @@ LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 # The dev tooling (localcloud, intake_build, demo, bench) is not installed: it runs from scripts/.
 RUN := PYTHONPATH=scripts $(PY)
+# The security scanner (checkov) has its own virtualenv and lock: it pins boto3 exactly, which the
+# dev environment must not inherit (requirements/scan.in says more).
+SCAN_VENV := .venv-scan
+SCAN_LOCK := requirements/scan.txt
+SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell cat $(SCAN_LOCK) | cksum | cut -d' ' -f1)
+# What the scanners read: the templates and the API's OpenAPI document.
+TEMPLATES := infra/cloudformation/intake.yaml infra/cloudformation/consumer.yaml
+OPENAPI := infra/cloudformation/openapi.yaml
 
 .PHONY: install lock up demo test chromium lint package deploy destroy bench clean
 
@@ -21,10 +29,17 @@ $(STAMP): pyproject.toml $(LOCK) $(wildcard shared/intake/__init__.py scripts/in
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
+$(SCAN_STAMP): $(SCAN_LOCK)
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install -q -U pip
+	$(SCAN_VENV)/bin/python -m pip install -q --require-hashes -r $(SCAN_LOCK)
+	rm -f $(SCAN_VENV)/.installed-* && touch $@
+
 # requirements/layer-<arch>.txt: the Lambda layer's packages (requirements/layer.in) as wheels for the
 # runtime (Python 3.12, manylinux2014, as scripts/intake_build/artifacts.py installs them);
 # requirements/dev.txt: every extra, for Python 3.11 on linux x86_64, the layer's packages at the
-# layer's versions. Versions already locked are kept while they fit: ARGS=--upgrade takes the newest.
+# layer's versions; requirements/scan.txt: the scanner's virtualenv (requirements/scan.in). Versions
+# already locked are kept while they fit: ARGS=--upgrade takes the newest.
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command 'make lock' $(ARGS)
 lock: install ## regenerate the locks in requirements/ (uv; ARGS=--upgrade for the newest versions)
 	$(UV_COMPILE) requirements/layer.in --python-version 3.12 --python-platform x86_64-manylinux_2_17 \
@@ -33,6 +48,8 @@ lock: install ## regenerate the locks in requirements/ (uv; ARGS=--upgrade for t
 		--only-binary :all: -o requirements/layer-arm64.txt
 	$(UV_COMPILE) pyproject.toml --extra dev --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		-c requirements/layer-x86_64.txt -o $(LOCK)
+	$(UV_COMPILE) requirements/scan.in --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		-o $(SCAN_LOCK)
 
 up: install ## the local cloud in the foreground (Ctrl-C stops it)
 	$(RUN) -m demo up
@@ -48,12 +65,16 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; } \
 		|| echo "warning: could not install chromium (apt-get as root); the browser tests will be skipped"
 
-lint: install
+# cfn-lint with the serverless rules, then checkov on the templates and on the OpenAPI document: every
+# finding left is fixed or skipped in the template with a reason (Metadata checkov / cfn-lint).
+lint: install $(SCAN_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared/intake scripts tests
 	for f in functions/*/handler.py; do $(VENV)/bin/mypy $$f || exit 1; done
-	$(VENV)/bin/cfn-lint infra/cloudformation/*.yaml
+	$(VENV)/bin/cfn-lint -a cfn_lint_serverless.rules -- $(TEMPLATES)
+	$(SCAN_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix -f ,$(TEMPLATES))
+	$(SCAN_VENV)/bin/checkov --quiet --compact --skip-download --framework openapi -f $(OPENAPI)
 
 package: install ## build/: one zip per function and the layer, from the layer lock (ARGS="--architecture arm64")
 	$(RUN) -m intake_build package $(ARGS)
@@ -69,4 +90,4 @@ bench: install ## thumbnails, cold starts, end to end: tables + bench/out/result
 	$(RUN) -m bench $(ARGS)
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache $(SCAN_VENV)

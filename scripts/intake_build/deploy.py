@@ -54,6 +54,8 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAN
 # The upload page's config (docs/architecture.md), next to web/index.html; the local front serves the
 # same object from the local stack, so both come from one function (intake_tools.webconfig).
 WEB_CONFIG = ROOT / "web" / "config.js"
+# Parameters deploy_command sets itself, from the build and the artifacts bucket.
+_SET_BY_DEPLOY = ("ArtifactBucket", "ArtifactPrefix", "LambdaArchitecture")
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
 
@@ -94,16 +96,40 @@ def parse_parameters(pairs: Sequence[str], files: Sequence[Path] = ()) -> dict[s
     return values
 
 
+# What to pass for a parameter without a default, in the error that asks for it.
+_REQUIRED_HINTS = {
+    "WebOrigin": (
+        "--param WebOrigin=https://<host> (the origin the upload page is served from: the buckets' and"
+        " the API's CORS rules allow only it; there is no localhost default for AWS)"
+    ),
+}
+
+
+def require_parameters(given: Iterable[str], required: Iterable[str], existing: Iterable[str]) -> None:
+    """Refuse a deploy that leaves a parameter without a default (`required`) unset: neither given nor
+    already set on the stack (`existing`)."""
+    missing = sorted(set(required) - set(given) - set(existing))
+    if missing:
+        hints = "; ".join(f"{name}: {_REQUIRED_HINTS.get(name, f'--param {name}=...')}" for name in missing)
+        raise DeployError(f"missing parameter(s) {', '.join(missing)}, which have no default. Pass {hints}")
+
+
 def stack_parameters(
-    wanted: Mapping[str, str], declared: Iterable[str], existing: Iterable[str]
+    wanted: Mapping[str, str],
+    declared: Iterable[str],
+    existing: Iterable[str],
+    required: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
-    """CloudFormation's Parameters: given values, and on update UsePreviousValue for the rest."""
+    """CloudFormation's Parameters: given values, and on update UsePreviousValue for the rest.
+
+    A `required` parameter (one without a default) must be given, or already set on the stack."""
     declared = set(declared)
     unknown = sorted(set(wanted) - declared)
     if unknown:
         raise DeployError(
             f"unknown parameter(s) {', '.join(unknown)}; the template has {', '.join(sorted(declared))}"
         )
+    require_parameters(wanted, required, existing)
     parameters: list[dict[str, Any]] = [
         {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(wanted.items())
     ]
@@ -178,10 +204,19 @@ class _CfnLoader(yaml.SafeLoader):
 _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
+def _template_parameters(text: str) -> dict[str, Any]:
+    loaded = yaml.load(text, Loader=_CfnLoader) or {}  # a SafeLoader subclass: no code runs
+    return {str(name): spec or {} for name, spec in (loaded.get("Parameters") or {}).items()}
+
+
 def template_parameters(text: str) -> list[str]:
     """The template's parameter names (read locally: no API call, no transform to process)."""
-    loaded = yaml.load(text, Loader=_CfnLoader) or {}  # a SafeLoader subclass: no code runs
-    return [str(name) for name in loaded.get("Parameters") or {}]
+    return list(_template_parameters(text))
+
+
+def required_parameters(text: str) -> list[str]:
+    """The template's parameters without a Default: a new stack needs a value for each."""
+    return [name for name, spec in _template_parameters(text).items() if "Default" not in spec]
 
 
 def stack_status(cloudformation: Any, stack: str) -> dict[str, Any] | None:
@@ -332,14 +367,15 @@ def deploy_stack(
 ) -> dict[str, str] | None:
     """Create or update `stack` through a change set. Returns the outputs, or None if declined."""
     cloudformation = target.client("cloudformation")
-    declared = template_parameters(TEMPLATE.read_text())
+    text = TEMPLATE.read_text()
+    declared, required = template_parameters(text), required_parameters(text)
     creating, existing = _stack_state(cloudformation, stack)
     name = f"intake-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     created = cloudformation.create_change_set(
         StackName=stack,
         ChangeSetName=name,
         TemplateURL=template_url,
-        Parameters=stack_parameters(parameters, declared, existing),
+        Parameters=stack_parameters(parameters, declared, existing, required),
         Capabilities=CAPABILITIES,
         ChangeSetType="CREATE" if creating else "UPDATE",
         Description="make deploy",
@@ -506,6 +542,9 @@ def deploy_command(args: argparse.Namespace) -> int:
     if wanted.get("LambdaArchitecture", args.architecture) != args.architecture:
         raise DeployError("choose the architecture with --architecture: the layer is built for it")
     target = _target(args)
+    # Before the build: a new stack needs WebOrigin (no default); an existing one keeps its value.
+    _, existing = _stack_state(target.client("cloudformation"), args.stack_name)
+    require_parameters({*wanted, *_SET_BY_DEPLOY}, required_parameters(TEMPLATE.read_text()), existing)
     artifacts = build(
         dependencies=True,
         architecture=args.architecture,

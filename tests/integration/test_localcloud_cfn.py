@@ -795,7 +795,12 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
         cfn,
         "intake-real",
         REAL_TEMPLATE.read_text(),
-        {"ArtifactBucket": artifacts, "ArtifactPrefix": "real", "SigningPublicKey": signing.public_pem()},
+        {
+            "ArtifactBucket": artifacts,
+            "ArtifactPrefix": "real",
+            "SigningPublicKey": signing.public_pem(),
+            "WebOrigin": "http://127.0.0.1:3000",
+        },
     )
     elapsed = time.perf_counter() - started
     print(f"\ncreate_stack of the real template ({len(resources)} resources): {elapsed:.2f} s")

@@ -112,3 +112,27 @@ def test_elf_needed_reads_the_dynamic_section() -> None:
 def test_find_python_uses_this_interpreter_for_its_own_version() -> None:
     assert find_python(HOST_PYTHON) == sys.executable
     assert find_python("2.1") is None
+
+
+def test_the_template_requires_web_origin() -> None:
+    """No localhost default for AWS: a new stack must be given WebOrigin."""
+    required = deploy.required_parameters(deploy.TEMPLATE.read_text())
+    assert "WebOrigin" in required
+    assert "SenderEmail" not in required  # has a default
+
+
+def test_a_new_stack_without_web_origin_is_refused_with_how_to_pass_it() -> None:
+    with pytest.raises(
+        deploy.DeployError, match=r"missing parameter\(s\) WebOrigin.*--param WebOrigin=https://"
+    ):
+        deploy.stack_parameters({"ArtifactPrefix": "p"}, [*DECLARED, "WebOrigin"], [], ["WebOrigin"])
+    with pytest.raises(deploy.DeployError, match="WebOrigin"):
+        deploy.require_parameters({"ArtifactBucket", "ArtifactPrefix"}, ["WebOrigin"], existing=[])
+
+
+def test_web_origin_given_or_already_on_the_stack_is_enough() -> None:
+    declared = [*DECLARED, "WebOrigin"]
+    given = deploy.stack_parameters({"WebOrigin": "https://intake.example.com"}, declared, [], ["WebOrigin"])
+    assert {"ParameterKey": "WebOrigin", "ParameterValue": "https://intake.example.com"} in given
+    kept = deploy.stack_parameters({}, declared, ["WebOrigin"], ["WebOrigin"])
+    assert kept == [{"ParameterKey": "WebOrigin", "UsePreviousValue": True}]

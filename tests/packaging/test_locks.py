@@ -71,3 +71,13 @@ def test_the_dev_lock_covers_every_extra() -> None:
         if name == canonicalize_name(PROJECT["name"]):
             continue  # dev includes intake[cli]: the project itself is installed with --no-deps
         assert name in dev and requirement.specifier.contains(dev[name]), (name, dev.get(name))
+
+
+def test_the_scanner_lock_pins_checkov_apart_from_the_dev_lock() -> None:
+    """checkov runs from its own venv (requirements/scan.in): it pins boto3, the dev lock must not follow."""
+    scan = REQUIREMENTS / "scan.txt"
+    locked = pins(scan)
+    text = scan.read_text()
+    assert "checkov" in locked and text.count("--hash=sha256:") >= len(locked)
+    assert "checkov" not in pins(REQUIREMENTS / "dev.txt")
+    assert "cfn-lint-serverless" in pins(REQUIREMENTS / "dev.txt")  # a cfn-lint plugin: same venv

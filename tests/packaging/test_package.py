@@ -153,6 +153,7 @@ def stack(unpacked: Lambda) -> Iterator[Stack]:
             "LambdaArchitecture": ARCHITECTURE,
             # moto's state is per process: stay clear of the e2e session cloud's identity and mail.
             "SenderEmail": "packaging@example.com",
+            "WebOrigin": "http://127.0.0.1:3000",  # required: the template has no default
         }
         deployed = deploy.deploy_with_signing_key(  # make deploy's path: the signing key too
             target, stack=STACK, template_url=template_url, parameters=parameters, yes=True, poll_s=0.2

@@ -39,7 +39,7 @@ BUCKETS = ("UploadBucket", "ThumbnailBucket")
 SOURCE_KEYS = {"aws:sourcearn", "aws:sourceaccount"}
 PARAMETER_DEFAULTS: dict[str, Any] = {
     "LambdaArchitecture": "x86_64",
-    "WebOrigin": "http://127.0.0.1:3000",
+    "WebOrigin": None,  # required: no default, so no localhost origin on AWS (make deploy asks for it)
     "SenderEmail": "intake@example.com",
     "OpsEmail": "ops@example.com",
     "AllowedContentTypes": "image/jpeg,image/png,image/webp,image/gif",
@@ -155,7 +155,8 @@ def policy_documents(t: Template) -> Iterator[tuple[str, dict[str, Any]]]:
             yield name, p["PolicyDocument"]
         if "AssumeRolePolicyDocument" in p:
             yield f"{name}.AssumeRolePolicyDocument", p["AssumeRolePolicyDocument"]
-        for inline in p.get("Policies", []):
+        # A role's inline policies (a user pool's Policies is its password policy, not a list).
+        for inline in p.get("Policies", []) if isinstance(p.get("Policies"), list) else []:
             yield f"{name}.{inline.get('PolicyName')}", inline["PolicyDocument"]
 
 
@@ -1394,3 +1395,214 @@ def test_waf_check_detects_broken_template(
 ) -> None:
     mutate(template)
     assert WAF_CHECKS[check](template), f"check {check!r} did not notice the mutation"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hardening (security review): Cognito, S3 audit trail and multipart abort, DLQ policies, WebOrigin
+# ---------------------------------------------------------------------------------------------------
+def check_cognito(t: Template) -> Problems:
+    problems: Problems = []
+    pool, client = props(t, "UserPool"), props(t, "UserPoolClient")
+    if pool.get("UserAttributeUpdateSettings", {}).get("AttributesRequireVerificationBeforeUpdate") != [
+        "email"
+    ]:
+        problems.append("UserPool: an email change does not need verification first")
+    writable = client.get("WriteAttributes")
+    if not writable or {"email", "email_verified"} & set(writable):
+        problems.append("UserPoolClient WriteAttributes is unset, empty or lets users write email")
+    if "email" not in client.get("ReadAttributes", []):
+        problems.append("UserPoolClient ReadAttributes is unset or lacks email")
+    if pool.get("MfaConfiguration") != "OPTIONAL" or pool.get("EnabledMfas") != ["SOFTWARE_TOKEN_MFA"]:
+        problems.append("UserPool MFA is not optional TOTP")
+    policy = pool.get("Policies", {}).get("PasswordPolicy", {})
+    flags = ("RequireUppercase", "RequireLowercase", "RequireNumbers", "RequireSymbols")
+    if int(policy.get("MinimumLength", 0)) < 12 or not all(policy.get(f) is True for f in flags):
+        problems.append("UserPool has no stated password policy of 12+ characters of all four kinds")
+    mode = t["Parameters"].get("ThreatProtectionMode", {})
+    if mode.get("Default") != "OFF" or pool.get("UserPoolAddOns") != {
+        "AdvancedSecurityMode": {"Ref": "ThreatProtectionMode"}
+    }:
+        problems.append("threat protection is not the ThreatProtectionMode parameter, default OFF")
+    if pool.get("UserPoolTier") != {"Fn::If": ["HasThreatProtection", "PLUS", "ESSENTIALS"]}:
+        problems.append("UserPoolTier does not follow HasThreatProtection (Plus is needed for it)")
+    flows = set(client.get("ExplicitAuthFlows", []))
+    if not {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"} <= flows or flows - {
+        "ALLOW_USER_SRP_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+        "ALLOW_USER_PASSWORD_AUTH",  # the page and the CLI sign in with it (see the template's comment)
+    }:
+        problems.append(f"UserPoolClient auth flows are not SRP + refresh (+ password): {sorted(flows)}")
+    return problems
+
+
+def check_audit_and_lifecycle(t: Template) -> Problems:
+    problems: Problems = []
+    if t["Parameters"].get("EnableS3AccessLogs", {}).get("Default") != "true":
+        problems.append("EnableS3AccessLogs is missing or off by default")
+    log_policy = props(t, "AccessLogBucketPolicy") if "AccessLogBucketPolicy" in t["Resources"] else {}
+    allows = [st for st in statements(log_policy.get("PolicyDocument", {})) if st.get("Effect") == "Allow"]
+    for bucket, prefix in (("UploadBucket", "upload-bucket/"), ("ThumbnailBucket", "thumbnail-bucket/")):
+        p = props(t, bucket)
+        rules = p.get("LifecycleConfiguration", {}).get("Rules", [])
+        if not any(
+            int(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation", 99)) <= 1
+            for r in rules
+        ):
+            problems.append(f"{bucket} does not abort incomplete multipart uploads after a day")
+        wanted = {
+            "Fn::If": [
+                "LogsS3Access",
+                {"DestinationBucketName": {"Ref": "AccessLogBucket"}, "LogFilePrefix": prefix},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+        if p.get("LoggingConfiguration") != wanted:
+            problems.append(
+                f"{bucket} does not log access to AccessLogBucket/{prefix} when EnableS3AccessLogs"
+            )
+        if "AccessLogBucketPolicy" not in as_list(t["Resources"][bucket].get("DependsOn", [])):
+            problems.append(f"{bucket} is not created after AccessLogBucketPolicy")
+        name = p.get("BucketName", {}).get("Fn::Sub", [""])[0]
+        mine = [st for st in allows if prefix in json.dumps(st.get("Resource"))]
+        if len(mine) != 1 or name[:20] not in json.dumps(condition_value(mine[0], "aws:SourceArn")):
+            problems.append(f"AccessLogBucketPolicy does not admit {bucket}'s logs under {prefix} only")
+        elif condition_value(mine[0], "aws:SourceAccount") != {"Ref": "AWS::AccountId"}:
+            problems.append(f"AccessLogBucketPolicy lacks aws:SourceAccount for {bucket}")
+    if any(st.get("Principal") != {"Service": "logging.s3.amazonaws.com"} for st in allows):
+        problems.append("AccessLogBucketPolicy allows a principal other than S3 logging")
+    if not any(is_tls_deny(st) for st in statements(log_policy.get("PolicyDocument", {}))):
+        problems.append("AccessLogBucketPolicy has no TLS-only deny")
+    return problems
+
+
+def check_dlq_policies(t: Template) -> Problems:
+    problems: Problems = []
+    for x in CONSUMERS:
+        if f"{x}DLQPolicy" not in t["Resources"]:
+            problems.append(f"{x}DLQPolicy is missing")
+            continue
+        p = props(t, f"{x}DLQPolicy")
+        if p.get("Queues") != [{"Ref": f"{x}DLQ"}]:
+            problems.append(f"{x}DLQPolicy is not attached to {x}DLQ")
+        sts = statements(p["PolicyDocument"])
+        if not any(is_tls_deny(st) and st.get("Action") == "sqs:*" for st in sts):
+            problems.append(f"{x}DLQPolicy has no TLS-only deny")
+        for st in (st for st in sts if st.get("Effect") == "Allow"):
+            if as_list(st.get("Action")) != ["sqs:SendMessage"]:
+                problems.append(f"{x}DLQPolicy allows more than sqs:SendMessage")
+            if condition_value(st, "aws:SourceArn") != {"Fn::GetAtt": [f"{x}Queue", "Arn"]}:
+                problems.append(f"{x}DLQPolicy allows a source other than {x}Queue")
+    for x in CONSUMERS:
+        if not any(is_tls_deny(st) for st in statements(props(t, f"{x}QueuePolicy")["PolicyDocument"])):
+            problems.append(f"{x}QueuePolicy has no TLS-only deny")
+    return problems
+
+
+def check_web_origin(t: Template) -> Problems:
+    param = t["Parameters"]["WebOrigin"]
+    problems = ["WebOrigin has a default"] if "Default" in param else []
+    pattern = param.get("AllowedPattern", "")
+    good = ("https://intake.example.com", "http://127.0.0.1:3000", "http://localhost:8080")
+    bad = ("http://intake.example.com", "https://intake.example.com/", "http://127.0.0.1.example.com")
+    problems += [f"WebOrigin refuses {o}" for o in good if not re.fullmatch(pattern, o)]
+    problems += [f"WebOrigin accepts {o}" for o in bad if re.fullmatch(pattern, o)]
+    return problems
+
+
+HARDENING_CHECKS: dict[str, Callable[[Template], Problems]] = {
+    "cognito": check_cognito,
+    "audit_and_lifecycle": check_audit_and_lifecycle,
+    "dlq_policies": check_dlq_policies,
+    "web_origin": check_web_origin,
+}
+
+
+@pytest.mark.parametrize("check", list(HARDENING_CHECKS))
+def test_hardening_property(template: Template, check: str) -> None:
+    assert HARDENING_CHECKS[check](template) == []
+
+
+def _drop_flag(resource: str, *path: str) -> Callable[[Template], None]:
+    return _drop([R, resource, P, *path])
+
+
+HARDENING_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
+    ("email change unverified", "cognito", _drop_flag("UserPool", "UserAttributeUpdateSettings")),
+    ("client writes email", "cognito", _set([R, "UserPoolClient", P, "WriteAttributes"], ["name", "email"])),
+    ("client writes every attribute", "cognito", _drop_flag("UserPoolClient", "WriteAttributes")),
+    ("MFA off", "cognito", _set([R, "UserPool", P, "MfaConfiguration"], "OFF")),
+    ("SMS MFA", "cognito", _set([R, "UserPool", P, "EnabledMfas"], ["SMS_MFA"])),
+    (
+        "short passwords",
+        "cognito",
+        _set([R, "UserPool", P, "Policies", "PasswordPolicy", "MinimumLength"], 8),
+    ),
+    (
+        "threat protection on by default",
+        "cognito",
+        _set(["Parameters", "ThreatProtectionMode", "Default"], "ENFORCED"),
+    ),
+    ("threat protection on Essentials", "cognito", _set([R, "UserPool", P, "UserPoolTier"], "ESSENTIALS")),
+    (
+        "admin auth flow",
+        "cognito",
+        _set([R, "UserPoolClient", P, "ExplicitAuthFlows"], ["ALLOW_ADMIN_USER_PASSWORD_AUTH"]),
+    ),
+    ("no multipart abort", "audit_and_lifecycle", _drop_flag("UploadBucket", "LifecycleConfiguration")),
+    ("no access log", "audit_and_lifecycle", _drop_flag("ThumbnailBucket", "LoggingConfiguration")),
+    (
+        "access logs off by default",
+        "audit_and_lifecycle",
+        _set(["Parameters", "EnableS3AccessLogs", "Default"], "false"),
+    ),
+    (
+        "logging before its policy",
+        "audit_and_lifecycle",
+        _set([R, "UploadBucket", "DependsOn"], ["UploadEventsTopicPolicy"]),
+    ),
+    ("log policy for any source", "audit_and_lifecycle", _strip_conditions("AccessLogBucketPolicy")),
+    ("log bucket over HTTP", "audit_and_lifecycle", _drop_tls_deny("AccessLogBucketPolicy")),
+    ("no DLQ policy", "dlq_policies", _drop([R, "IndexDLQPolicy"])),
+    ("DLQ over HTTP", "dlq_policies", _drop_tls_deny("NotifyDLQPolicy")),
+    ("queue over HTTP", "dlq_policies", _drop_tls_deny("ValidateQueuePolicy")),
+    (
+        "DLQ from another queue",
+        "dlq_policies",
+        _set(
+            [
+                R,
+                "ThumbnailDLQPolicy",
+                P,
+                "PolicyDocument",
+                "Statement",
+                0,
+                "Condition",
+                "ArnEquals",
+                "aws:SourceArn",
+            ],
+            {"Fn::GetAtt": ["IndexQueue", "Arn"]},
+        ),
+    ),
+    (
+        "localhost default",
+        "web_origin",
+        _set(["Parameters", "WebOrigin", "Default"], "http://127.0.0.1:3000"),
+    ),
+    (
+        "plain http origin",
+        "web_origin",
+        _set(["Parameters", "WebOrigin", "AllowedPattern"], "^https?://[^/\\s]+$"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "mutate"),
+    [(c, m) for _, c, m in HARDENING_MUTATIONS],
+    ids=[n for n, _, _ in HARDENING_MUTATIONS],
+)
+def test_hardening_check_detects_broken_template(
+    template: Template, check: str, mutate: Callable[[Template], None]
+) -> None:
+    mutate(template)
+    assert HARDENING_CHECKS[check](template), f"check {check!r} did not notice the mutation"

@@ -5,10 +5,15 @@ CreateUserPoolClient with the same property names, except UserPoolName -> PoolNa
 
 - UserPool: `Ref` gives the pool id; `GetAtt Arn`, `ProviderName`
   (cognito-idp.<region>.amazonaws.com/<id>), `ProviderURL` (https://...) and `UserPoolId`.
-  Updates go through UpdateUserPool; the pool keeps its id.
+  Updates go through UpdateUserPool; the pool keeps its id. MfaConfiguration with EnabledMfas (a
+  CloudFormation-only property) goes through SetUserPoolMfaConfig, as CloudFormation does: moto then
+  offers the TOTP challenges. moto stores, but does not act on, UserAttributeUpdateSettings (a
+  changed email is not held back until verified), UserPoolAddOns (no threat protection) and
+  UserPoolTier: those are logged as not emulated. It enforces Policies.PasswordPolicy.
 - UserPoolClient: `Ref` gives the client id; `GetAtt ClientId`, `Name` and `ClientSecret`
   (only with GenerateSecret). Changing UserPoolId or GenerateSecret replaces the client; other
-  changes go through UpdateUserPoolClient.
+  changes go through UpdateUserPoolClient. moto stores WriteAttributes but lets a client write any
+  attribute: logged as not emulated.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ from ._props import as_bool, warn_unapplied
 
 # CloudFormation-only properties of a user pool (not CreateUserPool parameters).
 _POOL_NOT_IN_API = {"UserPoolName", "EnabledMfas", "UserPoolTags"}
+# Stored by moto (DescribeUserPool / DescribeUserPoolClient show them) but not acted on.
+_POOL_NOT_EMULATED = {"UserAttributeUpdateSettings", "UserPoolAddOns", "UserPoolTier"}
+_CLIENT_NOT_EMULATED = {"WriteAttributes"}
+# EnabledMfas value -> SetUserPoolMfaConfig's configuration of that factor.
+_MFA_FACTORS = {"SOFTWARE_TOKEN_MFA": "SoftwareTokenMfaConfiguration", "SMS_MFA": "SmsMfaConfiguration"}
 _CLIENT_INTEGERS = ("AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity", "AuthSessionValidity")
 
 
@@ -64,6 +74,21 @@ def user_pool_config(props: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def mfa_config(props: Mapping[str, Any]) -> tuple[Any, Any, str]:
+    """SetUserPoolMfaConfig's SMS and TOTP configurations (None: off) and mode, from
+    MfaConfiguration/EnabledMfas (moto's signature says dict; its API handler passes None too)."""
+    mode = str(props.get("MfaConfiguration", "OFF"))
+    enabled = {str(m) for m in props.get("EnabledMfas") or []}
+    unknown = enabled - set(_MFA_FACTORS)
+    if unknown:
+        raise ValueError(f"EnabledMfas: unsupported {sorted(unknown)} (supported: {sorted(_MFA_FACTORS)})")
+    token = {"Enabled": True} if "SOFTWARE_TOKEN_MFA" in enabled else None
+    sms: dict[str, Any] | None = None
+    if "SMS_MFA" in enabled:
+        sms = {"SmsConfiguration": props.get("SmsConfiguration") or {}}
+    return sms, token, mode
+
+
 class _CognitoModel(LocalModel):
     """What both types share: moto's Cognito IdP backend."""
 
@@ -92,10 +117,12 @@ class CognitoUserPool(_CognitoModel, CloudFormationModel):
     def create(self, name: str) -> None:
         pool = self._backend.create_user_pool(name, user_pool_config(self.props))
         self.pool_id, self.arn = pool.id, pool.arn
-        warn_unapplied(self.TYPE, self.props, set(self.props) - {"EnabledMfas"})
+        self._backend.set_user_pool_mfa_config(self.pool_id, *mfa_config(self.props))
+        warn_unapplied(self.TYPE, self.props, set(self.props) - _POOL_NOT_EMULATED)
 
     def update(self, props: dict[str, Any]) -> None:
         self._backend.update_user_pool(self.pool_id, user_pool_config(props))
+        self._backend.set_user_pool_mfa_config(self.pool_id, *mfa_config(props))
         if "UserPoolName" in props:
             self._backend.describe_user_pool(self.pool_id).name = str(props["UserPoolName"])
 
@@ -134,6 +161,7 @@ class CognitoUserPoolClient(_CognitoModel, CloudFormationModel):
             self._pool_id, generate_secret, _client_config(self.props)
         )
         self.client_id = client.id
+        warn_unapplied(self.TYPE, self.props, set(self.props) - _CLIENT_NOT_EMULATED)
 
     def replaced_by(self, props: Mapping[str, Any]) -> bool:
         # GenerateSecret requires replacement too (compared as the Boolean it is).

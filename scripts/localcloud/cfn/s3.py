@@ -17,6 +17,9 @@ S3 API calls would:
 - OwnershipControls -> PutBucketOwnershipControls
 - LifecycleConfiguration -> PutBucketLifecycleConfiguration
 - VersioningConfiguration -> PutBucketVersioning
+- LoggingConfiguration (DestinationBucketName, LogFilePrefix) -> PutBucketLogging. moto checks, as S3
+  does, that the target bucket exists and that its policy lets logging.s3.amazonaws.com PutObject
+  under the prefix; it stores the setting (GetBucketLogging) but writes no log objects.
 
 The object returned to CloudFormation is moto's FakeBucket itself, so `Ref` (bucket name),
 `GetAtt Arn/DomainName/DualStackDomainName/RegionalDomainName/WebsiteURL` and stack deletion behave
@@ -195,6 +198,16 @@ def lifecycle_rules(cfn: dict[str, Any]) -> list[dict[str, Any]]:
     return [_lifecycle_rule(rule) for rule in cfn.get("Rules") or []]
 
 
+def bucket_logging(cfn: dict[str, Any]) -> dict[str, Any]:
+    """LoggingConfiguration as moto stores PutBucketLogging's LoggingEnabled (no target bucket: off)."""
+    if not cfn.get("DestinationBucketName"):
+        return {}
+    return {
+        "TargetBucket": str(cfn["DestinationBucketName"]),
+        "TargetPrefix": str(cfn.get("LogFilePrefix", "")),
+    }
+
+
 # Property -> (apply(backend, bucket, value), remove(backend, bucket)) through the S3 backend.
 _Apply = Callable[[S3Backend, str, Any], None]
 _Remove = Callable[[S3Backend, str], None]
@@ -223,6 +236,10 @@ _HANDLERS: dict[str, tuple[_Apply, _Remove]] = {
     "LifecycleConfiguration": (
         lambda b, n, v: b.put_bucket_lifecycle_configuration(n, lifecycle_rules(v)),
         lambda b, n: b.delete_bucket_lifecycle(n),
+    ),
+    "LoggingConfiguration": (
+        lambda b, n, v: b.put_bucket_logging(n, bucket_logging(v)),
+        lambda b, n: b.put_bucket_logging(n, {}),
     ),
     "VersioningConfiguration": (
         lambda b, n, v: b.put_bucket_versioning(n, str(v["Status"])),
