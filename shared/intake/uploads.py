@@ -228,6 +228,27 @@ def parse_list_query(params: Mapping[str, str] | None) -> ListQuery:
     return ListQuery(limit=limit, cursor=cursor, status=status)
 
 
+class EmailNotVerified(PermissionError):
+    """The caller's token does not say their email address is verified."""
+
+    message = (
+        "your email address is not verified: verify it (or ask an administrator to) before using Intake,"
+        " which only sends email to verified addresses"
+    )
+
+
+def email_verified(claims: Mapping[str, Any]) -> bool:
+    """Whether the ID token's `email_verified` claim is true.
+
+    API Gateway passes claims as strings ("true"); the token itself has a JSON boolean. Anything else
+    (missing, "false", "True ") is not verified. A Cognito user who changes their `email` attribute
+    gets `email_verified` false until they confirm the new address, so refusing such callers stops
+    Intake from mailing an address nobody proved they own.
+    """
+    value = claims.get("email_verified")
+    return value is True or value == "true"
+
+
 def valid_upload_id(upload_id: str) -> bool:
     """Anything else cannot be one of ours: answer 404 without asking DynamoDB."""
     return bool(_UPLOAD_ID.fullmatch(upload_id))

@@ -172,6 +172,28 @@ def test_a_forged_but_valid_token_is_accepted_so_the_expired_case_tests_expiry(a
     assert requests.get(f"{api}/uploads", headers={"Authorization": fresh}, timeout=30).status_code == 200
 
 
+def test_a_caller_whose_email_is_not_verified_is_refused(cloud: LocalCloud, api: str) -> None:
+    # The email change attack: after an unverified change of `email`, Cognito's ID token says
+    # email_verified false; the API must refuse the caller before recording the address to mail.
+    cognito, pool = cloud.client("cognito-idp"), cloud.outputs["UserPoolId"]
+    user, victim = new_user(cloud), f"victim-{uuid.uuid4().hex[:8]}@example.org"
+    cognito.admin_update_user_attributes(
+        UserPoolId=pool,
+        Username=user.email,
+        UserAttributes=[{"Name": "email", "Value": victim}, {"Name": "email_verified", "Value": "false"}],
+    )
+    # email is the pool's username attribute: the (emulated) user now signs in as the new address.
+    token = users.sign_in(cognito, cloud.outputs["UserPoolClientId"], victim, PASSWORD).id_token
+    assert jwt.decode(token, options={"verify_signature": False})["email_verified"] in (False, "false")
+    body: dict[str, Any] = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}
+    for method, path in (("POST", "/uploads"), ("GET", "/uploads"), ("DELETE", "/uploads/x")):
+        response = requests.request(
+            method, f"{api}{path}", json=body, headers={"Authorization": token}, timeout=30
+        )
+        assert response.status_code == 403, response.text
+        assert "email address is not verified" in response.json()["message"]
+
+
 def test_raw_and_bearer_id_tokens_are_both_accepted(api: str, alice: User) -> None:
     for value in (alice.tokens.id_token, f"Bearer {alice.tokens.id_token}"):
         assert requests.get(f"{api}/uploads", headers={"Authorization": value}, timeout=30).status_code == 200

@@ -44,10 +44,15 @@ class Api:
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         base64_body: bool = False,
+        email_verified: str | None = "true",
     ) -> tuple[int, Any, dict[str, str]]:
         resource = "/uploads/{upload_id}" if path.count("/") == 2 else "/uploads"
         path_parameters = {"upload_id": path.rsplit("/", 1)[1]} if resource.endswith("}") else None
-        claims = {"sub": sub, "email": f"{sub}@example.com", "token_use": "id"} if sub else None
+        claims: dict[str, str] | None = None
+        if sub:
+            claims = {"sub": sub, "email": f"{sub}@example.com", "token_use": "id"}
+            if email_verified is not None:
+                claims["email_verified"] = email_verified
         event = {
             "resource": resource,
             "path": path,
@@ -226,6 +231,25 @@ def test_a_binary_body_is_a_bad_request_not_a_crash(api: Api) -> None:
 def test_no_claims_is_401(api: Api) -> None:
     status, error, _ = api.call("GET", "/uploads", sub=None)
     assert (status, error) == (401, {"message": "Unauthorized"})
+
+
+@pytest.mark.parametrize("verified", [None, "false", "False", "", "TRUE "])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/uploads"), ("GET", "/uploads"), ("GET", "/uploads/x1"), ("DELETE", "/uploads/x1")],
+)
+def test_an_unverified_email_is_403_on_every_route_and_writes_nothing(
+    api: Api, method: str, path: str, verified: str | None
+) -> None:
+    # The Cognito email change attack: the caller set their `email` to someone else's address, which
+    # leaves email_verified false; Intake must not record (and later mail) that address.
+    api.put_record("x1", ALICE, "ready", "2026-01-01T00:00:00.000Z")
+    body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10} if method == "POST" else None
+    status, error, _ = api.call(method, path, body=body, email_verified=verified)
+    assert status == 403, error
+    assert "email address is not verified" in error["message"]
+    assert [i["upload_id"]["S"] for i in api.items()] == ["x1"]
+    assert "Contents" not in api.s3.list_objects_v2(Bucket=UPLOADS)
 
 
 def test_cors_headers_for_the_web_origin(api: Api) -> None:
