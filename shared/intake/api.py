@@ -20,6 +20,8 @@ from intake.uploads import (
     DOWNLOAD_URL_TTL_S,
     UPLOAD_URL_TTL_S,
     BadRequest,
+    abandoned_after,
+    downloadable,
     expiry,
     new_upload_id,
     parse_list_query,
@@ -27,6 +29,7 @@ from intake.uploads import (
     public_view,
     upload_terms,
     valid_upload_id,
+    without_downloads,
 )
 
 
@@ -89,6 +92,7 @@ class UploadsApi:
             title=upload.title,
             description=upload.description,
             tags=list(upload.tags),
+            expires_at_epoch=abandoned_after(now, UPLOAD_URL_TTL_S + self.cfg.abandoned_upload_grace_s),
         )
         return {
             "upload_id": terms.key.upload_id,
@@ -108,9 +112,12 @@ class UploadsApi:
         return {"items": [public_view(record) for record in page.items], "next_cursor": page.next_cursor}
 
     def get(self, caller: Caller, upload_id: str) -> dict[str, Any]:
-        """The record, with short-lived download URLs for the original and each thumbnail."""
+        """The record, with short-lived download URLs for the original and each thumbnail (none for a
+        rejected or expired upload)."""
         record = self._owned(caller, upload_id)
         view = public_view(record)
+        if not downloadable(record):  # rejected (its bytes are deleted) or expired (never uploaded)
+            return without_downloads(view)
         ttl = DOWNLOAD_URL_TTL_S
         view["download_url"] = storage.presigned_get(
             self.cfg.upload_bucket, record.object_key, expires_in=ttl, download_name=record.filename

@@ -332,3 +332,33 @@ def test_a_presigned_form_cannot_write_into_another_users_prefix(
         Bucket=cloud.outputs["UploadBucketName"], Prefix=f"uploads/{bob.sub}/"
     )
     assert listed["KeyCount"] == 0
+
+
+def test_a_broken_image_is_rejected_and_its_file_cannot_be_downloaded(
+    cloud: LocalCloud, api: str, alice: User
+) -> None:
+    body = images.truncated_jpeg()
+    created = presign(api, alice, body, "broken.jpg")
+    upload_id = created["upload_id"]
+    # A URL handed out while the upload was pending: the kind of link a client may still hold.
+    early = requests.get(f"{api}/uploads/{upload_id}", headers=alice.auth, timeout=30).json()
+    assert early["status"] == "pending" and early["download_url"]
+    assert post_file(created, body).status_code == 204
+
+    item = final(api, alice, upload_id)
+    assert item["status"] == "rejected" and item["status_reasons"], item
+    assert item["download_url"] is None and item["urls_expire_at"] is None and item["thumbnails"] == []
+    s3, prefix = cloud.client("s3"), f"{alice.sub}/{upload_id}/"
+
+    def stored() -> list[str]:
+        keys = []
+        for bucket, top in (("UploadBucketName", "uploads/"), ("ThumbnailBucketName", "thumbnails/")):
+            listed = s3.list_objects_v2(Bucket=cloud.outputs[bucket], Prefix=top + prefix)
+            keys += [o["Key"] for o in listed.get("Contents", [])]
+        return keys
+
+    wait_for(lambda: stored() == [], 30, "the rejected upload's file and thumbnails to be deleted")
+    refused = requests.get(early["download_url"], timeout=30)
+    assert refused.status_code in (403, 404) and refused.content != body
+    listed = requests.get(f"{api}/uploads", params={"status": "rejected"}, headers=alice.auth, timeout=30)
+    assert upload_id in [i["upload_id"] for i in listed.json()["items"]]  # the verdict stays
