@@ -1,7 +1,7 @@
 // Intake's upload page: Cognito sign-in, presigned POST uploads with progress, live status,
 // thumbnails, a paginated list of past uploads, download and delete. No build step, no libraries.
 
-const FINAL = new Set(["ready", "rejected", "failed"]);
+const FINAL = new Set(["ready", "rejected", "failed", "expired"]);  // expired: the upload never arrived
 const PAGE_SIZE = 12;
 const PARALLEL_UPLOADS = 3;
 const POLL_MS = 700;

@@ -1,7 +1,8 @@
 """API function: the uploads API behind API Gateway (REST, Cognito user pool authorizer, Lambda proxy).
 
 The authorizer has already verified the ID token; its claims arrive in
-`requestContext.authorizer.claims`. `sub` owns the uploads, `email` receives the outcome emails.
+`requestContext.authorizer.claims`. `sub` owns the uploads, `email` receives the outcome emails, and
+a caller whose `email_verified` claim is not true is refused (403) on every route.
 Importing this module reads and checks the function's settings (intake.settings.ApiSettings).
 """
 
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from intake.api import Caller, NotFound, UploadsApi
 from intake.settings import ApiSettings
-from intake.uploads import BadRequest, upload_method
+from intake.uploads import BadRequest, EmailNotVerified, email_verified, upload_method
 
 settings = ApiSettings.from_env()
 logger = Logger()
@@ -54,6 +55,11 @@ def unauthorized(exc: Unauthorized) -> Response[str]:
     return _error(401, "Unauthorized")
 
 
+@app.exception_handler(EmailNotVerified)  # type: ignore[untyped-decorator]
+def email_not_verified(exc: EmailNotVerified) -> Response[str]:
+    return _error(403, exc.message)
+
+
 def body_text() -> str | None:
     """The request body as text; powertools decodes a body API Gateway had to base64-encode."""
     try:
@@ -67,6 +73,8 @@ def caller() -> Caller:
     sub = claims.get("sub")
     if not sub:
         raise Unauthorized
+    if not email_verified(claims):
+        raise EmailNotVerified
     return Caller(sub=sub, email=claims.get("email") or None)
 
 

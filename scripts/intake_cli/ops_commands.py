@@ -265,14 +265,23 @@ def replay(
 @with_target
 def uploads(
     ctx: typer.Context,
-    status_: Annotated[Status, typer.Option("--status", help="failed or rejected (any record status works)")],
+    status_: Annotated[
+        Status,
+        typer.Option(
+            "--status",
+            help="failed, rejected, or expired (abandoned: pending past its TTL); any record status works",
+        ),
+    ],
     since: Annotated[
         str | None, typer.Option(help="only those updated since: 30m, 1h, 2d, 1w or an ISO date/time")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="list at most this many")] = 50,
     json_: JsonOpt = False,
 ) -> None:
-    """Upload records by status, newest first (a Query on the by_status index, never a Scan)."""
+    """Upload records by status, newest first (a Query on the by_status index, never a Scan).
+
+    `expired` is derived, not stored: it queries `pending` and keeps the records past their TTL.
+    """
     with ops_errors():
         since_iso = records.parse_since(since, datetime.now(UTC)) if since else None
         rows = records.uploads_by_status(deployment(ctx), status_.value, since=since_iso, limit=limit)

@@ -1,5 +1,7 @@
 """The upload records ops reads through `intake.records.Records`: by status (a Query on the by_status
 index, never a Scan), and by upload id for the dead letters. Timestamps are the index's format.
+Records read as of now: `expired` (a pending upload past its TTL, never stored) is the stored
+`pending` records past `expires_at_epoch`, and `pending` leaves those out (see intake.records).
 
 The records' fields are read here only (`upload_row`, `dead_letter_fields`); the rest of the CLI gets
 plain dicts in the --json shapes.

@@ -22,6 +22,8 @@ from intake.uploads import (
     DOWNLOAD_URL_TTL_S,
     UPLOAD_URL_TTL_S,
     BadRequest,
+    abandoned_after,
+    downloadable,
     expiry,
     new_upload_id,
     parse_list_query,
@@ -29,6 +31,7 @@ from intake.uploads import (
     public_view,
     upload_terms,
     valid_upload_id,
+    without_downloads,
 )
 
 
@@ -97,6 +100,7 @@ class UploadsApi:
             title=upload.title,
             description=upload.description,
             tags=list(upload.tags),
+            expires_at_epoch=abandoned_after(now, UPLOAD_URL_TTL_S + self.cfg.abandoned_upload_grace_s),
         )
         return {
             "upload_id": terms.key.upload_id,
@@ -116,9 +120,12 @@ class UploadsApi:
         return {"items": [public_view(record) for record in page.items], "next_cursor": page.next_cursor}
 
     def get(self, caller: Caller, upload_id: str) -> dict[str, Any]:
-        """The record, with short-lived download URLs for the original and each thumbnail."""
+        """The record, with short-lived download URLs for the original and each thumbnail (none for a
+        rejected or expired upload)."""
         record = self._owned(caller, upload_id)
         view = public_view(record)
+        if not downloadable(record):  # rejected (its bytes are deleted) or expired (never uploaded)
+            return without_downloads(view)
         now = self.clock()
         view["download_url"] = self._download_url(
             self.cfg.upload_bucket, record.object_key, now, download_name=record.filename

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from intake.keys import UploadKey
-from intake.status import Outcome, Stage, StageResult, Status
+from intake.status import Outcome, Stage, StageResult, Status, read_status
 
 _FROZEN = ConfigDict(frozen=True, extra="ignore")
 
@@ -66,6 +66,7 @@ class UploadRecord(BaseModel):
     status_version: str | None = None
     rev: int = 0  # bumped by every stage write
     status_rev: int = 0  # the rev the status was derived from
+    expires_at_epoch: int | None = None  # the TTL of a pending record; removed when the object arrives
     # what the uploader declared (POST /uploads)
     owner_email: str | None = None
     declared_size: int | None = None
@@ -102,6 +103,11 @@ class UploadRecord(BaseModel):
     def from_item(cls, item: Mapping[str, Any]) -> UploadRecord:
         """The record from a table item, already turned into plain Python values."""
         return cls.model_validate(item)
+
+    def read_at(self, now_epoch: float) -> UploadRecord:
+        """The record as readers see it at `now_epoch`: pending past its TTL reads as expired."""
+        status = read_status(self.status, self.expires_at_epoch, now_epoch)
+        return self if status == self.status else self.model_copy(update={"status": status})
 
     @property
     def results(self) -> dict[str, StageResult]:

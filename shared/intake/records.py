@@ -5,13 +5,20 @@ Item: `upload_id` (key), `owner`, `filename`, `created_at`, `updated_at`, `statu
 write), `status_rev` (the rev the status was derived from), `notified`, and descriptive attributes.
 Reads return an UploadRecord (record.py), whose fields are these names. GSIs: `by_owner` (owner,
 created_at) and `by_status` (status, updated_at). Every read is a GetItem or a Query, never a Scan.
+
+Abandoned uploads: `create_pending` sets `expires_at_epoch` (the table's TTL attribute) and the first
+stage write removes it. Every read returns the record as of now (`UploadRecord.read_at`), so a pending
+record past its TTL reads as `expired` until DynamoDB deletes it. `expired` is not stored, so it has no
+`by_status` entry: listing it queries `pending` and keeps the items past their TTL (a filter, read on
+until the page is full); listing `pending` leaves them out the same way.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -87,10 +94,16 @@ class Page:
     next_cursor: str | None
 
 
+TTL_ATTRIBUTE = "expires_at_epoch"  # the IndexTable's TimeToLiveSpecification.AttributeName
+
+
 class Records:
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, table: str, client: DynamoDBClient | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.table = table
         self._client = client
+        self.clock = clock  # epoch seconds: when a pending record's TTL has passed
 
     @property
     def client(self) -> DynamoDBClient:
@@ -108,7 +121,9 @@ class Records:
         title: str | None = None,
         description: str | None = None,
         tags: list[str] | None = None,
+        expires_at_epoch: int | None = None,
     ) -> UploadRecord:
+        """The pending record of a presigned upload; `expires_at_epoch` is its TTL if the object never comes."""
         now = now_iso()
         item: dict[str, Any] = {
             "upload_id": key.upload_id,
@@ -125,6 +140,8 @@ class Records:
             "status_rev": 0,
             "tags": tags or [],
         }
+        if expires_at_epoch is not None:
+            item[TTL_ATTRIBUTE] = expires_at_epoch
         item.update(
             {
                 k: v
@@ -154,7 +171,13 @@ class Records:
             ":now": now,
             ":one": 1,
         }
-        names = {"#stage": f"stage_{result.stage}", "#owner": "owner", "#key": "key", "#rank": "rank"}
+        names = {
+            "#stage": f"stage_{result.stage}",
+            "#owner": "owner",
+            "#key": "key",
+            "#rank": "rank",
+            "#ttl": TTL_ATTRIBUTE,
+        }
         sets = [
             "#stage = :result",
             "#owner = if_not_exists(#owner, :owner)",
@@ -171,7 +194,8 @@ class Records:
             response = self.client.update_item(
                 TableName=self.table,
                 Key={"upload_id": {"S": key.upload_id}},
-                UpdateExpression="SET " + ", ".join(sets) + " ADD rev :one",
+                # The object arrived: the record is no longer abandoned, so its TTL goes.
+                UpdateExpression="SET " + ", ".join(sets) + " ADD rev :one REMOVE #ttl",
                 ConditionExpression=(
                     "attribute_not_exists(#stage) OR #stage.version < :version"
                     " OR (#stage.version = :version AND #stage.#rank <= :rank)"
@@ -261,7 +285,7 @@ class Records:
             TableName=self.table, Key={"upload_id": {"S": upload_id}}, ConsistentRead=True
         )
         item = response.get("Item")
-        return _record(item) if item else None
+        return _record(item).read_at(self.clock()) if item else None
 
     def list_by_owner(
         self, owner: str, *, limit: int = 20, cursor: str | None = None, status: str | None = None
@@ -275,9 +299,43 @@ class Records:
             _check_owner_cursor(cursor, owner)
         if status is None:
             return self._query("by_owner", "#k = :k", {"#k": "owner"}, {":k": owner}, limit, cursor)
-        return self._owner_page_with_status(owner, status, limit, cursor)
+        expression, names, values = self._status_filter(status)
+        query = _Query(
+            "by_owner", "#owner = :owner", names | {"#owner": "owner"}, values | {":owner": owner}, expression
+        )
+        return self._filtered(query, limit, cursor, _OWNER_KEY)
 
-    def _owner_page_with_status(self, owner: str, status: str, limit: int, cursor: str | None) -> Page:
+    def list_by_status(
+        self, status: str, *, since: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        """Records with `status`, newest update first; `expired` and `pending` as the module docstring says."""
+        stored = Status.PENDING.value if status in (Status.EXPIRED, Status.PENDING) else status
+        condition, names, values = "#k = :k", {"#k": "status"}, {":k": stored}
+        if since:
+            condition += " AND updated_at >= :since"
+            values[":since"] = since
+        if stored != Status.PENDING:
+            return self._query("by_status", condition, names, values, limit, cursor)
+        expression, ttl_names, ttl_values = self._ttl_filter(Status(status))
+        query = _Query("by_status", condition, names | ttl_names, values | ttl_values, expression)
+        return self._filtered(query, limit, cursor, _STATUS_KEY)
+
+    def _status_filter(self, status: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """A FilterExpression for records that read as `status` (expired and pending look at the TTL)."""
+        if status not in (Status.EXPIRED, Status.PENDING):
+            return "#status = :status", {"#status": "status"}, {":status": status}
+        expression, names, values = self._ttl_filter(Status(status))
+        names["#status"], values[":status"] = "status", Status.PENDING.value
+        return f"#status = :status AND ({expression})", names, values
+
+    def _ttl_filter(self, status: Status) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """Among stored `pending` records: those past their TTL (expired) or not (pending)."""
+        names, values = {"#ttl": TTL_ATTRIBUTE}, {":now": int(self.clock())}
+        if status == Status.EXPIRED:
+            return "#ttl <= :now", names, values
+        return "attribute_not_exists(#ttl) OR #ttl > :now", names, values
+
+    def _filtered(self, query: _Query, limit: int, cursor: str | None, key_names: tuple[str, ...]) -> Page:
         # A filter applies after Limit, so read on until the page is full (a bounded number of reads)
         # and resume after the last item returned, so pages are full and never skip a match.
         start = decode_cursor(cursor) if cursor else None
@@ -285,11 +343,11 @@ class Records:
         for _ in range(_MAX_FILTERED_READS):
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
-                "IndexName": "by_owner",
-                "KeyConditionExpression": "#owner = :owner",
-                "FilterExpression": "#status = :status",
-                "ExpressionAttributeNames": {"#owner": "owner", "#status": "status"},
-                "ExpressionAttributeValues": _to_dynamo({":owner": owner, ":status": status}),
+                "IndexName": query.index,
+                "KeyConditionExpression": query.condition,
+                "FilterExpression": query.filter,
+                "ExpressionAttributeNames": query.names,
+                "ExpressionAttributeValues": _to_dynamo(query.values),
                 "ScanIndexForward": False,
                 "Limit": max(limit, _FILTERED_READ_SIZE),
             }
@@ -301,19 +359,10 @@ class Records:
                 items.append(raw)
                 if len(items) == limit:
                     more = i < len(page) - 1 or start is not None
-                    return _page(items, _owner_key(raw) if more else None)
+                    return self._page(items, _index_key(raw, key_names) if more else None)
             if not start:
                 break
-        return _page(items, start)
-
-    def list_by_status(
-        self, status: str, *, since: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> Page:
-        condition, names, values = "#k = :k", {"#k": "status"}, {":k": status}
-        if since:
-            condition += " AND updated_at >= :since"
-            values[":since"] = since
-        return self._query("by_status", condition, names, values, limit, cursor)
+        return self._page(items, start)
 
     def _query(
         self,
@@ -337,7 +386,23 @@ class Records:
             kwargs["ExclusiveStartKey"] = decode_cursor(cursor)
         response = self.client.query(**kwargs)
         last = response.get("LastEvaluatedKey")
-        return _page(response.get("Items", []), last)
+        return self._page(response.get("Items", []), last)
+
+    def _page(self, raw_items: list[dict[str, Any]], last_key: Mapping[str, Any] | None) -> Page:
+        now = self.clock()
+        records = [_record(i).read_at(now) for i in raw_items]
+        return Page(records, encode_cursor(last_key) if last_key else None)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """A Query on an index with a FilterExpression (names and values of both expressions)."""
+
+    index: str
+    condition: str
+    names: dict[str, str]
+    values: dict[str, Any]
+    filter: str
 
 
 def _record(raw_item: Mapping[str, Any]) -> UploadRecord:
@@ -347,14 +412,11 @@ def _record(raw_item: Mapping[str, Any]) -> UploadRecord:
 _MAX_FILTERED_READS = 10
 _FILTERED_READ_SIZE = 100
 _OWNER_KEY = ("upload_id", "owner", "created_at")  # by_owner's index key plus the table key
+_STATUS_KEY = ("upload_id", "status", "updated_at")  # by_status's index key plus the table key
 
 
-def _page(raw_items: list[dict[str, Any]], last_key: Mapping[str, Any] | None) -> Page:
-    return Page([_record(i) for i in raw_items], encode_cursor(last_key) if last_key else None)
-
-
-def _owner_key(raw_item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: raw_item[name] for name in _OWNER_KEY}
+def _index_key(raw_item: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: raw_item[name] for name in names}
 
 
 def _check_owner_cursor(cursor: str, owner: str) -> None:

@@ -42,9 +42,12 @@ class ConsumerSettings(FunctionSettings):
 
 
 class StageSettings(ConsumerSettings):
-    """A stage also announces final outcomes."""
+    """A stage also announces final outcomes, and discards a rejected upload's bytes."""
 
     finished_topic_arn: Name
+    # Where a rejected upload's thumbnails are deleted from (the template gives every consumer the
+    # variable; only the thumbnail stage cannot run without it).
+    thumbnail_bucket: str = ""
 
 
 class _UploadLimit(BaseModel):
@@ -101,6 +104,9 @@ class ApiSettings(FunctionSettings, _UploadLimit, _AllowedTypes):
     cdn_url: str = ""
     signing_key_pair_id: str = ""
     signing_key_parameter: str = ""
+    # A pending record whose object never arrives expires (DynamoDB TTL) this long after its presigned
+    # URL does; a large upload started just before the URL expired still has time to finish.
+    abandoned_upload_grace_s: int = Field(default=3600, ge=0)
 
     @property
     def cors_origin(self) -> str:

@@ -5,6 +5,13 @@ status, and if that status is final and not yet announced, the stage publishes `
 Rejections are results, not errors. Anything else raises, so SQS retries; on the last receive the
 consumer rule (consumer.py) has the stage record `failed` first, so users and ops see it before the
 message goes to the DLQ. Each stage function's handler is `lambda_handler(<STAGE>)`.
+
+A rejected upload is discarded: the record keeps its verdict and reasons, the bytes go (`discard`). Every
+stage write that settles the record as rejected for the version it processed runs it, so it needs no
+coordination: it is idempotent (deleting what is gone is a no-op) and it commutes with the other
+stages. A stage that comes later finds the object gone and records nothing (ObjectGone), so the record
+stays rejected; one that read the object before it went and wrote thumbnails afterwards settles the
+record as rejected too, and deletes them again.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from intake.consumer import lambda_handler as consumer_handler
 from intake.events import ObjectCreated, UploadFinished, object_created_events
 from intake.keys import InvalidKey, UploadKey, parse_upload_key, thumbnail_key
 from intake.publisher import publish_finished
-from intake.records import Records, now_iso
+from intake.records import Records, Settled, now_iso
 from intake.settings import IndexSettings, StageSettings, ThumbnailSettings, ValidateSettings
 from intake.status import Stage, StageResult, Status
 
@@ -127,11 +134,28 @@ THUMBNAIL = StageSpec("thumbnail", ThumbnailSettings, thumbnail)
 INDEX = StageSpec("index", IndexSettings, index)
 
 
-def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cfg: StageSettings) -> None:
+def discard_thumbnails(key: UploadKey, cfg: StageSettings) -> None:
+    """Delete every thumbnail a rejected upload may have (their keys are fixed; missing ones are fine)."""
+    if cfg.thumbnail_bucket:
+        keys = [thumbnail_key(key.owner, key.upload_id, size) for size in thumbnails.SIZES]
+        storage.delete_keys(cfg.thumbnail_bucket, keys)
+
+
+def discard_object(key: UploadKey, event: ObjectCreated) -> None:
+    """Delete the rejected object, only if it is still the one rejected (If-Match its ETag): a newer
+    upload to the same key stays, and its own events decide about it."""
+    if storage.delete_if_unchanged(event.bucket, event.key, event.etag):
+        logger.info("rejected upload deleted", extra={"upload_id": key.upload_id, "key": event.key})
+
+
+def store(
+    key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cfg: StageSettings
+) -> Settled | None:
+    """Record `result` and announce a final outcome; None if a newer or stronger result is stored."""
     settled = Records(cfg.index_table).record_stage(key, result, attributes)
     if settled is None:
         logger.info("a newer or stronger result is already stored", extra={"upload_id": key.upload_id})
-        return
+        return None
     if settled.needs_announcement:
         assert settled.outcome.version is not None
         metrics.add_metric(name=FINAL_METRICS[settled.outcome.status], unit=MetricUnit.Count, value=1)
@@ -141,6 +165,14 @@ def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cf
             version=settled.outcome.version,
         )
         publish_finished(cfg.finished_topic_arn, finished)
+    return settled
+
+
+def discard(key: UploadKey, event: ObjectCreated, cfg: StageSettings) -> None:
+    """Delete a rejected upload's thumbnails, then the object. The object goes last: until it is gone a
+    retry processes it again, so a failure part way can never leave thumbnails behind."""
+    discard_thumbnails(key, cfg)
+    discard_object(key, event)
 
 
 def process(spec: StageSpec[S], cfg: S, event: ObjectCreated) -> None:
@@ -156,7 +188,10 @@ def process(spec: StageSpec[S], cfg: S, event: ObjectCreated) -> None:
     except storage.ObjectGone:
         logger.info("object deleted before processing", extra={"key": event.key})
         return
-    store(key, result, attributes, cfg)
+    settled = store(key, result, attributes, cfg)
+    outcome = settled.outcome if settled else None
+    if outcome and outcome.status == Status.REJECTED and outcome.version == event.version:
+        discard(key, event, cfg)
 
 
 def give_up(stage: Stage, cfg: StageSettings, event: ObjectCreated, error: Exception, attempts: int) -> None:

@@ -6,6 +6,14 @@ as conclusive (done/rejected beat failed). The upload's status is then a functio
 so updates commute.
 
 The status words, the stage names and the consumer names are defined here and nowhere else.
+
+`expired` is never stored: a `pending` record carries a DynamoDB TTL (`expires_at_epoch`: the presigned
+URL's lifetime plus a grace period) until its object arrives, when the first stage write removes it.
+Past that time the record reads as `expired` (`read_status`) until DynamoDB deletes it, which it does
+within days of the TTL, not at once.
+
+    pending --object arrives--> processing --> ready | rejected | failed
+    pending --TTL passes, no object--> expired (read only) --DynamoDB deletes the item--> gone
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ class Status(StrEnum):
     READY = "ready"
     REJECTED = "rejected"
     FAILED = "failed"
+    EXPIRED = "expired"  # derived on read: pending past its TTL (see the module docstring)
 
 
 FINAL_STATUSES: frozenset[Status] = frozenset({Status.READY, Status.REJECTED, Status.FAILED})
@@ -106,6 +115,13 @@ def derive(results: Mapping[str, StageResult]) -> Outcome:
     if len(current) == len(STAGES):
         return Outcome(Status.READY, version)
     return Outcome(Status.PROCESSING, version)
+
+
+def read_status(stored: Status, expires_at_epoch: int | None, now_epoch: float) -> Status:
+    """The status a reader sees: a pending upload whose TTL has passed (its object never came) is expired."""
+    if stored == Status.PENDING and expires_at_epoch is not None and expires_at_epoch <= now_epoch:
+        return Status.EXPIRED
+    return stored
 
 
 def _reasons(results: list[StageResult]) -> tuple[str, ...]:

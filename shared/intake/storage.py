@@ -56,6 +56,31 @@ def read(bucket: str, key: str, *, first_bytes: int | None = None) -> bytes:
     return response["Body"].read()
 
 
+def delete_if_unchanged(bucket: str, key: str, etag: str) -> bool:
+    """Delete the object only if it still has `etag` (a conditional DeleteObject, If-Match).
+
+    False if it is gone already or was replaced since (a newer upload to the same key stays).
+    """
+    try:
+        aws.s3().delete_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if _gone(exc) or code in {"PreconditionFailed", "412"}:
+            return False
+        raise
+    return True
+
+
+def delete_keys(bucket: str, keys: list[str]) -> None:
+    """Delete these keys (missing ones are no error), in one DeleteObjects call (at most 1000)."""
+    if keys:
+        response = aws.s3().delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+        )
+        if response.get("Errors"):
+            raise RuntimeError(f"cannot delete from s3://{bucket}: {response['Errors'][:3]}")
+
+
 def put_thumbnail(bucket: str, key: str, data: bytes) -> None:
     aws.s3().put_object(
         Bucket=bucket, Key=key, Body=data, ContentType="image/jpeg", CacheControl="private, max-age=86400"

@@ -1,4 +1,21 @@
-"""Thumbnail engine: JPEG thumbnails from JPEG/PNG/GIF/WebP with stock Pillow."""
+"""Thumbnail engine: JPEG thumbnails from JPEG/PNG/GIF/WebP with stock Pillow.
+
+Thumbnails carry pixels and nothing else from the source. Every metadata channel an uploader controls
+is dropped: JPEG COM markers, EXIF, XMP, IPTC/Photoshop APP segments, PNG tEXt/iTXt/zTXt/eXIf
+chunks, GIF comments, WebP EXIF/XMP, and the ICC profile. Pillow copies `info` through resize,
+convert and transpose, and its JPEG encoder writes `info["comment"]` as a COM marker, so the working
+image's `info` is emptied before encoding and the encoder is given only quality (and never exif,
+xmp, comment or icc_profile). The output is a plain JFIF: SOI, APP0, quantization and Huffman
+tables, frame, scan.
+
+Colour: the pixels are converted to sRGB and no profile is embedded (an untagged image is sRGB to
+every browser). Keeping the source's ICC profile would keep colours too, but the profile is bytes the
+uploader chose: its `desc`, `cprt` and other tags hold free text (up to megabytes), so it is a
+metadata channel like the others, and a profile is 0.5-4 KB on every thumbnail. A wide-gamut source
+(e.g. Display P3 from phones) loses only the colours outside sRGB, which a thumbnail does not need.
+The conversion runs on the largest thumbnail (~1 MP), not the original, and a profile that
+LittleCMS cannot read is ignored (the pixels are then shown as sRGB, as a browser would).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +24,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import ExifTags, Image, JpegImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, JpegImagePlugin, UnidentifiedImageError
 
 SIZES = (1024, 512, 128)  # longest side in px
 QUALITY = 85
@@ -102,20 +119,41 @@ def _flatten(im: Image.Image) -> Image.Image:
 
 
 def _rgb_icc_profile(im: Image.Image) -> bytes | None:
-    # Keep an RGB ICC profile (e.g. Display P3 from phones) so colours stay
-    # right; a CMYK/grey profile would be wrong on our RGB output.
+    # An RGB ICC profile (e.g. Display P3 from phones) says what the pixels mean;
+    # a CMYK/grey profile does not describe our RGB working image.
     icc = im.info.get("icc_profile")
     if isinstance(icc, bytes) and icc[16:20] == b"RGB ":
         return icc
     return None
 
 
-def _decode_largest(
-    data: bytes, max_pixels: int, longest: int
-) -> tuple[Image.Image, bytes | None, tuple[int, int]]:
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """`im` (RGB, described by `icc`) in sRGB; unchanged without a profile or with one LittleCMS rejects."""
+    if icc is None:
+        return im
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(
+            im, source, _SRGB, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im
+    return converted if converted is not None else im
+
+
+def _pixels_only(im: Image.Image) -> Image.Image:
+    """Drop everything Pillow carried over from the source (comment, exif, xmp, icc_profile, text...)."""
+    im.info = {}
+    return im
+
+
+def _decode_largest(data: bytes, max_pixels: int, longest: int) -> tuple[Image.Image, tuple[int, int]]:
     """Decode the first frame straight to the largest thumbnail.
 
-    Returns it (RGB, upright), its ICC profile and the original's upright
+    Returns it (RGB, sRGB, upright, no metadata) and the original's upright
     size. All full-size pixel data is dropped when this returns.
     """
     with Image.open(io.BytesIO(data), formats=_FORMATS) as im:
@@ -142,20 +180,17 @@ def _decode_largest(
             work = _flatten(work)
         if work.size != target:
             work = work.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)
-    small = _flatten(work)
+    small = _to_srgb(_flatten(work), icc)
     if orientation in _TRANSPOSE:
         small = small.transpose(_TRANSPOSE[orientation])
     upright = (height, width) if orientation in _SWAPS_AXES else (width, height)
-    return small, icc, upright
+    return _pixels_only(small), upright
 
 
-def _encode(im: Image.Image, quality: int, icc: bytes | None) -> bytes:
+def _encode(im: Image.Image, quality: int) -> bytes:
     buf = io.BytesIO()
-    # EXIF is deliberately not copied: it may hold GPS, and we already applied orientation.
-    if icc:
-        im.save(buf, "JPEG", quality=quality, icc_profile=icc)
-    else:
-        im.save(buf, "JPEG", quality=quality)
+    # Pixels only (see the module docstring): EXIF may hold GPS and orientation is already applied.
+    _pixels_only(im).save(buf, "JPEG", quality=quality)
     return buf.getvalue()
 
 
@@ -175,7 +210,7 @@ def make_thumbnails(
         with warnings.catch_warnings():
             # Our max_pixels is the limit that counts; Pillow's warning is noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            current, icc, upright = _decode_largest(data, max_pixels, descending[0])
+            current, upright = _decode_largest(data, max_pixels, descending[0])
         made: dict[int, Thumbnail] = {}
         for size in descending:
             # Target from the original's size so rounding does not compound.
@@ -183,7 +218,7 @@ def make_thumbnails(
             if current.size != target:
                 # Each size from the previous (larger) result, not the original.
                 current = current.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)
-            made[size] = Thumbnail(size, current.width, current.height, _encode(current, quality, icc))
+            made[size] = Thumbnail(size, current.width, current.height, _encode(current, quality))
     except (ImageRejected, MemoryError):
         raise  # MemoryError is our sizing problem, not the user's: let it be retried/alarmed
     except Image.DecompressionBombError as exc:

@@ -228,18 +228,59 @@ def parse_list_query(params: Mapping[str, str] | None) -> ListQuery:
     return ListQuery(limit=limit, cursor=cursor, status=status)
 
 
+class EmailNotVerified(PermissionError):
+    """The caller's token does not say their email address is verified."""
+
+    message = (
+        "your email address is not verified: verify it (or ask an administrator to) before using Intake,"
+        " which only sends email to verified addresses"
+    )
+
+
+def email_verified(claims: Mapping[str, Any]) -> bool:
+    """Whether the ID token's `email_verified` claim is true.
+
+    API Gateway passes claims as strings ("true"); the token itself has a JSON boolean. Anything else
+    (missing, "false", "True ") is not verified. A Cognito user who changes their `email` attribute
+    gets `email_verified` false until they confirm the new address, so refusing such callers stops
+    Intake from mailing an address nobody proved they own.
+    """
+    value = claims.get("email_verified")
+    return value is True or value == "true"
+
+
 def valid_upload_id(upload_id: str) -> bool:
     """Anything else cannot be one of ours: answer 404 without asking DynamoDB."""
     return bool(_UPLOAD_ID.fullmatch(upload_id))
+
+
+def abandoned_after(now: datetime, seconds: int) -> int:
+    """The TTL (epoch seconds) of a pending record: when its upload counts as abandoned."""
+    return int(now.timestamp()) + seconds
 
 
 def expiry(now: datetime, seconds: int) -> str:
     return (now + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+# Nothing to download: a rejected upload's bytes are deleted (intake.stages), an expired one never came.
+NOT_DOWNLOADABLE = frozenset({Status.REJECTED, Status.EXPIRED})
+
+
+def downloadable(record: UploadRecord) -> bool:
+    """Whether GET /uploads/{id} hands out download and thumbnail URLs for the record."""
+    return record.status not in NOT_DOWNLOADABLE
+
+
+def without_downloads(view: dict[str, Any]) -> dict[str, Any]:
+    """The detail view of a record that is not downloadable: no URLs at all."""
+    return view | {"download_url": None, "thumbnails": [], "urls_expire_at": None}
+
+
 def public_view(record: UploadRecord) -> dict[str, Any]:
     """What a caller may see of their record: no internal bookkeeping (stage results, revisions)."""
-    thumbnails = [{"size": t.size, "width": t.width, "height": t.height} for t in record.thumbnails]
+    made = record.thumbnails if downloadable(record) else ()  # a rejected upload's thumbnails are gone
+    thumbnails = [{"size": t.size, "width": t.width, "height": t.height} for t in made]
     return {
         "upload_id": record.upload_id,
         "filename": record.filename,

@@ -115,7 +115,7 @@ def test_new_password_and_wrong_password(cloud: LocalCloud, page: Any) -> None:
         UserPoolId=cloud.outputs["UserPoolId"],
         Username=email,
         TemporaryPassword="Temp-pass-1A!",
-        UserAttributes=[{"Name": "email", "Value": email}],
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
         MessageAction="SUPPRESS",
     )
     sign_in_on_page(page, cloud, email, "Wrong-pass-1A!")

@@ -172,6 +172,28 @@ def test_a_forged_but_valid_token_is_accepted_so_the_expired_case_tests_expiry(a
     assert requests.get(f"{api}/uploads", headers={"Authorization": fresh}, timeout=30).status_code == 200
 
 
+def test_a_caller_whose_email_is_not_verified_is_refused(cloud: LocalCloud, api: str) -> None:
+    # The email change attack: after an unverified change of `email`, Cognito's ID token says
+    # email_verified false; the API must refuse the caller before recording the address to mail.
+    cognito, pool = cloud.client("cognito-idp"), cloud.outputs["UserPoolId"]
+    user, victim = new_user(cloud), f"victim-{uuid.uuid4().hex[:8]}@example.org"
+    cognito.admin_update_user_attributes(
+        UserPoolId=pool,
+        Username=user.email,
+        UserAttributes=[{"Name": "email", "Value": victim}, {"Name": "email_verified", "Value": "false"}],
+    )
+    # email is the pool's username attribute: the (emulated) user now signs in as the new address.
+    token = users.sign_in(cognito, cloud.outputs["UserPoolClientId"], victim, PASSWORD).id_token
+    assert jwt.decode(token, options={"verify_signature": False})["email_verified"] in (False, "false")
+    body: dict[str, Any] = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}
+    for method, path in (("POST", "/uploads"), ("GET", "/uploads"), ("DELETE", "/uploads/x")):
+        response = requests.request(
+            method, f"{api}{path}", json=body, headers={"Authorization": token}, timeout=30
+        )
+        assert response.status_code == 403, response.text
+        assert "email address is not verified" in response.json()["message"]
+
+
 def test_raw_and_bearer_id_tokens_are_both_accepted(api: str, alice: User) -> None:
     for value in (alice.tokens.id_token, f"Bearer {alice.tokens.id_token}"):
         assert requests.get(f"{api}/uploads", headers={"Authorization": value}, timeout=30).status_code == 200
@@ -310,3 +332,33 @@ def test_a_presigned_form_cannot_write_into_another_users_prefix(
         Bucket=cloud.outputs["UploadBucketName"], Prefix=f"uploads/{bob.sub}/"
     )
     assert listed["KeyCount"] == 0
+
+
+def test_a_broken_image_is_rejected_and_its_file_cannot_be_downloaded(
+    cloud: LocalCloud, api: str, alice: User
+) -> None:
+    body = images.truncated_jpeg()
+    created = presign(api, alice, body, "broken.jpg")
+    upload_id = created["upload_id"]
+    # A URL handed out while the upload was pending: the kind of link a client may still hold.
+    early = requests.get(f"{api}/uploads/{upload_id}", headers=alice.auth, timeout=30).json()
+    assert early["status"] == "pending" and early["download_url"]
+    assert post_file(created, body).status_code == 204
+
+    item = final(api, alice, upload_id)
+    assert item["status"] == "rejected" and item["status_reasons"], item
+    assert item["download_url"] is None and item["urls_expire_at"] is None and item["thumbnails"] == []
+    s3, prefix = cloud.client("s3"), f"{alice.sub}/{upload_id}/"
+
+    def stored() -> list[str]:
+        keys = []
+        for bucket, top in (("UploadBucketName", "uploads/"), ("ThumbnailBucketName", "thumbnails/")):
+            listed = s3.list_objects_v2(Bucket=cloud.outputs[bucket], Prefix=top + prefix)
+            keys += [o["Key"] for o in listed.get("Contents", [])]
+        return keys
+
+    wait_for(lambda: stored() == [], 30, "the rejected upload's file and thumbnails to be deleted")
+    refused = requests.get(early["download_url"], timeout=30)
+    assert refused.status_code in (403, 404) and refused.content != body
+    listed = requests.get(f"{api}/uploads", params={"status": "rejected"}, headers=alice.auth, timeout=30)
+    assert upload_id in [i["upload_id"] for i in listed.json()["items"]]  # the verdict stays

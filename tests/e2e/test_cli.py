@@ -106,7 +106,7 @@ def test_new_password_required(cloud: LocalCloud, run: Run) -> None:
         UserPoolId=pool,
         Username=email,
         TemporaryPassword="Temp-pass-1A!",
-        UserAttributes=[{"Name": "email", "Value": email}],
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
         MessageAction="SUPPRESS",
     )
     base = ("login", "--api-url", cloud.api_url, "--email", email)

@@ -174,3 +174,23 @@ def test_a_poison_message_alarms_and_is_redriven_once_the_fault_is_fixed(
     ]:
         assert metric in plotted, metric
         assert metric in published, metric
+
+
+def test_ops_lists_abandoned_uploads_as_expired(cloud: LocalCloud) -> None:
+    from intake.keys import UploadKey
+
+    records = Records(cloud.outputs["IndexTableName"], client=cloud.client("dynamodb"))
+    gone, waiting = (f"abandoned-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for upload_id, ttl in ((gone, 1_000), (waiting, 4_000_000_000)):  # long past / far ahead
+        records.create_pending(
+            UploadKey("erin", upload_id, "never.jpg"),
+            owner_email=None,
+            content_type="image/jpeg",
+            size=1,
+            expires_at_epoch=ttl,
+        )
+    expired = ops(cloud, "uploads", "--status", "expired", "--since", "15m")["uploads"]
+    pending = ops(cloud, "uploads", "--status", "pending", "--since", "15m")["uploads"]
+    assert gone in [u["upload_id"] for u in expired] and waiting not in [u["upload_id"] for u in expired]
+    assert all(u["status"] == "expired" for u in expired)
+    assert waiting in [u["upload_id"] for u in pending] and gone not in [u["upload_id"] for u in pending]

@@ -44,10 +44,15 @@ class Api:
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         base64_body: bool = False,
+        email_verified: str | None = "true",
     ) -> tuple[int, Any, dict[str, str]]:
         resource = "/uploads/{upload_id}" if path.count("/") == 2 else "/uploads"
         path_parameters = {"upload_id": path.rsplit("/", 1)[1]} if resource.endswith("}") else None
-        claims = {"sub": sub, "email": f"{sub}@example.com", "token_use": "id"} if sub else None
+        claims: dict[str, str] | None = None
+        if sub:
+            claims = {"sub": sub, "email": f"{sub}@example.com", "token_use": "id"}
+            if email_verified is not None:
+                claims["email_verified"] = email_verified
         event = {
             "resource": resource,
             "path": path,
@@ -228,6 +233,25 @@ def test_no_claims_is_401(api: Api) -> None:
     assert (status, error) == (401, {"message": "Unauthorized"})
 
 
+@pytest.mark.parametrize("verified", [None, "false", "False", "", "TRUE "])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/uploads"), ("GET", "/uploads"), ("GET", "/uploads/x1"), ("DELETE", "/uploads/x1")],
+)
+def test_an_unverified_email_is_403_on_every_route_and_writes_nothing(
+    api: Api, method: str, path: str, verified: str | None
+) -> None:
+    # The Cognito email change attack: the caller set their `email` to someone else's address, which
+    # leaves email_verified false; Intake must not record (and later mail) that address.
+    api.put_record("x1", ALICE, "ready", "2026-01-01T00:00:00.000Z")
+    body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10} if method == "POST" else None
+    status, error, _ = api.call(method, path, body=body, email_verified=verified)
+    assert status == 403, error
+    assert "email address is not verified" in error["message"]
+    assert [i["upload_id"]["S"] for i in api.items()] == ["x1"]
+    assert "Contents" not in api.s3.list_objects_v2(Bucket=UPLOADS)
+
+
 def test_cors_headers_for_the_web_origin(api: Api) -> None:
     _, _, headers = api.call("GET", "/uploads", headers={"Origin": ORIGIN})
     assert headers.get("Access-Control-Allow-Origin") == ORIGIN
@@ -386,3 +410,56 @@ def test_every_operation_the_document_proxies_reaches_a_route_of_the_function(ap
         status, body, _ = api.call(method, path.replace("{upload_id}", "0" * 32), body={})
         assert body != {"statusCode": 404, "message": "Not found"}, (method, path)
         assert status in (200, 400, 404), (method, path, status, body)
+
+
+# --- rejected and expired uploads: nothing to download ----------------------------------------------
+
+
+def test_a_rejected_upload_is_shown_with_its_reasons_and_no_urls(api: Api) -> None:
+    api.put_record("rj1", ALICE, "rejected", "2026-01-01T00:00:00.000Z")
+    api.dynamodb.update_item(
+        TableName=TABLE,
+        Key={"upload_id": {"S": "rj1"}},
+        UpdateExpression="SET status_reasons = :r, thumbnails = :t",
+        ExpressionAttributeValues={
+            ":r": {"L": [{"S": "image data is truncated"}]},
+            ":t": {
+                "L": [
+                    {
+                        "M": {
+                            "size": {"N": "128"},
+                            "key": {"S": "k"},
+                            "width": {"N": "1"},
+                            "height": {"N": "1"},
+                        }
+                    }
+                ]
+            },
+        },
+    )
+    status, view, _ = api.call("GET", "/uploads/rj1")
+    assert status == 200, view
+    assert view["status"] == "rejected" and view["status_reasons"] == ["image data is truncated"]
+    assert view["download_url"] is None and view["urls_expire_at"] is None and view["thumbnails"] == []
+    _, listed, _ = api.call("GET", "/uploads", query={"status": "rejected"})
+    assert [(i["upload_id"], i["thumbnails"]) for i in listed["items"]] == [("rj1", [])]
+
+
+def test_a_presigned_upload_gets_a_ttl_and_reads_expired_after_it(api: Api) -> None:
+    before = int(time.time())
+    created = api.create()
+    item = api.dynamodb.get_item(TableName=TABLE, Key={"upload_id": {"S": created["upload_id"]}})["Item"]
+    ttl = int(item["expires_at_epoch"]["N"])
+    assert before + 300 + 3600 <= ttl <= int(time.time()) + 300 + 3600  # URL lifetime + default grace
+    assert api.call("GET", f"/uploads/{created['upload_id']}")[1]["status"] == "pending"
+    api.dynamodb.update_item(
+        TableName=TABLE,
+        Key={"upload_id": {"S": created["upload_id"]}},
+        UpdateExpression="SET expires_at_epoch = :past",
+        ExpressionAttributeValues={":past": {"N": str(before - 1)}},
+    )
+    status, view, _ = api.call("GET", f"/uploads/{created['upload_id']}")
+    assert (status, view["status"], view["download_url"]) == (200, "expired", None)
+    for wanted, ids in (("expired", [created["upload_id"]]), ("pending", [])):
+        _, listed, _ = api.call("GET", "/uploads", query={"status": wanted})
+        assert [i["upload_id"] for i in listed["items"]] == ids

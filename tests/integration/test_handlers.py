@@ -186,3 +186,135 @@ def test_notify_records_an_unsent_email_on_the_last_attempt_only(cloud: Cloud, m
     assert record.notify_error is not None
     assert record.notify_error.detail == "email for ready not sent: MessageRejected"
     assert cloud.sent_emails() == []
+
+
+# --- rejected uploads are discarded: the record keeps the verdict, the bytes go ----------------------
+
+
+def thumbnail_keys(upload_id: str) -> list[str]:
+    return [f"thumbnails/{OWNER}/{upload_id}/{size}.jpg" for size in (1024, 512, 128)]
+
+
+def stored_keys(cloud: Cloud, bucket: str) -> list[str]:
+    return [o["Key"] for o in cloud.s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def test_a_rejected_upload_is_deleted_with_its_thumbnails_and_keeps_its_verdict(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "r1", "broken.jpg", images.truncated_jpeg())
+    event = cloud.event(key)
+    cloud.run("thumbnail", event)  # thumbnail rejects a truncated image
+    record = cloud.record("r1")
+    assert record is not None and record.status == "rejected" and record.status_reasons
+    assert stored_keys(cloud, UPLOADS) == [] and stored_keys(cloud, THUMBS) == []
+    # Later and duplicate deliveries find the object gone: nothing is resurrected, nothing fails.
+    for function in ("validate", "index", "thumbnail"):
+        assert cloud.run(function, event) == {"batchItemFailures": []}
+    again = cloud.record("r1")
+    assert again is not None and again.status == "rejected"
+    assert again.status_reasons == record.status_reasons
+    assert stored_keys(cloud, UPLOADS) == [] and stored_keys(cloud, THUMBS) == []
+    assert [m["status"] for m in cloud.finished()] == ["rejected"]
+
+
+def test_thumbnails_made_before_the_rejection_are_deleted(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "r2", "fake.jpg", images.jpeg(), content_type="application/pdf")
+    event = cloud.event(key)
+    cloud.run("thumbnail", event)  # the image itself is fine: thumbnails are made
+    assert sorted(stored_keys(cloud, THUMBS)) == sorted(thumbnail_keys("r2"))
+    cloud.run("validate", event)  # the declared type is not allowed: rejected
+    record = cloud.record("r2")
+    assert record is not None and record.status == "rejected"
+    assert stored_keys(cloud, UPLOADS) == [] and stored_keys(cloud, THUMBS) == []
+
+
+def test_a_stage_that_read_the_object_before_it_went_cleans_up_after_itself(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "r3", "fake.jpg", images.jpeg(), content_type="application/pdf")
+    event = cloud.event(key)
+    cloud.run("validate", event)  # rejected and deleted
+    # The thumbnail stage read the same bytes just before the delete and writes its thumbnails after.
+    cloud.put(OWNER, "r3", "fake.jpg", images.jpeg(), content_type="application/pdf")  # same bytes, same ETag
+    cloud.run("thumbnail", event)
+    record = cloud.record("r3")
+    assert record is not None and record.status == "rejected"
+    assert stored_keys(cloud, UPLOADS) == [] and stored_keys(cloud, THUMBS) == []
+
+
+def test_a_newer_upload_to_the_same_key_is_not_deleted(cloud: Cloud) -> None:
+    from intake import stages
+    from intake.events import object_created_events
+    from intake.keys import parse_upload_key
+
+    key = cloud.put(OWNER, "r4", "photo.jpg", images.truncated_jpeg())
+    old = object_created_events(cloud.event(key)["Records"][0]["body"])[0]
+    cloud.put(OWNER, "r4", "photo.jpg", images.jpeg())  # replaced before the rejection's delete ran
+    stages.discard_object(parse_upload_key(key), old)
+    assert stored_keys(cloud, UPLOADS) == [key]
+
+
+def test_a_ready_upload_keeps_its_object_and_thumbnails(cloud: Cloud) -> None:
+    key = cloud.put(OWNER, "r5", "ok.jpg", images.jpeg())
+    event = cloud.event(key)
+    for function in ("validate", "thumbnail", "index"):
+        cloud.run(function, event)
+    record = cloud.record("r5")
+    assert record is not None and record.status == "ready"
+    assert stored_keys(cloud, UPLOADS) == [key]
+    assert sorted(stored_keys(cloud, THUMBS)) == sorted(thumbnail_keys("r5"))
+
+
+# --- abandoned uploads: a TTL on the pending record, expired on read -------------------------------
+
+
+def test_the_first_stage_write_removes_the_ttl(cloud: Cloud) -> None:
+    from intake.keys import parse_upload_key
+    from intake.records import Records
+
+    key = cloud.put(OWNER, "t1", "late.jpg", images.jpeg())
+    records = Records("intake-index", clock=lambda: 2_000_000_000.0)
+    records.create_pending(
+        parse_upload_key(key), owner_email=None, content_type="image/jpeg", size=1, expires_at_epoch=1_000
+    )
+    assert records.get("t1").status == "expired"  # type: ignore[union-attr]
+    raw = cloud.dynamodb.get_item(TableName="intake-index", Key={"upload_id": {"S": "t1"}})["Item"]
+    assert raw["status"] == {"S": "pending"} and raw["expires_at_epoch"] == {
+        "N": "1000"
+    }  # derived, not stored
+    cloud.run("index", cloud.event(key))  # the object arrived after all
+    raw = cloud.dynamodb.get_item(TableName="intake-index", Key={"upload_id": {"S": "t1"}})["Item"]
+    assert "expires_at_epoch" not in raw
+    assert records.get("t1").status == "processing"  # type: ignore[union-attr]
+
+
+def test_expired_is_listed_by_status_and_by_owner_and_pending_leaves_it_out(cloud: Cloud) -> None:
+    from intake.keys import UploadKey
+    from intake.records import Records
+
+    now = 2_000_000_000.0
+    records = Records("intake-index", clock=lambda: now)
+    for i, ttl in enumerate((int(now) - 10, int(now) + 10, None, int(now) - 1, int(now))):
+        records.create_pending(
+            UploadKey(OWNER, f"p{i}", "a.jpg"),
+            owner_email=None,
+            content_type="image/jpeg",
+            size=1,
+            expires_at_epoch=ttl,
+        )
+    expired, pending = {"p0", "p3", "p4"}, {"p1", "p2"}
+    for limit in (1, 2, 50):  # filtered pages are full and never skip an item
+        for status, wanted in (("expired", expired), ("pending", pending)):
+            seen: list[str] = []
+            cursor = None
+            while True:
+                page = records.list_by_status(status, limit=limit, cursor=cursor)
+                assert all(r.status == status for r in page.items)
+                seen += [r.upload_id for r in page.items]
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+            assert sorted(seen) == sorted(wanted), (status, limit)
+            by_owner = records.list_by_owner(OWNER, status=status, limit=50)
+            assert {r.upload_id for r in by_owner.items} == wanted
+    assert {r.upload_id: r.status for r in records.list_by_owner(OWNER).items} == {
+        **dict.fromkeys(expired, "expired"),
+        **dict.fromkeys(pending, "pending"),
+    }

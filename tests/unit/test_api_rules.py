@@ -22,6 +22,7 @@ from intake.uploads import (
     MAX_LIMIT,
     BadRequest,
     NewUpload,
+    email_verified,
     parse_list_query,
     parse_new_upload,
     public_view,
@@ -244,6 +245,23 @@ def test_proxy_replies_are_validated_as_api_gateway_does() -> None:
         {"statusCode": 200, "body": 5},
     ):
         assert proxy_reply(malformed) is None
+
+
+@pytest.mark.parametrize(
+    ("claims", "verified"),
+    [
+        ({"email_verified": "true"}, True),  # as API Gateway passes it
+        ({"email_verified": True}, True),  # as the token has it
+        ({"email_verified": "false"}, False),
+        ({"email_verified": False}, False),
+        ({}, False),
+        ({"email_verified": "True"}, False),
+        ({"email_verified": "1"}, False),
+        ({"email_verified": None}, False),
+    ],
+)
+def test_only_a_true_email_verified_claim_counts(claims: dict[str, Any], verified: bool) -> None:
+    assert email_verified(claims) is verified
 
 
 def test_claims_reach_the_function_as_strings() -> None:

@@ -24,9 +24,16 @@ REQUIRED: dict[str, tuple[type[FunctionSettings], set[str]]] = {
     "api": (ApiSettings, {"INDEX_TABLE", "UPLOAD_BUCKET", "THUMBNAIL_BUCKET"}),
 }
 READS: dict[str, set[str]] = {
-    "validate": {"MAX_RECEIVE_COUNT", "ALLOWED_CONTENT_TYPES", "MAX_UPLOAD_BYTES", "MAX_IMAGE_PIXELS"},
+    # every stage may delete a rejected upload's thumbnails (THUMBNAIL_BUCKET: optional but validate and index)
+    "validate": {
+        "MAX_RECEIVE_COUNT",
+        "ALLOWED_CONTENT_TYPES",
+        "MAX_UPLOAD_BYTES",
+        "MAX_IMAGE_PIXELS",
+        "THUMBNAIL_BUCKET",
+    },
     "thumbnail": {"MAX_RECEIVE_COUNT", "MAX_UPLOAD_BYTES", "MAX_IMAGE_PIXELS"},
-    "index": {"MAX_RECEIVE_COUNT"},
+    "index": {"MAX_RECEIVE_COUNT", "THUMBNAIL_BUCKET"},
     "notify": {"MAX_RECEIVE_COUNT"},
     "api": {
         "ALLOWED_CONTENT_TYPES",
@@ -35,6 +42,7 @@ READS: dict[str, set[str]] = {
         "CDN_URL",
         "SIGNING_KEY_PAIR_ID",
         "SIGNING_KEY_PARAMETER",
+        "ABANDONED_UPLOAD_GRACE_S",
     },
 }
 

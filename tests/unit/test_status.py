@@ -4,7 +4,16 @@ import itertools
 
 import pytest
 
-from intake.status import STAGES, Outcome, StageResult, Status, derive, supersedes
+from intake.status import (
+    FINAL_STATUSES,
+    STAGES,
+    Outcome,
+    StageResult,
+    Status,
+    derive,
+    read_status,
+    supersedes,
+)
 
 
 def result(stage, state="done", version="t1", reasons=()):
@@ -83,3 +92,47 @@ WRITES = [
 def test_any_order_gives_the_same_outcome(order):
     stored = apply_all([WRITES[i] for i in order])
     assert derive(stored) == Outcome(Status.READY, "t1")
+
+
+# --- expired: derived on read from a pending record's TTL ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "ttl", "now", "seen"),
+    [
+        (Status.PENDING, 100, 99.9, Status.PENDING),
+        (Status.PENDING, 100, 100, Status.EXPIRED),  # DynamoDB's TTL: expired at the second itself
+        (Status.PENDING, 100, 5000, Status.EXPIRED),
+        (Status.PENDING, None, 5000, Status.PENDING),  # records made before the TTL existed
+        (Status.PROCESSING, 100, 5000, Status.PROCESSING),  # only pending expires
+        (Status.READY, 100, 5000, Status.READY),
+        (Status.REJECTED, 100, 5000, Status.REJECTED),
+    ],
+)
+def test_read_status(stored: Status, ttl: int | None, now: float, seen: Status) -> None:
+    assert read_status(stored, ttl, now) is seen
+
+
+def test_expired_is_not_final_and_never_derived_from_results() -> None:
+    assert Status.EXPIRED not in FINAL_STATUSES
+    assert derive({}).status is Status.PENDING
+
+
+def test_a_record_reads_as_expired_past_its_ttl() -> None:
+    from intake.record import UploadRecord
+
+    record = UploadRecord.from_item(
+        {
+            "upload_id": "u",
+            "owner": "o",
+            "filename": "f",
+            "key": "uploads/o/u/f",
+            "created_at": "t",
+            "updated_at": "t",
+            "status": "pending",
+            "expires_at_epoch": 100,
+        }
+    )
+    assert record.read_at(99).status == "pending" and record.read_at(99) is record
+    assert record.read_at(100).status == "expired"
+    assert record.status == "pending"  # read_at makes a copy

@@ -1606,3 +1606,21 @@ def test_hardening_check_detects_broken_template(
 ) -> None:
     mutate(template)
     assert HARDENING_CHECKS[check](template), f"check {check!r} did not notice the mutation"
+
+
+def test_the_index_table_expires_abandoned_uploads_on_the_records_ttl_attribute(template: Template) -> None:
+    from intake.records import TTL_ATTRIBUTE
+
+    ttl = props(template, "IndexTable").get("TimeToLiveSpecification")
+    assert ttl == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+
+
+def test_stages_may_delete_a_rejected_upload_and_its_thumbnails_only(template: Template) -> None:
+    document = props(template, "StageFunctionsPolicy")["PolicyDocument"]
+    deletes = [st for st in statements(document) if "s3:DeleteObject" in as_list(st.get("Action"))]
+    assert len(deletes) == 1 and as_list(deletes[0]["Action"]) == ["s3:DeleteObject"]
+    assert "Condition" not in deletes[0]
+    assert as_list(deletes[0]["Resource"]) == [
+        {"Fn::Sub": "${UploadBucket.Arn}/uploads/*"},
+        {"Fn::Sub": "${ThumbnailBucket.Arn}/thumbnails/*"},
+    ]

@@ -5,9 +5,10 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from PIL import Image, ImageCms, ImageFile, JpegImagePlugin
+from PIL import Image, ImageCms, ImageFile, JpegImagePlugin, PngImagePlugin
 
 from intake.thumbnails import SIZES, ImageRejected, Thumbnail, make_thumbnails
+from tests.support import images
 
 MAX_PIXELS = 40_000_000
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)
@@ -230,15 +231,130 @@ def test_16_bit_grey_png_is_scaled_not_clipped():
     assert close_to(out.getpixel((10, 10)), (128, 128, 128), 3)
 
 
-def test_rgb_icc_profile_kept_exif_dropped():
+def test_rgb_icc_profile_converted_to_srgb_exif_dropped():
+    # Thumbnails are converted to sRGB and carry no profile (see intake.thumbnails): an sRGB source
+    # keeps its colours and loses its profile.
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     exif = Image.Exif()
     exif[0x010F] = "Camera maker"
     data = solid((500, 400), fmt="JPEG", icc_profile=srgb, exif=exif.tobytes())
     for thumb in make_thumbnails(data, MAX_PIXELS):
         out = decode(thumb)
-        assert out.info.get("icc_profile") == srgb
+        assert "icc_profile" not in out.info
         assert "exif" not in out.info
+        assert close_to(out.getpixel((10, 10)), RED, 8)
+
+
+SECRET = "SECRET-7f3a"
+# A thumbnail is a plain JFIF: start of image, APP0 (JFIF), quantization and Huffman tables, frame,
+# restart interval, scan, end of image. No APP1 (EXIF, XMP), APP2 (ICC), APP13 (IPTC) or COM.
+JFIF_MARKERS = frozenset({0xD8, 0xE0, 0xDB, 0xC4, 0xC0, 0xC2, 0xDD, 0xDA})
+
+
+def jpeg_markers(data: bytes) -> list[int]:
+    """The markers of a JPEG up to its first scan (the entropy-coded data follows)."""
+    markers, pos = [], 2
+    assert data[:2] == b"\xff\xd8"
+    while pos < len(data):
+        assert data[pos] == 0xFF, f"no marker at {pos}"
+        marker = data[pos + 1]
+        markers.append(marker)
+        if marker == 0xDA:
+            return [0xD8, *markers]
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        pos += 2 + length
+    raise AssertionError("no scan")
+
+
+def exif_with_text(orientation: int = 1) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010E] = f"ImageDescription {SECRET}"
+    exif[0x013B] = f"Artist {SECRET}"
+    exif[0x8298] = f"Copyright {SECRET}"
+    return exif.tobytes()
+
+
+def png_text() -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", f"tEXt comment {SECRET}")  # Pillow would write this as a JPEG COM
+    info.add_text("Author", f"tEXt {SECRET}")
+    info.add_text("Title", f"zTXt {SECRET}", zip=True)
+    info.add_itxt("Description", f"iTXt {SECRET} é", lang="fr", tkey="Légende")
+    info.add_itxt("XML:com.adobe.xmp", f"<x:xmpmeta>{SECRET}</x:xmpmeta>")
+    return info
+
+
+def leaky(fmt: str) -> bytes:
+    """A 600x400 image with every text-bearing metadata its format can carry, all holding SECRET."""
+    img = Image.new("RGB", (600, 400), (200, 60, 40))
+    icc = images.rgb_icc_profile(f"desc {SECRET}", f"cprt {SECRET}")
+    xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/">{SECRET}</x:xmpmeta>'.encode()
+    if fmt == "JPEG":
+        return encode(img, fmt, comment=f"COM {SECRET}", exif=exif_with_text(), xmp=xmp, icc_profile=icc)
+    if fmt == "PNG":
+        return encode(img, fmt, pnginfo=png_text(), exif=exif_with_text(), icc_profile=icc)
+    if fmt == "WEBP":
+        return encode(img, fmt, exif=exif_with_text(), xmp=xmp, icc_profile=icc)
+    return encode(img.convert("P"), fmt, comment=f"GIF comment {SECRET}")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_source_metadata_never_reaches_a_thumbnail(fmt):
+    data = leaky(fmt)
+    assert data.count(SECRET.encode()) >= 1  # the source really carries it
+    for thumb in make_thumbnails(data, MAX_PIXELS):
+        assert SECRET.encode() not in thumb.data
+        assert set(jpeg_markers(thumb.data)) <= JFIF_MARKERS, [hex(m) for m in jpeg_markers(thumb.data)]
+        out = decode(thumb)
+        assert set(out.info) <= {"jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi"}, out.info
+
+
+def test_png_text_and_jpeg_comment_sources_are_what_pillow_would_copy():
+    # Guards the test above: without stripping, Pillow copies a JPEG COM or a PNG "comment" to the output.
+    for fmt in ("JPEG", "PNG"):
+        assert Image.open(io.BytesIO(leaky(fmt))).info.get("comment")
+
+
+def test_orientation_is_applied_to_a_source_full_of_metadata():
+    img = Image.new("RGB", (400, 200), BLUE)
+    img.paste(RED, (0, 0, 60, 60))
+    data = encode(img, "JPEG", comment=SECRET, exif=exif_with_text(orientation=6), xmp=SECRET.encode())
+    thumbs = make_thumbnails(data, MAX_PIXELS)
+    out = decode(thumbs[0])
+    assert out.size == (200, 400)
+    assert close_to(out.getpixel((out.width - 11, 10)), RED)  # the marker is top-right once upright
+    assert close_to(out.getpixel((10, 10)), BLUE)
+    assert all(SECRET.encode() not in t.data for t in thumbs)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_wide_gamut_colours_are_converted_to_srgb(fmt):
+    p3 = images.rgb_icc_profile("Display P3-like")
+    source = (200, 60, 40)
+    data = encode(Image.new("RGB", (500, 400), source), fmt, icc_profile=p3)
+    converted = ImageCms.profileToProfile(
+        Image.new("RGB", (1, 1), source),
+        ImageCms.ImageCmsProfile(io.BytesIO(p3)),
+        ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")),
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+    )
+    assert converted is not None
+    expected = converted.getpixel((0, 0))
+    assert isinstance(expected, tuple)
+    assert not close_to(expected, source, 10)  # the conversion is visible: a wrong one would fail
+    for thumb in make_thumbnails(data, MAX_PIXELS):
+        out = decode(thumb)
+        assert "icc_profile" not in out.info
+        assert close_to(out.getpixel((out.width // 2, out.height // 2)), expected, 4)
+
+
+def test_an_unreadable_rgb_profile_is_ignored():
+    broken = bytes(16) + b"RGB " + b"\xff" * 200  # says RGB, is not a profile LittleCMS can read
+    data = solid((200, 100), (200, 60, 40), fmt="PNG", icc_profile=broken)
+    out = decode(make_thumbnails(data, MAX_PIXELS)[0])
+    assert "icc_profile" not in out.info
+    assert close_to(out.getpixel((50, 50)), (200, 60, 40), 4)
 
 
 def test_cmyk_icc_profile_is_not_copied_to_rgb_output():
