@@ -312,7 +312,7 @@ def rest_event(method: str, path: str, *, sub: str) -> dict[str, Any]:
             "accountId": "123456789012",
             "apiId": "packaging",
             "identity": {"sourceIp": "127.0.0.1"},
-            "authorizer": {"claims": {"sub": sub, "email": "owner@example.com"}},
+            "authorizer": {"claims": {"sub": sub, "email": "owner@example.com", "email_verified": "true"}},
         },
         "body": None,
         "isBase64Encoded": False,
