@@ -1,5 +1,6 @@
-"""moto in server mode, with the local cloud's CloudFormation additions loaded first and S3's
-presigned-request checks (localcloud.s3_presign) in front of it."""
+"""moto in server mode, with the local cloud's CloudFormation additions loaded first, S3's
+presigned-request checks (localcloud.s3_presign) in front of it and, behind those, the local cloud's
+IAM (localcloud.authz)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 from localcloud import cfn, dynamodb_atomic, no_docker, s3_presign
+from localcloud.authz import middleware as authz
+from localcloud.authz.identity import secrets_with_roles
 
 HOST = "127.0.0.1"
 PORT = 4566  # LocalStack's port, so AWS_ENDPOINT_URL / localstack-client defaults work
@@ -83,7 +86,13 @@ class Emulator:
         dynamodb_atomic.install()
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
-        self.presign_checks = s3_presign.install(DomainDispatcherApplication(create_backend_app))
+        # The local cloud's IAM (localcloud.authz) right in front of moto; the presign checks before it.
+        self.authorization = authz.install(DomainDispatcherApplication(create_backend_app))
+        # Presigned URLs are signed with a function role's credentials (STS), as on AWS.
+        self.presign_checks = s3_presign.PresignChecks(
+            self.authorization,
+            secrets=secrets_with_roles(s3_presign.local_secrets),
+        )
         self._server: ServerThread | None = None
 
     @property
