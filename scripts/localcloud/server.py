@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 from localcloud import cfn, dynamodb_atomic, no_docker, s3_presign
+from localcloud.authz import deliveries
 from localcloud.authz import middleware as authz
 from localcloud.authz.identity import secrets_with_roles
 
@@ -100,6 +101,8 @@ class Emulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
+        if self.authorization.enforce:
+            deliveries.install()  # S3 -> SNS and SNS -> SQS evaluated against topic, queue and key policies
         self._server = ServerThread(
             self.host, self.port, self.presign_checks, name="moto-server", request_handler=MotoRequestHandler
         ).start()
@@ -108,3 +111,4 @@ class Emulator:
         if self._server is not None:
             self._server.stop()
         self._server = None
+        deliveries.uninstall()
