@@ -30,12 +30,31 @@ def up() -> int:
         print(f"  demo user      {DEMO_EMAIL}   password {DEMO_PASSWORD}")
         for key, value in sorted(cloud.outputs.items()):
             print(f"  {key:22} {value}")
+        print(f"  permission denials   {cloud.endpoint}/_localcloud/denials (IAM enforced: {_enforcing()})")
         print("Ctrl-C stops it.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     finally:
         cloud.stop()
+        _print_denials()
     return 0
+
+
+def _enforcing() -> str:
+    from localcloud.authz.middleware import enforcing_from_env
+
+    return "yes" if enforcing_from_env() else "no (LOCALCLOUD_ENFORCE_IAM=0)"
+
+
+def _print_denials() -> None:
+    from localcloud.authz.denials import DENIALS
+
+    snapshot = DENIALS.snapshot()
+    print(f"IAM denials while up: {snapshot['count']}")
+    for denial in snapshot["recent"][-10:]:
+        print(
+            f"  {denial['principal']} -> {denial['action']} on {denial['resource']} ({denial['statement'] or denial['reason']})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -132,6 +132,7 @@ def spec_from_api(
         region=arn.split(":")[3],
         endpoint_url=endpoint_url,
         revision=revision,
+        role_arn=str(config.get("Role") or ""),
     )
 
 

@@ -43,6 +43,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
+from .authz.identity import role_credentials
+
 __all__ = [
     "ExecutionEnvironment",
     "FunctionSpec",
@@ -72,6 +74,8 @@ class FunctionSpec:
     endpoint_url: str
     # Opaque version marker (CodeSha256/LastModified/RevisionId); a new value means "recycle environments".
     revision: str = ""
+    # The execution role: each environment gets credentials for it from the emulator's STS.
+    role_arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,12 @@ def lambda_environment(
             "AWS_ENDPOINT_URL": spec.endpoint_url,
         }
     )
-    # Lambda always provides role credentials; any value does for moto.
+    if spec.role_arn:
+        # As Lambda does: the role's credentials, never the parent's (the local administrator's).
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            env.pop(name, None)
+        env.update(role_credentials(spec.role_arn, spec.name, spec.endpoint_url, spec.region))
+    # Without a role (unit tests of the runtime): the local administrator's key; any value does for moto.
     env.setdefault("AWS_ACCESS_KEY_ID", "test")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
     return env

@@ -1,5 +1,6 @@
-"""moto in server mode, with the local cloud's CloudFormation additions loaded first and S3's
-presigned-request checks (localcloud.s3_presign) in front of it."""
+"""moto in server mode, with the local cloud's CloudFormation additions loaded first, S3's
+presigned-request checks (localcloud.s3_presign) in front of it and, behind those, the local cloud's
+IAM (localcloud.authz)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 from localcloud import cfn, dynamodb_atomic, no_docker, s3_presign
+from localcloud.authz import deliveries
+from localcloud.authz import middleware as authz
+from localcloud.authz.identity import secrets_with_roles
 
 HOST = "127.0.0.1"
 PORT = 4566  # LocalStack's port, so AWS_ENDPOINT_URL / localstack-client defaults work
@@ -83,7 +87,13 @@ class Emulator:
         dynamodb_atomic.install()
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
-        self.presign_checks = s3_presign.install(DomainDispatcherApplication(create_backend_app))
+        # The local cloud's IAM (localcloud.authz) right in front of moto; the presign checks before it.
+        self.authorization = authz.install(DomainDispatcherApplication(create_backend_app))
+        # Presigned URLs are signed with a function role's credentials (STS), as on AWS.
+        self.presign_checks = s3_presign.PresignChecks(
+            self.authorization,
+            secrets=secrets_with_roles(s3_presign.local_secrets),
+        )
         self._server: ServerThread | None = None
 
     @property
@@ -91,6 +101,8 @@ class Emulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
+        if self.authorization.enforce:
+            deliveries.install()  # S3 -> SNS and SNS -> SQS evaluated against topic, queue and key policies
         self._server = ServerThread(
             self.host, self.port, self.presign_checks, name="moto-server", request_handler=MotoRequestHandler
         ).start()
@@ -99,3 +111,4 @@ class Emulator:
         if self._server is not None:
             self._server.stop()
         self._server = None
+        deliveries.uninstall()

@@ -272,6 +272,9 @@ class PresignChecks:
             form.discard()
             environ[_CONSUMED] = True
             raise
+        # For the authorization middleware behind this one: who signed the form, and the key it writes.
+        environ["localcloud.s3_presign.form_credential"] = fields.get("x-amz-credential", "")
+        environ["localcloud.s3_presign.form_key"] = post_policy.expand(fields, form.filename).get("key", "")
         # The emulator reads the very bytes the client sent.
         environ["wsgi.input"] = body
         environ["CONTENT_LENGTH"] = str(form.length)

@@ -1,0 +1,105 @@
+"""Service-to-service deliveries, evaluated as AWS does: S3 event notifications to SNS and SNS to SQS
+are sent by a service principal (s3.amazonaws.com, sns.amazonaws.com) with aws:SourceArn and
+aws:SourceAccount naming the sender; the topic's or queue's policy must allow it, and for an encrypted
+topic or queue so must the KMS key policy. A denied delivery is dropped, as AWS drops it, and logged.
+
+Hooks into moto's delivery paths (``moto.s3.notifications._send_sns_message``,
+``moto.sns.models.Subscription.publish``), installed once per process by :func:`install`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from . import resources
+from .denials import DENIALS
+from .policy import Policy, Request, evaluate
+
+_lock = threading.Lock()
+_installed: dict[str, Any] = {}
+_KMS = ("kms:GenerateDataKey", "kms:Decrypt")
+
+
+def allowed(
+    service: str, action: str, target: str, policy: Policy | None, key: str | None, source: str, account: str
+) -> bool:
+    """Whether ``service`` (as its principal) may deliver to ``target``; a denial is logged and counted."""
+    principal = f"{service}.amazonaws.com"
+    context: dict[str, str | bool] = {
+        "aws:SourceArn": source,
+        "aws:SourceAccount": account,
+        "aws:SourceOwner": account,  # the older key SNS's default topic policy uses
+        "aws:SecureTransport": True,
+    }
+    checks: list[tuple[str, str, Policy | None, Policy | None]] = [(action, target, policy, None)]
+    if key and not key.startswith("alias/aws/"):
+        region = key.split(":")[3] if key.startswith("arn:") else target.split(":")[3]
+        key_arn, key_policy = resources.key(account, region, key)
+        checks += [(kms_action, key_arn, None, key_policy) for kms_action in _KMS]
+    for act, resource, resource_policy, key_policy in checks:
+        decision = evaluate(
+            Request(principal, act, resource, account, context), (), resource_policy, key_policy
+        )
+        if not decision:
+            DENIALS.record(
+                principal,
+                act,
+                resource,
+                decision.statement,
+                f"{decision.reason}; delivery from {source} dropped",
+            )
+            return False
+    return True
+
+
+def _s3_to_sns(original: Any) -> Any:
+    def send(account_id: str, event_body: Any, topic_arn: str, region_name: str) -> None:
+        try:
+            bucket = event_body["Records"][0]["s3"]["bucket"]["arn"]
+        except (KeyError, IndexError, TypeError):
+            bucket = ""  # s3:TestEvent: S3 checks the destination when the configuration is set
+        policy, key = resources.topic(account_id, region_name, topic_arn)
+        if bucket and not allowed("s3", "sns:Publish", topic_arn, policy, key, bucket, account_id):
+            return
+        original(account_id, event_body, topic_arn, region_name)
+
+    return send
+
+
+def _sns_to_sqs(original: Any) -> Any:
+    def publish(self: Any, message: str, *args: Any, **kwargs: Any) -> None:
+        if self.protocol == "sqs":
+            queue_arn = str(self.endpoint)
+            account, region, name = queue_arn.split(":")[4], queue_arn.split(":")[3], queue_arn.split(":")[5]
+            policy, key = resources.queue(account, region, name)
+            if not allowed("sns", "sqs:SendMessage", queue_arn, policy, key, self.topic.arn, account):
+                return
+        original(self, message, *args, **kwargs)
+
+    return publish
+
+
+def install() -> None:
+    """Evaluate deliveries from now on (idempotent)."""
+    from moto.s3 import notifications
+    from moto.sns.models import Subscription
+
+    with _lock:
+        if _installed:
+            return
+        _installed["s3"] = notifications._send_sns_message
+        _installed["sns"] = Subscription.publish
+        notifications._send_sns_message = _s3_to_sns(_installed["s3"])
+        Subscription.publish = _sns_to_sqs(_installed["sns"])  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    from moto.s3 import notifications
+    from moto.sns.models import Subscription
+
+    with _lock:
+        if not _installed:
+            return
+        notifications._send_sns_message = _installed.pop("s3")
+        Subscription.publish = _installed.pop("sns")  # type: ignore[method-assign]

@@ -1,0 +1,89 @@
+"""JSON-protocol requests (X-Amz-Target: "<Service>.<Operation>") as checks: DynamoDB, SQS, KMS;
+other JSON services by their operation on "*"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import resources
+from .checks import Caller, Check, base_context, kms_checks
+
+_DDB_READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
+_DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+# SQS operations whose (encrypted) messages pass through KMS on the caller's behalf.
+_SQS_KMS = {
+    "SendMessage": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "SendMessageBatch": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "ReceiveMessage": ("kms:Decrypt",),
+}
+
+
+def _table_arn(caller: Caller, table: str) -> str:
+    if table.startswith("arn:"):
+        return table
+    return f"arn:aws:dynamodb:{caller.region}:{caller.account}:table/{table}"
+
+
+def _dynamodb_targets(operation: str, body: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(action, table, resource suffix) for each table the operation touches."""
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(operation, table, "") for table in body.get("RequestItems", {})]
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        found = []
+        for item in body.get("TransactItems", []):
+            for kind, inner in item.items():
+                action = "GetItem" if kind == "Get" else _TRANSACT_ACTIONS.get(kind, kind)
+                found.append((action, str(inner.get("TableName", "")), ""))
+        return found
+    suffix = f"/index/{body['IndexName']}" if body.get("IndexName") else ""
+    return [(operation, str(body.get("TableName", "")), suffix)]
+
+
+def dynamodb(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
+    context = base_context(caller)
+    found: list[Check] = []
+    for action, table, suffix in _dynamodb_targets(operation, body):
+        found.append(Check(f"dynamodb:{action}", _table_arn(caller, table) + suffix, context))
+        key = resources.table_key(caller.account, caller.region, table.rsplit("/", 1)[-1])
+        if operation in _DDB_READS:
+            found += kms_checks(caller, key, ("kms:Decrypt",), "dynamodb")
+        elif operation in _DDB_WRITES:
+            found += kms_checks(caller, key, ("kms:GenerateDataKey",), "dynamodb")
+    return found
+
+
+def sqs(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
+    url = str(body.get("QueueUrl", ""))
+    name = url.rstrip("/").rsplit("/", 1)[-1] if url else str(body.get("QueueName", ""))
+    arn = f"arn:aws:sqs:{caller.region}:{caller.account}:{name}"
+    policy, key = resources.queue(caller.account, caller.region, name) if name else (None, None)
+    found = [Check(f"sqs:{operation}", arn, base_context(caller), policy)]
+    return found + kms_checks(caller, key, _SQS_KMS.get(operation, ()), "sqs")
+
+
+def kms(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
+    key_id = body.get("KeyId")
+    if not key_id:
+        return [Check(f"kms:{operation}", "*", base_context(caller))]
+    region = str(key_id).split(":")[3] if str(key_id).startswith("arn:") else caller.region
+    arn, policy = resources.key(caller.account, region, str(key_id))
+    return [Check(f"kms:{operation}", arn, base_context(caller), key_policy=policy)]
+
+
+_PREFIXES = {"DynamoDB": dynamodb, "AmazonSQS": sqs, "TrentService": kms}
+_SERVICE_PREFIX = {"Logs_20140328": "logs", "AmazonSSM": "ssm", "GraniteServiceVersion20100801": "cloudwatch"}
+
+
+def checks(target: str, body: dict[str, Any], caller: Caller) -> list[Check]:
+    prefix, _, operation = target.partition(".")
+    for name, parse in _PREFIXES.items():
+        if prefix.startswith(name):
+            return parse(operation, body, caller)
+    service = _SERVICE_PREFIX.get(prefix, prefix.split("_", 1)[0].lower())
+    return [Check(f"{service}:{operation}", "*", base_context(caller))]
