@@ -1,4 +1,4 @@
-"""JSON-protocol requests (X-Amz-Target: "<Service>.<Operation>") as checks: DynamoDB, SQS, KMS;
+"""JSON-protocol requests (X-Amz-Target: "<Service>.<Operation>") as checks: DynamoDB, SQS, KMS, SSM;
 other JSON services by their operation on "*"."""
 
 from __future__ import annotations
@@ -76,8 +76,26 @@ def kms(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
     return [Check(f"kms:{operation}", arn, base_context(caller), key_policy=policy)]
 
 
-_PREFIXES = {"DynamoDB": dynamodb, "AmazonSQS": sqs, "TrentService": kms}
-_SERVICE_PREFIX = {"Logs_20140328": "logs", "AmazonSSM": "ssm", "GraniteServiceVersion20100801": "cloudwatch"}
+def ssm(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
+    """Parameter reads on the parameter's ARN; a SecureString read WithDecryption also needs kms:Decrypt
+    through SSM, which passes the parameter's ARN as the encryption context."""
+    names = [str(n) for n in body.get("Names", [])] or ([str(body["Name"])] if body.get("Name") else [])
+    if not names:
+        return [Check(f"ssm:{operation}", "*", base_context(caller))]
+    found: list[Check] = []
+    for name in names:
+        arn = f"arn:aws:ssm:{caller.region}:{caller.account}:parameter/{name.lstrip('/')}"
+        found.append(Check(f"ssm:{operation}", arn, base_context(caller)))
+        if body.get("WithDecryption"):
+            key = resources.parameter_key(caller.account, caller.region, name)
+            for check in kms_checks(caller, key, ("kms:Decrypt",), "ssm"):
+                context = {**check.context, "kms:EncryptionContext:PARAMETER_ARN": arn}
+                found.append(Check(check.action, check.resource, context, key_policy=check.key_policy))
+    return found
+
+
+_PREFIXES = {"DynamoDB": dynamodb, "AmazonSQS": sqs, "TrentService": kms, "AmazonSSM": ssm}
+_SERVICE_PREFIX = {"Logs_20140328": "logs", "GraniteServiceVersion20100801": "cloudwatch"}
 
 
 def checks(target: str, body: dict[str, Any], caller: Caller) -> list[Check]:

@@ -107,6 +107,17 @@ def table_key(account: str, region: str, table: str) -> str | None:
     return None
 
 
+def parameter_key(account: str, region: str, name: str) -> str | None:
+    """The KMS key of a SecureString parameter (None for other types or an unknown name)."""
+    from moto.ssm.models import ssm_backends
+
+    with _missing():
+        found = ssm_backends[account][region].get_parameter(name)
+        if found is not None and found.parameter_type == "SecureString":
+            return str(found.keyid or "alias/aws/ssm")
+    return None
+
+
 def key(account: str, region: str, key_id: str) -> tuple[str, Policy | None]:
     """(the key's ARN, its key policy) for any key id, ARN or alias; the given id if unknown."""
     from moto.kms.models import kms_backends
