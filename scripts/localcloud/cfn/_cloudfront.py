@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.cloudfront.models import CloudFrontBackend, cloudfront_backends
 from moto.utilities.utils import get_partition
@@ -53,3 +54,37 @@ class Store:
 
 
 STORE = Store()
+
+
+class StoredPolicy:
+    """A CloudFront policy moto has no API for (put it before LocalModel): its config is kept in STORE.
+
+    `CONFIG` names the property holding the policy's config, `STORED_IN` the STORE field it goes to.
+    `Ref` and `GetAtt Id` give the policy's id, as in the CloudFormation reference.
+    """
+
+    CONFIG: ClassVar[str]
+    STORED_IN: ClassVar[str]
+    REF = "id"
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {"Id": "id", "LastModifiedTime": "last_modified_time"}
+
+    id: str
+    last_modified_time: str
+    props: dict[str, Any]
+
+    def _stored(self) -> dict[str, dict[str, Any]]:
+        stored: dict[str, dict[str, Any]] = getattr(STORE, self.STORED_IN)
+        return stored
+
+    def create(self, name: str) -> None:
+        self.id = new_policy_id()
+        self.update(self.props)
+
+    def update(self, props: dict[str, Any]) -> None:
+        with STORE.lock:
+            self._stored()[self.id] = dict(props[self.CONFIG])
+        self.last_modified_time = now_iso()
+
+    def remove(self) -> None:
+        with STORE.lock:
+            self._stored().pop(self.id, None)

@@ -8,35 +8,16 @@ updates it in place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
-
 from moto.core.common_models import CloudFormationModel
 
-from ._cloudfront import STORE, new_policy_id, now_iso
+from ._cloudfront import StoredPolicy
 from ._model import LocalModel
 
 
-class CloudFrontResponseHeadersPolicy(LocalModel, CloudFormationModel):
+class CloudFrontResponseHeadersPolicy(StoredPolicy, LocalModel, CloudFormationModel):
     """AWS::CloudFront::ResponseHeadersPolicy."""
 
     TYPE = "AWS::CloudFront::ResponseHeadersPolicy"
-    REF = "id"
-    ATTRIBUTES: ClassVar[Mapping[str, str]] = {"Id": "id", "LastModifiedTime": "last_modified_time"}
+    CONFIG = "ResponseHeadersPolicyConfig"
+    STORED_IN = "response_headers_policies"
     APPLIED = ("ResponseHeadersPolicyConfig",)
-
-    id: str
-    last_modified_time: str
-
-    def create(self, name: str) -> None:
-        self.id = new_policy_id()
-        self.update(self.props)
-
-    def update(self, props: dict[str, Any]) -> None:
-        with STORE.lock:
-            STORE.response_headers_policies[self.id] = dict(props["ResponseHeadersPolicyConfig"])
-        self.last_modified_time = now_iso()
-
-    def remove(self) -> None:
-        with STORE.lock:
-            STORE.response_headers_policies.pop(self.id, None)
