@@ -9,7 +9,9 @@ Hooks into moto's delivery paths (``moto.s3.notifications._send_sns_message``,
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from . import resources
@@ -19,6 +21,23 @@ from .policy import Policy, Request, evaluate
 _lock = threading.Lock()
 _installed: dict[str, Any] = {}
 _KMS = ("kms:GenerateDataKey", "kms:Decrypt")
+# Deliveries are evaluated only inside a request the emulator serves (moto delivers on the request's
+# thread): in-process moto (mock_aws in tests) shares moto's code but is not the local cloud.
+_serving = threading.local()
+
+
+@contextlib.contextmanager
+def serving() -> Iterator[None]:
+    """Marks the current thread as serving an emulator request while in the `with` block."""
+    _serving.depth = getattr(_serving, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _serving.depth -= 1
+
+
+def _in_emulator() -> bool:
+    return getattr(_serving, "depth", 0) > 0
 
 
 def allowed(
@@ -60,7 +79,11 @@ def _s3_to_sns(original: Any) -> Any:
         except (KeyError, IndexError, TypeError):
             bucket = ""  # s3:TestEvent: S3 checks the destination when the configuration is set
         policy, key = resources.topic(account_id, region_name, topic_arn)
-        if bucket and not allowed("s3", "sns:Publish", topic_arn, policy, key, bucket, account_id):
+        if (
+            bucket
+            and _in_emulator()
+            and not allowed("s3", "sns:Publish", topic_arn, policy, key, bucket, account_id)
+        ):
             return
         original(account_id, event_body, topic_arn, region_name)
 
@@ -69,7 +92,7 @@ def _s3_to_sns(original: Any) -> Any:
 
 def _sns_to_sqs(original: Any) -> Any:
     def publish(self: Any, message: str, *args: Any, **kwargs: Any) -> None:
-        if self.protocol == "sqs":
+        if self.protocol == "sqs" and _in_emulator():
             queue_arn = str(self.endpoint)
             account, region, name = queue_arn.split(":")[4], queue_arn.split(":")[3], queue_arn.split(":")[5]
             policy, key = resources.queue(account, region, name)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.wsgi import get_input_stream
 
-from . import identity, json_services, query_services, resources, s3
+from . import deliveries, identity, json_services, query_services, resources, s3
 from .checks import Caller, Check
 from .denials import DENIALS, Denials
 from .errors import denied, message
@@ -126,6 +126,10 @@ class Authorization:
             return self._serve_denials(start_response)
         if not self.enforce:
             return self.app(environ, start_response)
+        with deliveries.serving():  # deliveries this request causes are evaluated (see deliveries.py)
+            return self._authorized(environ, start_response)
+
+    def _authorized(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         asked = self._caller(environ)
         if asked is None:
             return self.app(environ, start_response)  # the local administrator, or not evaluated
