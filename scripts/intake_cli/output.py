@@ -232,6 +232,19 @@ def print_status(report: Mapping[str, Any], stack: str) -> None:
         style = ALARM_STYLE.get(a["state"], "")
         alarms.add_row(a["logical_id"] or a["name"], f"[{style}]{a['state']}[/]", since, a["reason"])
     out.print(alarms)
+    denials = report.get("denials")
+    if denials is not None:
+        count, recent = int(denials.get("count", 0)), denials.get("recent") or []
+        line = (
+            f"Permission denials on the local cloud: [bold red]{count}[/]"
+            if count
+            else "No permission denials"
+        )
+        out.print(line + ("" if denials.get("enforcing", True) else " (enforcement is off)"))
+        for d in recent[-5:]:
+            out.print(
+                f"  {d.get('principal')} -> {d.get('action')} on {d.get('resource')} ({d.get('reason')})"
+            )
 
 
 def print_dead_letters(consumer: str, rows: Sequence[Mapping[str, Any]]) -> None:

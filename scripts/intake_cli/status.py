@@ -78,9 +78,31 @@ def alarm_status(cloudwatch: Any, names: dict[str, str]) -> list[dict[str, Any]]
     return alarms
 
 
+# The local cloud's count of the requests its permission checks denied (docs/architecture.md).
+DENIALS_PATH = "/_localcloud/denials"
+
+
+def local_denials(target: OpsTarget, timeout_s: float = 5) -> dict[str, Any] | None:
+    """{"count", "recent", "enforcing"} from the local cloud; None on AWS or from an emulator without it."""
+    if not target.is_local or not target.endpoint_url:
+        return None
+    import requests
+
+    try:
+        response = requests.get(target.endpoint_url.rstrip("/") + DENIALS_PATH, timeout=timeout_s)
+        found = response.json() if response.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+    return found if isinstance(found, dict) and "count" in found else None
+
+
 def gather_status(deployment: Deployment) -> dict[str, Any]:
     target = deployment.target
     sqs, cloudwatch = target.client("sqs"), target.client("cloudwatch")
     queues = [queue_status(deployment, consumer, sqs, cloudwatch) for consumer in CONSUMERS]
     alarms = alarm_status(cloudwatch, stack_alarm_candidates(target))
-    return {"target": describe(target), "queues": queues, "alarms": alarms}
+    report = {"target": describe(target), "queues": queues, "alarms": alarms}
+    denials = local_denials(target)
+    if denials is not None:
+        report["denials"] = denials
+    return report

@@ -194,3 +194,16 @@ def test_ops_lists_abandoned_uploads_as_expired(cloud: LocalCloud) -> None:
     assert gone in [u["upload_id"] for u in expired] and waiting not in [u["upload_id"] for u in expired]
     assert all(u["status"] == "expired" for u in expired)
     assert waiting in [u["upload_id"] for u in pending] and gone not in [u["upload_id"] for u in pending]
+
+
+def test_ops_status_shows_the_local_clouds_permission_denials(cloud: LocalCloud) -> None:
+    before = ops(cloud, "status")["denials"]
+    assert before["enforcing"] is True
+    # An anonymous write into the private upload bucket: denied, and counted.
+    response = requests.put(
+        f"{cloud.endpoint}/{cloud.outputs['UploadBucketName']}/uploads/x/y/z.jpg", data=b"x", timeout=30
+    )
+    assert response.status_code == 403
+    after = ops(cloud, "status")["denials"]
+    assert after["count"] == before["count"] + 1
+    assert after["recent"][-1]["action"] == "s3:PutObject"
