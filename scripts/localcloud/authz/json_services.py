@@ -59,7 +59,8 @@ def dynamodb(operation: str, body: dict[str, Any], caller: Caller) -> list[Check
         if operation in _DDB_READS:
             found += kms_checks(caller, key, ("kms:Decrypt",), "dynamodb")
         elif operation in _DDB_WRITES:
-            found += kms_checks(caller, key, ("kms:GenerateDataKey",), "dynamodb")
+            # A write encrypts with the table key, which DynamoDB decrypts first (Decrypt) as for reads.
+            found += kms_checks(caller, key, ("kms:GenerateDataKey", "kms:Decrypt"), "dynamodb")
     return found
 
 
