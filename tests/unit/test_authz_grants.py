@@ -50,3 +50,11 @@ def test_sqs_batch_operations_are_authorized_as_their_single_action() -> None:
     body = {"QueueUrl": "http://localhost/123456789012/no-such-queue"}
     assert sqs("DeleteMessageBatch", body, caller)[0].action == "sqs:DeleteMessage"
     assert sqs("ChangeMessageVisibilityBatch", body, caller)[0].action == "sqs:ChangeMessageVisibility"
+
+
+def test_the_record_is_bounded() -> None:
+    recorder = AllowedRequests(limit=1)
+    for action in ("s3:GetObject", "s3:PutObject"):
+        request = _request(action)
+        recorder.record(request, evaluate(request, [POLICY]), None, None)
+    assert recorder.snapshot()["count"] == 1 and recorder.snapshot()["dropped"] == 1

@@ -46,9 +46,11 @@ def _key(role: str, request: Request, statement: str) -> str:
 class AllowedRequests:
     """A thread-safe set of the distinct allowed requests of role sessions."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 200_000) -> None:
         self._lock = threading.Lock()
         self._seen: dict[str, Allowed] = {}
+        self._limit = limit  # a long `make up` session stops recording new ones there (and counts them)
+        self._dropped = 0
 
     def record(
         self, request: Request, decision: Decision, resource_policy: Policy | None, key_policy: Policy | None
@@ -58,8 +60,12 @@ class AllowedRequests:
         role = role_arn(request.principal)
         key = _key(role, request, decision.statement)
         with self._lock:
-            if key not in self._seen:
-                self._seen[key] = Allowed(role, request, decision.statement, resource_policy, key_policy)
+            if key in self._seen:
+                return
+            if len(self._seen) >= self._limit:
+                self._dropped += 1
+                return
+            self._seen[key] = Allowed(role, request, decision.statement, resource_policy, key_policy)
 
     def entries(self) -> list[Allowed]:
         with self._lock:
@@ -67,11 +73,14 @@ class AllowedRequests:
 
     def snapshot(self) -> dict[str, Any]:
         entries = self.entries()
-        return {"count": len(entries), "allowed": [e.summary() for e in entries]}
+        with self._lock:
+            dropped = self._dropped
+        return {"count": len(entries), "dropped": dropped, "allowed": [e.summary() for e in entries]}
 
     def clear(self) -> None:
         with self._lock:
             self._seen.clear()
+            self._dropped = 0
 
 
 ALLOWED = AllowedRequests()  # the emulator's (one per process)
