@@ -35,6 +35,7 @@ from botocore.config import Config
 
 from intake_tools.session import Target
 
+from .authz.identity import role_session
 from .invoker import CallbackObserver, InvokeCallback, Invoker
 from .lambda_runtime import DEFAULT_INIT_TIMEOUT_S, FunctionSpec
 
@@ -296,17 +297,18 @@ class SqsPoller:
         self._reload_interval_s = reload_interval_s
         self._idle_ttl_s = idle_ttl_s
         self._keep_warm = keep_warm
-        self._sqs: SQSClient = sqs_client or _session_client(
-            "sqs",
-            config.region,
-            self.endpoint_url,
-            # Our loop retries with backoff; a long read timeout covers the long poll.
-            Config(
-                retries={"mode": "standard", "total_max_attempts": 2},
-                connect_timeout=2,
-                read_timeout=poll_wait_s + 10,
-            ),
+        # Our loop retries with backoff; a long read timeout covers the long poll.
+        client_config = Config(
+            retries={"mode": "standard", "total_max_attempts": 2},
+            connect_timeout=2,
+            read_timeout=poll_wait_s + 10,
         )
+        # The local administrator's client: only for giving messages back when stopping (_release),
+        # which Lambda never does; the mapping itself polls as the function's role.
+        self._admin_sqs: SQSClient = sqs_client or _session_client(
+            "sqs", config.region, self.endpoint_url, client_config
+        )
+        self._sqs: SQSClient = sqs_client or self._role_client(spec, client_config)
 
         self.lock = threading.Lock()
         self.stats = PollerStats()
@@ -317,6 +319,17 @@ class SqsPoller:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._next_reload_check = 0.0
+
+    def _role_client(self, spec: FunctionSpec, client_config: Config) -> SQSClient:
+        """As Lambda's event source mapping does: SQS is called with the function's execution role
+        (credentials from the emulator's STS, refreshed before they expire); without a role (tests of
+        the poller alone), as the local administrator."""
+        if not spec.role_arn:
+            return _session_client("sqs", self.config.region, self.endpoint_url, client_config)  # type: ignore[no-any-return]
+        session = role_session(spec.role_arn, f"esm-{spec.name}", self.endpoint_url, self.config.region)
+        return session.client(  # type: ignore[no-any-return]
+            "sqs", endpoint_url=self.endpoint_url, region_name=self.config.region, config=client_config
+        )
 
     # -- public face -------------------------------------------------------------------------------
 
@@ -421,7 +434,18 @@ class SqsPoller:
 
     # -- dispatcher thread -------------------------------------------------------------------------
 
+    def _check_queue(self) -> None:
+        """Lambda reads the queue's attributes with the execution role when the mapping is created
+        (it refuses a role without sqs:GetQueueAttributes, ReceiveMessage and DeleteMessage)."""
+        try:
+            self._sqs.get_queue_attributes(
+                QueueUrl=self.config.queue_url, AttributeNames=["VisibilityTimeout"]
+            )
+        except Exception as e:
+            _log.error("%s: the execution role cannot read the queue's attributes (%s)", self.name, e)
+
     def _run(self) -> None:
+        self._check_queue()
         backoff = 0.0
         while not self._stop.is_set():
             try:
@@ -528,7 +552,7 @@ class SqsPoller:
         ]
         for chunk in range(0, len(entries), _DELETE_MAX):
             with contextlib.suppress(Exception):
-                self._sqs.change_message_visibility_batch(
+                self._admin_sqs.change_message_visibility_batch(
                     QueueUrl=self.config.queue_url,
                     Entries=entries[chunk : chunk + _DELETE_MAX],
                 )

@@ -26,6 +26,12 @@ E2E_TIME_SCALE = 30.0
 
 
 _SESSION_CLOUD = pytest.StashKey[LocalCloud]()
+# Judges what the whole session did (the grants the functions' roles used): runs after everything else.
+_RUNS_LAST = "test_grants.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name == _RUNS_LAST and item.path.parent.name == "e2e")
 
 
 def session_cloud(config: pytest.Config) -> LocalCloud:

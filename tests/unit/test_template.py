@@ -482,22 +482,22 @@ STAGE_KMS = {
     ("kms:Decrypt", "sqs"),  # consume the encrypted queue (consumer.yaml)
     ("kms:Decrypt", "dynamodb"),  # read and write the encrypted tables (consumer.yaml)
     ("kms:GenerateDataKey", "dynamodb"),
-    ("kms:Decrypt", "s3"),  # read SSE-KMS uploads
     ("kms:GenerateDataKey", "sns"),  # publish to the encrypted FinishedTopic
     ("kms:Decrypt", "sns"),
 }
+READ_UPLOADS_KMS = {("kms:Decrypt", "s3")}  # read SSE-KMS uploads' bytes (index only HEADs them)
 #: Role -> the (action, service of kms:ViaService) it needs on DataKey; it may have no other.
 REQUIRED_KMS: dict[str, set[tuple[str, str]]] = {
-    # Presigned uploads to an SSE-KMS bucket carry the signer's rights (GenerateDataKey); presigned
-    # GETs decrypt as the signer; the index table is encrypted.
+    # Presigned uploads to an SSE-KMS bucket carry the signer's rights (GenerateDataKey); downloads
+    # are CloudFront signed URLs (no Decrypt as the API); the index table is encrypted.
     "ApiFunctionRole": {
         ("kms:GenerateDataKey", "s3"),
-        ("kms:Decrypt", "s3"),
         ("kms:GenerateDataKey", "dynamodb"),
         ("kms:Decrypt", "dynamodb"),
     },
-    "ValidateFunctionRole": STAGE_KMS,
-    "ThumbnailFunctionRole": STAGE_KMS | {("kms:GenerateDataKey", "s3")},  # write SSE-KMS thumbnails
+    "ValidateFunctionRole": STAGE_KMS | READ_UPLOADS_KMS,
+    # write SSE-KMS thumbnails
+    "ThumbnailFunctionRole": STAGE_KMS | READ_UPLOADS_KMS | {("kms:GenerateDataKey", "s3")},
     "IndexFunctionRole": STAGE_KMS,
     "NotifyFunctionRole": {
         ("kms:Decrypt", "sqs"),

@@ -77,3 +77,32 @@ def role_credentials(role: str, session_name: str, endpoint_url: str, region: st
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
         "AWS_SESSION_TOKEN": credentials["SessionToken"],
     }
+
+
+def role_session(role: str, session_name: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 session with ``role``'s credentials from the emulator's STS, refreshed before they expire
+    (botocore's RefreshableCredentials: the same AssumeRole the runtime does for the function)."""
+    import boto3
+    import botocore.session
+    from botocore.credentials import RefreshableCredentials
+
+    def fetch() -> dict[str, str]:
+        sts: Any = boto3.client(
+            "sts",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id="test",  # the local administrator, standing for Lambda's service principal
+            aws_secret_access_key="test",
+        )
+        found = sts.assume_role(RoleArn=role, RoleSessionName=session_name[:64])["Credentials"]
+        return {
+            "access_key": found["AccessKeyId"],
+            "secret_key": found["SecretAccessKey"],
+            "token": found["SessionToken"],
+            "expiry_time": found["Expiration"].isoformat(),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(fetch(), fetch, "sts-assume-role")
+    core = botocore.session.get_session()
+    core._credentials = credentials  # type: ignore[attr-defined]  # botocore has no setter for refreshable ones
+    return boto3.Session(botocore_session=core, region_name=region)

@@ -16,6 +16,11 @@ _TRANSACT_ACTIONS = {
     "Delete": "DeleteItem",
     "ConditionCheck": "ConditionCheckItem",
 }
+_SQS_BATCH = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
 # SQS operations whose (encrypted) messages pass through KMS on the caller's behalf.
 _SQS_KMS = {
     "SendMessage": ("kms:GenerateDataKey", "kms:Decrypt"),
@@ -54,7 +59,8 @@ def dynamodb(operation: str, body: dict[str, Any], caller: Caller) -> list[Check
         if operation in _DDB_READS:
             found += kms_checks(caller, key, ("kms:Decrypt",), "dynamodb")
         elif operation in _DDB_WRITES:
-            found += kms_checks(caller, key, ("kms:GenerateDataKey",), "dynamodb")
+            # A write encrypts with the table key, which DynamoDB decrypts first (Decrypt) as for reads.
+            found += kms_checks(caller, key, ("kms:GenerateDataKey", "kms:Decrypt"), "dynamodb")
     return found
 
 
@@ -63,7 +69,9 @@ def sqs(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
     name = url.rstrip("/").rsplit("/", 1)[-1] if url else str(body.get("QueueName", ""))
     arn = f"arn:aws:sqs:{caller.region}:{caller.account}:{name}"
     policy, key = resources.queue(caller.account, caller.region, name) if name else (None, None)
-    found = [Check(f"sqs:{operation}", arn, base_context(caller), policy)]
+    # IAM has no batch actions for SQS: SendMessageBatch is authorized as sqs:SendMessage, and so on.
+    action = _SQS_BATCH.get(operation, operation)
+    found = [Check(f"sqs:{action}", arn, base_context(caller), policy)]
     return found + kms_checks(caller, key, _SQS_KMS.get(operation, ()), "sqs")
 
 

@@ -4,7 +4,8 @@ For each request it works out who asks (an assumed-role session from the access 
 signature, header or query string; ANONYMOUS for an unsigned S3 request; anyone else — the local
 test key — is the administrator and passes untouched), what it asks (checks.py: per service), and
 evaluates the role's identity policies, the resource's policy and the KMS key policy (policy.py).
-A denial gets the service's own AccessDenied (errors.py) and is logged and counted (denials.py).
+A denial gets the service's own AccessDenied (errors.py) and is logged and counted (denials.py); what a
+role is allowed is recorded with its deciding statement (grants.py).
 
 LOCALCLOUD_ENFORCE_IAM=0 turns enforcement off (denials are then neither answered nor counted).
 """
@@ -24,6 +25,7 @@ from . import deliveries, identity, json_services, query_services, resources, s3
 from .checks import Caller, Check
 from .denials import DENIALS, Denials
 from .errors import denied, message
+from .grants import ALLOWED, AllowedRequests
 from .policy import ANONYMOUS, Policy, Request, evaluate
 
 Environ = dict[str, Any]
@@ -31,6 +33,7 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 DENIALS_PATH = "/_localcloud/denials"
+ALLOWED_PATH = "/_localcloud/allowed"  # what the roles' grants allowed (grants.py)
 # The presign checks (in front) leave a POST form upload's x-amz-credential here.
 FORM_CREDENTIAL = "localcloud.s3_presign.form_credential"
 _NOT_S3 = ("/moto-api", "/_localcloud", "/.well-known")
@@ -115,15 +118,19 @@ class Authorization:
         *,
         enforce: bool | None = None,
         denials: Denials = DENIALS,
+        allowed: AllowedRequests = ALLOWED,
         resolve: Callable[[str], identity.Caller | None] = identity.caller,
         policies: Callable[[str, str], list[Policy]] = resources.role_policies,
     ) -> None:
         self.app, self.denials, self.resolve, self.policies = app, denials, resolve, policies
+        self.allowed = allowed
         self.enforce = enforcing_from_env() if enforce is None else enforce
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == DENIALS_PATH:
-            return self._serve_denials(start_response)
+            return _serve_json(start_response, {**self.denials.snapshot(), "enforcing": self.enforce})
+        if environ.get("PATH_INFO") == ALLOWED_PATH:
+            return _serve_json(start_response, {**self.allowed.snapshot(), "enforcing": self.enforce})
         if not self.enforce:
             return self.app(environ, start_response)
         with deliveries.serving():  # deliveries this request causes are evaluated (see deliveries.py)
@@ -134,14 +141,13 @@ class Authorization:
         if asked is None:
             return self.app(environ, start_response)  # the local administrator, or not evaluated
         caller, service, identity_policies = asked
+        allowed = []
         for check in request_checks(environ, service, caller):
-            decision = evaluate(
-                Request(caller.principal, check.action, check.resource, caller.account, check.context),
-                identity_policies,
-                check.resource_policy,
-                check.key_policy,
-            )
-            if not decision:
+            request = Request(caller.principal, check.action, check.resource, caller.account, check.context)
+            decision = evaluate(request, identity_policies, check.resource_policy, check.key_policy)
+            if decision:
+                allowed.append((request, decision, check.resource_policy, check.key_policy))
+            else:
                 self.denials.record(
                     caller.principal, check.action, check.resource, decision.statement, decision.reason
                 )
@@ -150,6 +156,8 @@ class Authorization:
                 _drain(environ)
                 start_response(status, headers)
                 return [body]
+        for entry in allowed:  # the request went through: every grant it used was needed
+            self.allowed.record(*entry)
         return self.app(environ, start_response)
 
     def _caller(self, environ: Environ) -> tuple[Caller, str, list[Policy]] | None:
@@ -165,10 +173,11 @@ class Authorization:
         caller = Caller(session.session_arn, session.account, region)
         return caller, service, self.policies(session.account, session.role_name)
 
-    def _serve_denials(self, start_response: StartResponse) -> list[bytes]:
-        body = json.dumps({**self.denials.snapshot(), "enforcing": self.enforce}).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+
+def _serve_json(start_response: StartResponse, document: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(document).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _drain(environ: Environ) -> None:

@@ -74,6 +74,14 @@ def object_key(account: str, bucket: str, key: str) -> str | None:
     return None
 
 
+def object_exists(account: str, bucket: str, key: str) -> bool:
+    """Whether the key exists (True when the bucket does not: S3 then answers NoSuchBucket)."""
+    with _missing():
+        found = _s3_bucket(account, bucket)
+        return found is None or found.keys.get(key) is not None
+    return True
+
+
 def topic(account: str, region: str, arn: str) -> tuple[Policy | None, str | None]:
     """The topic's policy and KMS key."""
     from moto.sns.models import sns_backends

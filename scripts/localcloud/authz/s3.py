@@ -99,6 +99,10 @@ def checks(environ: Environ, caller: Caller) -> list[Check]:
         return [Check(action, bucket_arn, context, policy)]
     action = _object_action(method, query, environ)
     found = [Check(action, f"{bucket_arn}/{key}", context, policy)]
+    if action == "s3:GetObject" and not resources.object_exists(caller.account, bucket, key):
+        # S3 answers 404 for a missing key only to a caller allowed s3:ListBucket, 403 otherwise. The
+        # key stands as s3:prefix (AWS does not document the context of this implicit check).
+        found.append(Check("s3:ListBucket", bucket_arn, {**context, "s3:prefix": key}, policy))
     return found + _object_kms(environ, caller, bucket, key, action)
 
 
