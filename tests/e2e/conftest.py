@@ -31,7 +31,13 @@ _RUNS_LAST = "test_grants.py"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name == _RUNS_LAST and item.path.parent.name == "e2e")
+    """The grants tests right after the last test on the session cloud (e2e, browser): later tests
+    (mock_aws, packaging) reset moto's state, which the session cloud shares (one moto per process)."""
+    last = [i for i in items if i.path.name == _RUNS_LAST and i.path.parent.name == "e2e"]
+    rest = [i for i in items if i not in last]
+    on_cloud = [n for n, i in enumerate(rest) if i.path.parent.name in ("e2e", "browser")]
+    at = on_cloud[-1] + 1 if on_cloud else len(rest)
+    items[:] = rest[:at] + last + rest[at:]
 
 
 def session_cloud(config: pytest.Config) -> LocalCloud:
