@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from localcloud.authz import deliveries
+
 if TYPE_CHECKING:
     from localcloud.metrics import MetricsPublisher
 
@@ -659,6 +661,8 @@ class AlarmLoop:
             if len(parts) < 6 or parts[2] != "sns":
                 log.warning("alarm %s: action %s is not an SNS topic; not run locally", alarm.name, action)
                 continue
+            if not deliveries.alarm_may_publish(action, alarm.name):
+                continue  # denied by the topic's or its key's policy: dropped as AWS drops it, and logged
             try:
                 sns_backends[parts[4]][parts[3]].publish(
                     body, arn=action, subject=alarm_subject(alarm, new), message_structure="json"

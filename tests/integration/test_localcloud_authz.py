@@ -14,6 +14,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from localcloud.authz import deliveries
 from localcloud.authz.denials import DENIALS
 from localcloud.authz.identity import role_credentials
 from localcloud.server import Emulator, free_port
@@ -322,3 +323,29 @@ def test_s3_notifications_need_the_topic_policy_to_name_the_bucket(emulator: Emu
     assert len(results["named"]) == 1 and "ObjectCreated" in results["named"][0]["Body"]
     assert results["other"] == []
     assert DENIALS.snapshot()["recent"][-1]["principal"] == "s3.amazonaws.com"
+
+
+def test_alarm_notifications_need_the_topic_policy_to_name_the_alarm(emulator: Emulator) -> None:
+    sns = client(emulator, "sns")
+    topic = sns.create_topic(Name=f"ops-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic,
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:intake-*"},
+                    "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                },
+            }
+        ]
+    }
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(policy))
+    before = DENIALS.count
+    assert deliveries.alarm_may_publish(topic, "intake-ThumbnailDLQDepthAlarm")
+    assert not deliveries.alarm_may_publish(topic, "someone-elses-alarm")
+    assert DENIALS.count == before + 1
+    denial = DENIALS.snapshot()["recent"][-1]
+    assert (denial["principal"], denial["action"]) == ("cloudwatch.amazonaws.com", "sns:Publish")

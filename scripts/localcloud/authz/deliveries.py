@@ -4,7 +4,8 @@ aws:SourceAccount naming the sender; the topic's or queue's policy must allow it
 topic or queue so must the KMS key policy. A denied delivery is dropped, as AWS drops it, and logged.
 
 Hooks into moto's delivery paths (``moto.s3.notifications._send_sns_message``,
-``moto.sns.models.Subscription.publish``), installed once per process by :func:`install`.
+``moto.sns.models.Subscription.publish``), installed once per process by :func:`install`; the local
+alarm loop asks :func:`alarm_may_publish` before CloudWatch's notification goes to a topic.
 """
 
 from __future__ import annotations
@@ -101,6 +102,18 @@ def _sns_to_sqs(original: Any) -> Any:
         original(self, message, *args, **kwargs)
 
     return publish
+
+
+def alarm_may_publish(topic_arn: str, alarm_name: str) -> bool:
+    """Whether CloudWatch may publish an alarm's notification to `topic_arn` (its policy and key policy,
+    aws:SourceArn = the alarm). The alarm loop publishes outside any emulator request, so this is checked
+    whenever the emulator enforces (its hooks are installed)."""
+    if not _installed:
+        return True
+    _, _, _, region, account, _ = topic_arn.split(":", 5)
+    policy, key = resources.topic(account, region, topic_arn)
+    source = f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm_name}"
+    return allowed("cloudwatch", "sns:Publish", topic_arn, policy, key, source, account)
 
 
 def install() -> None:
