@@ -11,11 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from botocore.signers import CloudFrontSigner
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+if TYPE_CHECKING:  # cryptography is imported on the first signature, not at the API's cold start (~10 ms)
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 def attachment(filename: str) -> str:
@@ -34,6 +36,9 @@ class CloudFrontUrls:
         self._lock = threading.Lock()
 
     def _private_key(self) -> rsa.RSAPrivateKey:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         with self._lock:
             if self._key is None:
                 key = serialization.load_pem_private_key(self._load_key().encode(), password=None)
@@ -43,6 +48,9 @@ class CloudFrontUrls:
             return self._key
 
     def _rsa_sign(self, message: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         # CloudFront's canned and custom policies are signed RSA-SHA1 (PKCS #1 v1.5), as botocore expects.
         return self._private_key().sign(message, padding.PKCS1v15(), hashes.SHA1())
 
