@@ -1,6 +1,13 @@
 """The uploads API client (`IntakeApi`, also used by `make demo`): signed in with the Cognito ID token,
 refreshed when it expires, its routes, the presigned upload of a file, and several files at once.
 
+Every request goes through one retry policy (:mod:`intake_cli.retry`: 429, 502, 503, 504 and network
+errors, capped exponential backoff with full jitter; presigned requests only while their URL is
+valid). A tool that pushes uploads (a soak, a bench) uses the very same path as the CLI:
+
+    api = IntakeApi(settings, sign_in(settings, email, password), retry=RetryPolicy(...))
+    grant = api.upload_stream(io.BytesIO(data), "photo.jpg", len(data))  # POST /uploads + presigned POST
+
 Expected failures raise `IntakeError`, whose message is the one line the user sees.
 """
 
@@ -22,13 +29,17 @@ from intake_cli import transfer
 from intake_cli.cognito import refresh, token_expired
 from intake_cli.config import Settings, Tokens
 from intake_cli.errors import ApiError, IntakeError
+from intake_cli.retry import DEFAULT_POLICY, RetryPolicy, after_tries
 from intake_cli.transfer import Progressed
 
 TIMEOUT_S = 30
 
 
 class IntakeApi:
-    """The uploads API, signed in. Thread-safe: uploads run in a pool and share one session."""
+    """The uploads API, signed in. Thread-safe: uploads run in a pool and share one instance.
+
+    `retry` is the policy of every request it makes (the API's and the presigned ones).
+    """
 
     def __init__(
         self,
@@ -36,11 +47,13 @@ class IntakeApi:
         tokens: Tokens,
         on_tokens: Callable[[Tokens], None] | None = None,
         timeout_s: float = TIMEOUT_S,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.settings = settings
         self.tokens = tokens
         self.on_tokens = on_tokens
         self.timeout_s = timeout_s
+        self.retry = retry
         self._lock = threading.Lock()
 
     def _id_token(self, *, force_refresh: bool = False, stale: str | None = None) -> str:
@@ -55,32 +68,36 @@ class IntakeApi:
             return self.tokens.id_token
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """`method` `path` on the API, retried by the policy; ApiError for an error answer."""
         url = f"{self.settings.api_url}{path}"
         token = self._id_token()
         for attempt in (1, 2):
+
+            def send(token: str = token) -> requests.Response:
+                headers = {"Authorization": f"Bearer {token}"}
+                return requests.request(method, url, headers=headers, timeout=self.timeout_s, **kwargs)
+
             try:
-                response = requests.request(
-                    method,
-                    url,
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=self.timeout_s,
-                    **kwargs,
-                )
+                response = self.retry.call(send, what=f"{method} {path.split('?')[0]}")
             except requests.ConnectionError as exc:
-                raise IntakeError(f"cannot reach the API at {url}{transfer.connection_hint(url)}") from exc
+                raise IntakeError(
+                    f"cannot reach the API at {url}{transfer.connection_hint(url)}{after_tries(self.retry, exc)}"
+                ) from exc
             except requests.RequestException as exc:
-                raise IntakeError(f"{method} {url} failed: {exc.__class__.__name__}") from exc
+                raise IntakeError(
+                    f"{method} {url} failed: {exc.__class__.__name__}{after_tries(self.retry, exc)}"
+                ) from exc
             if response.status_code == 401 and attempt == 1:
                 # The token may have expired since we checked; one refresh and retry.
                 token = self._id_token(force_refresh=True, stale=token)
                 continue
             break
         if response.status_code >= 400:
-            raise self._api_error(response)
+            raise self._api_error(response, after_tries(self.retry, response))
         return response
 
     @staticmethod
-    def _api_error(response: requests.Response) -> ApiError:
+    def _api_error(response: requests.Response, retried: str = "") -> ApiError:
         try:
             message = str(response.json().get("message") or "")
         except (ValueError, AttributeError):
@@ -88,7 +105,7 @@ class IntakeApi:
         message = message or response.reason or "error"
         if response.status_code == 401:
             return ApiError(401, f"not authorized ({message}): run `intake login`")
-        return ApiError(response.status_code, f"{message} (HTTP {response.status_code})")
+        return ApiError(response.status_code, f"{message} (HTTP {response.status_code}){retried}")
 
     def _json(self, response: requests.Response) -> dict[str, Any]:
         try:
@@ -167,11 +184,43 @@ class IntakeApi:
         """Upload the bytes with the presigned request of POST /uploads (POST form or PUT)."""
         upload = grant.get("upload") or {}
         transfer.send_presigned(
-            upload, file, size, content_type, filename, timeout_s=self.timeout_s * 10, on_progress=on_progress
+            upload,
+            file,
+            size,
+            content_type,
+            filename,
+            timeout_s=self.timeout_s * 10,
+            on_progress=on_progress,
+            retry=self.retry,
         )
 
     def download(self, url: str, target: IO[bytes], on_progress: Progressed | None = None) -> int:
-        return transfer.download(url, target, timeout_s=self.timeout_s, on_progress=on_progress)
+        return transfer.download(
+            url, target, timeout_s=self.timeout_s, on_progress=on_progress, retry=self.retry
+        )
+
+    def upload_stream(
+        self,
+        file: IO[bytes],
+        filename: str,
+        size: int,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        method: str = "POST",
+        on_start: Callable[[int], None] | None = None,
+        on_progress: Progressed | None = None,
+    ) -> dict[str, Any]:
+        """Upload one file: POST /uploads, then its presigned POST (or PUT); returns the API's grant
+        (`upload_id`, `key`, `expires_at`, ...). `size` bytes are read from `file`'s current position;
+        a seekable `file` is sent again from there when a try fails. Each request is retried by
+        `self.retry`; an IntakeError says what failed for good."""
+        kind = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        grant = self.create_upload(filename, kind, size, metadata, method=method)
+        if on_start:
+            on_start(size)
+        self.send(grant, file, size, kind, filename, on_progress)
+        return grant
 
     def upload_file(
         self,
@@ -189,12 +238,15 @@ class IntakeApi:
         except OSError as exc:
             raise IntakeError(f"cannot read {path}: {exc.strerror}") from exc
         with handle:
-            kind = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            grant = self.create_upload(path.name, kind, size, metadata)
-            if on_start:
-                on_start(size)
-            self.send(grant, handle, size, kind, path.name, on_progress)
-        return grant
+            return self.upload_stream(
+                handle,
+                path.name,
+                size,
+                content_type=content_type,
+                metadata=metadata,
+                on_start=on_start,
+                on_progress=on_progress,
+            )
 
     def wait_final(
         self,

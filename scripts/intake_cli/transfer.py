@@ -1,22 +1,31 @@
 """Moving the bytes: presigned uploads (a POST form or a PUT) streamed from disk, and downloads.
 
-A large file never sits in memory; `on_progress` callbacks see every chunk sent or received.
+A large file never sits in memory; `on_progress` callbacks see every chunk sent or received. Each
+request is retried by the client's one policy (:mod:`intake_cli.retry`) while its URL is valid: the
+body is sent again from the file's start (the file must be seekable to be retried), and a download
+starts its output over.
 """
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import IO, Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from intake_cli.config import is_local
 from intake_cli.errors import IntakeError
+from intake_cli.retry import DEFAULT_POLICY, RetryPolicy, after_tries
 
-Progressed = Callable[[int], None]  # bytes sent or received since the last call
+# Bytes sent or received since the last call; negative when a retry starts the body over.
+Progressed = Callable[[int], None]
 
 
 def connection_hint(url: str) -> str:
@@ -103,6 +112,63 @@ def s3_error(response: requests.Response) -> str:
     return f"HTTP {response.status_code} {response.reason}".strip()
 
 
+def _epoch(iso: str) -> float | None:
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _cloudfront_policy_expiry(policy: str) -> float | None:
+    # CloudFront's URL-safe base64: '-' for '+', '_' for '=', '~' for '/'.
+    raw = policy.replace("-", "+").replace("_", "=").replace("~", "/")
+    statement = json.loads(base64.b64decode(raw))["Statement"][0]
+    return float(statement["Condition"]["DateLessThan"]["AWS:EpochTime"])
+
+
+def url_expiry(url: str) -> float | None:
+    """When a presigned URL stops working (epoch seconds), read from the URL itself: SigV4's
+    X-Amz-Date + X-Amz-Expires, SigV2's or a CloudFront canned policy's Expires, or a CloudFront
+    custom policy's DateLessThan. None when the URL carries no expiry it can read."""
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+    try:
+        if "X-Amz-Date" in query and "X-Amz-Expires" in query:
+            signed = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            return signed.timestamp() + int(query["X-Amz-Expires"])
+        if "Expires" in query:
+            return float(query["Expires"])
+        if "Policy" in query:
+            return _cloudfront_policy_expiry(query["Policy"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return None
+
+
+def upload_expiry(upload: Mapping[str, Any]) -> float | None:
+    """When a presigned upload (`upload` of POST /uploads) stops working: its POST policy's
+    `expiration`, else its URL's."""
+    fields = upload.get("fields") or {}
+    policy = fields.get("policy") or fields.get("Policy")
+    if policy:
+        try:
+            expiration = json.loads(base64.b64decode(policy)).get("expiration")
+        except (ValueError, AttributeError):
+            expiration = None
+        if isinstance(expiration, str):
+            return _epoch(expiration)
+    url = upload.get("url")
+    return url_expiry(url) if isinstance(url, str) else None
+
+
+def _position(stream: IO[bytes]) -> int | None:
+    """Where a retry starts the stream over; None when it cannot (a pipe, stdout)."""
+    try:
+        return stream.tell() if stream.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def send_presigned(
     upload: Mapping[str, Any],
     file: IO[bytes],
@@ -112,46 +178,94 @@ def send_presigned(
     *,
     timeout_s: float,
     on_progress: Progressed | None = None,
+    retry: RetryPolicy = DEFAULT_POLICY,
 ) -> None:
-    """Upload the bytes with a presigned request (`upload` of POST /uploads: POST form or PUT)."""
+    """Upload the bytes with a presigned request (`upload` of POST /uploads: POST form or PUT), from
+    the file's current position; retried while the URL is valid, if the file is seekable."""
     url = upload.get("url")
     if not url:
         raise IntakeError("the API gave no upload URL")
-    try:
+    start = _position(file)
+    policy = retry if start is not None else retry.with_attempts(1)
+    sent = 0
+
+    def count(n: int) -> None:
+        nonlocal sent
+        sent += n
+        if on_progress:
+            on_progress(n)
+
+    def send_once() -> requests.Response:
+        nonlocal sent
+        if start is not None:
+            file.seek(start)
+        if sent and on_progress:
+            on_progress(-sent)  # this try sends the whole body again
+        sent = 0
         if upload.get("method", "POST").upper() == "PUT":
-            response = requests.put(
+            return requests.put(
                 url,
-                data=ReadCounter(file, size, on_progress),
+                data=ReadCounter(file, size, count),
                 headers={"Content-Length": str(size), **upload.get("headers", {})},
                 timeout=timeout_s,
             )
-        else:
-            body = MultipartBody(upload.get("fields", {}), filename, content_type, file, size, on_progress)
-            response = requests.post(
-                url, data=body, headers={"Content-Type": body.content_type}, timeout=timeout_s
-            )
-    except requests.ConnectionError as exc:
-        raise IntakeError(f"cannot reach S3 at {url.split('?')[0]}{connection_hint(url)}") from exc
-    except requests.RequestException as exc:
-        raise IntakeError(f"upload to S3 failed: {exc.__class__.__name__}") from exc
-    if response.status_code >= 300:
-        raise IntakeError(f"S3 refused the upload: {s3_error(response)}")
+        body = MultipartBody(upload.get("fields", {}), filename, content_type, file, size, count)
+        return requests.post(url, data=body, headers={"Content-Type": body.content_type}, timeout=timeout_s)
 
-
-def download(url: str, target: IO[bytes], *, timeout_s: float, on_progress: Progressed | None = None) -> int:
-    """Stream `url` into `target`; the number of bytes written."""
     try:
+        response = policy.call(send_once, what="the upload to S3", expires_at=upload_expiry(upload))
+    except requests.ConnectionError as exc:
+        where = f"{url.split('?')[0]}{connection_hint(url)}"
+        raise IntakeError(f"cannot reach S3 at {where}{after_tries(policy, exc)}") from exc
+    except requests.RequestException as exc:
+        raise IntakeError(f"upload to S3 failed: {exc.__class__.__name__}{after_tries(policy, exc)}") from exc
+    if response.status_code >= 300:
+        raise IntakeError(f"S3 refused the upload: {s3_error(response)}{after_tries(policy, response)}")
+
+
+def download(
+    url: str,
+    target: IO[bytes],
+    *,
+    timeout_s: float,
+    on_progress: Progressed | None = None,
+    retry: RetryPolicy = DEFAULT_POLICY,
+) -> int:
+    """Stream `url` into `target`; the number of bytes written. Retried while the URL is valid; a
+    try cut short starts `target` over (from its position at the start), if it can be rewound."""
+    start = _position(target)
+    written = 0
+
+    def fetch_once() -> requests.Response:
+        nonlocal written
+        if written:
+            if start is None:
+                raise IntakeError(
+                    f"download interrupted after {written} bytes, into an output that cannot rewind"
+                )
+            target.seek(start)
+            target.truncate()
+            if on_progress:
+                on_progress(-written)
+            written = 0
         with requests.get(url, stream=True, timeout=timeout_s) as response:
             if response.status_code != 200:
-                raise IntakeError(f"download refused: {s3_error(response)}")
-            total = 0
+                _ = response.content  # read while open: the error text comes from it
+                return response
             for chunk in response.iter_content(64 * 1024):
                 target.write(chunk)
-                total += len(chunk)
+                written += len(chunk)
                 if on_progress:
                     on_progress(len(chunk))
-            return total
+            return response
+
+    try:
+        response = retry.call(fetch_once, what="the download", expires_at=url_expiry(url))
     except requests.ConnectionError as exc:
-        raise IntakeError(f"cannot reach S3 at {url.split('?')[0]}{connection_hint(url)}") from exc
+        where = f"{url.split('?')[0]}{connection_hint(url)}"
+        raise IntakeError(f"cannot reach S3 at {where}{after_tries(retry, exc)}") from exc
     except requests.RequestException as exc:
-        raise IntakeError(f"download failed: {exc.__class__.__name__}") from exc
+        raise IntakeError(f"download failed: {exc.__class__.__name__}{after_tries(retry, exc)}") from exc
+    if response.status_code != 200:
+        raise IntakeError(f"download refused: {s3_error(response)}{after_tries(retry, response)}")
+    return written

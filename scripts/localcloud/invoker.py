@@ -10,7 +10,9 @@ Both callers of functions, the event source mapping pollers (:mod:`localcloud.es
   pollers never get there, they hold MaximumConcurrency themselves);
 - a new function configuration (:meth:`FunctionPool.update`) recycles the environments: idle ones are
   closed at once, busy ones after their invocation, as Lambda does with a new version;
-- idle environments past a TTL are closed (:meth:`FunctionPool.reap_idle`), keeping a few warm.
+- idle environments past a TTL are closed (:meth:`FunctionPool.reap_idle`), keeping a few warm;
+- fault injection: :meth:`FunctionPool.kill_next` kills the environment of the next invocations
+  mid-request (its worker process is SIGKILLed), as when a Lambda sandbox dies.
 
 What happens with each result is up to observers (:class:`InvokeObserver`): the runtime's ``REPORT``
 log line (:class:`ReportLog`, always on), per-function counters (:class:`InvocationStats`, each pool's
@@ -20,9 +22,11 @@ on the invoker (every function) or on one pool (that function).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -165,6 +169,8 @@ class FunctionPool:
         self._in_flight = 0
         self._closed = False
         self._ready = threading.Condition()
+        self._kills: deque[float] = deque()  # armed by kill_next: seconds into the invocation
+        self.killed = 0  # environments killed by kill_next so far
 
     @property
     def spec(self) -> FunctionSpec:
@@ -200,7 +206,11 @@ class FunctionPool:
         try:
             env = self._checkout()
             try:
-                result = env.invoke(event, timeout_s)
+                kill_after = self._armed_kill()
+                if kill_after is None:
+                    result = env.invoke(event, timeout_s)
+                else:
+                    result = self._invoke_killed(env, event, timeout_s, kill_after)
             finally:
                 self._checkin(env)
         finally:
@@ -208,6 +218,48 @@ class FunctionPool:
                 self._in_flight -= 1
         self.observers.notify(env.spec, result)
         return result
+
+    def kill_next(self, *, after_s: float = 0.0, count: int = 1) -> None:
+        """Fault injection: each of the next `count` invocations loses its execution environment
+        `after_s` seconds in (its worker is SIGKILLed, during the init if that is still running), or as
+        the reply comes back if the handler is done sooner, so the kill always lands: the caller gets
+        Lambda's `Runtime.ExitError` (the API front answers 502) and the next invocation a cold start.
+        Whatever the handler did before it died stays done."""
+        with self._ready:
+            self._kills.extend([after_s] * count)
+
+    def _armed_kill(self) -> float | None:
+        with self._ready:
+            return self._kills.popleft() if self._kills else None
+
+    def _invoke_killed(
+        self, env: ExecutionEnvironment, event: Mapping[str, Any], timeout_s: float | None, after_s: float
+    ) -> InvokeResult:
+        # close() from another thread SIGKILLs a busy worker: the invocation sees it die.
+        timer = threading.Timer(after_s, env.close)
+        timer.daemon = True
+        timer.start()
+        try:
+            result = env.invoke(event, timeout_s)
+        except RuntimeError:  # closed before the invocation began
+            result = InvokeResult(False, None, None, 0.0, False, None)
+        finally:
+            timer.cancel()
+        env.close()  # done before the kill: the reply is lost with the environment
+        with self._ready:
+            self.killed += 1
+        if result.error is not None and result.error.get("errorType") == "Runtime.ExitError":
+            return result
+        request_id = result.request_id or str(uuid.uuid4())
+        message = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+        logging.getLogger(f"localcloud.lambda.{self._spec.name}").error("[%s] %s", self._spec.name, message)
+        error = {
+            "errorMessage": message,
+            "errorType": "Runtime.ExitError",
+            "requestId": request_id,
+            "stackTrace": [],
+        }
+        return dataclasses.replace(result, ok=False, payload=None, error=error, request_id=request_id)
 
     def _checkout(self) -> ExecutionEnvironment:
         stale: list[ExecutionEnvironment] = []

@@ -4,6 +4,7 @@
   request gets the WAF_FILTERED gateway response, `403 {"message": "Forbidden"}`;
 - routing by resource path templates (`/uploads/{upload_id}`); an unknown path or method gets
   `403 {"message": "Missing Authentication Token"}`;
+- the stage's throttling (:mod:`.throttle`, its method settings): `429 {"message": "Too Many Requests"}`;
 - COGNITO_USER_POOLS authorizers (:mod:`.authorizer`): `401 {"message": "Unauthorized"}` and the
   function is never invoked;
 - MOCK integrations (the CORS preflights) answer with their integration response's static headers;
@@ -13,6 +14,8 @@
 - gateway-made errors (401, 403, 413, 502, 504) carry the DEFAULT_4XX / DEFAULT_5XX gateway response
   headers (CORS), and a malformed proxy response or a crashed function gives
   `502 {"message": "Internal server error"}`, a timeout `504 {"message": "Endpoint request timed out"}`.
+  :meth:`ApiFront.kill_next` makes that crash happen (fault injection: the environment is killed
+  mid-request).
 
 Paths that are no API resource serve the upload page (:mod:`.web`). Every other request gets an access
 log line in the stage's format (:mod:`.access_log`) when the stage has an AccessLogSetting.
@@ -44,6 +47,7 @@ from .permissions import invoke_permitted
 from .proxy import proxy_event, proxy_reply
 from .routes import ApiDefinition, Method
 from .server import MAX_PAYLOAD_BYTES, RequestHandler, wsgi_app
+from .throttle import StageThrottle, stage_settings_reader
 from .waf import Firewall, Verdict, acl_reader
 from .web import WEB_ROOT, WebPage
 
@@ -75,6 +79,7 @@ class ApiFront:
         invoker: Invoker | None = None,
         firewall: Firewall | None = None,
         access_log: AccessLog | None = None,
+        throttle: StageThrottle | None = None,
     ) -> None:
         if not port_free(host, port):
             raise PortInUse(f"{host}:{port} is already in use: is another local API running? (stop it first)")
@@ -85,7 +90,7 @@ class ApiFront:
             arn: self.invoker.pool(spec, limit=DEFAULT_LIMIT) for arn, spec in functions.items()
         }
         self.policies = dict(policies)
-        self.firewall, self.access_log = firewall, access_log
+        self.firewall, self.access_log, self.throttle = firewall, access_log, throttle
         self.host, self.port = host, port
         self.page = WebPage(web_root, dict(config) | {"apiUrl": self.url})
         self.invocations = 0  # function invocations so far (tests check that rejected calls made none)
@@ -145,6 +150,9 @@ class ApiFront:
             invoker=invoker,
             firewall=Firewall(acl_reader(client("wafv2", endpoint), api.stage_arn)),
             access_log=access_log,
+            throttle=StageThrottle(
+                stage_settings_reader(client("apigateway", endpoint), api.api_id, api.stage)
+            ),
         )
 
     def start(self) -> ApiFront:
@@ -161,6 +169,13 @@ class ApiFront:
         self._server = None
         if self._owns_invoker:
             self.invoker.close()
+
+    def kill_next(self, *, after_s: float = 0.0, count: int = 1) -> None:
+        """Fault injection: the next `count` invocations of the API's functions lose their execution
+        environment `after_s` into the request, or as the reply comes back if sooner (see
+        :meth:`FunctionPool.kill_next`): the client gets `502 {"message": "Internal server error"}`."""
+        for pool in self.functions.values():
+            pool.kill_next(after_s=after_s, count=count)
 
     def __enter__(self) -> ApiFront:
         return self.start()
@@ -184,6 +199,8 @@ class ApiFront:
             route, path_parameters = matched
             method = route.methods[request.method]
             request.context["resourcePath"] = method.resource_path
+            if self.throttle and not self.throttle.admit(method.resource_path, method.http_method):
+                raise Reject(429, "Too Many Requests", response_type="THROTTLED")
             claims = self._authorize(request, method)
             if method.integration_type == "MOCK":
                 headers = list(method.mock_headers.items())
