@@ -203,10 +203,17 @@ def test_presigned_post_expiry_is_its_policy_expiration() -> None:
 
 
 def test_cloudfront_and_unknown_url_expiry() -> None:
-    assert url_expiry("https://d.example/thumbnails/a.jpg?Expires=1800000300&Signature=x&Key-Pair-Id=K") == 1800000300
+    assert (
+        url_expiry("https://d.example/thumbnails/a.jpg?Expires=1800000300&Signature=x&Key-Pair-Id=K")
+        == 1800000300
+    )
     policy_json = json.dumps({"Statement": [{"Condition": {"DateLessThan": {"AWS:EpochTime": 1800000600}}}]})
-    safe = base64.b64encode(policy_json.encode()).decode().replace("+", "-").replace("=", "_").replace("/", "~")
-    assert url_expiry(f"https://d.example/uploads/a.jpg?Policy={safe}&Signature=x&Key-Pair-Id=K") == 1800000600
+    safe = (
+        base64.b64encode(policy_json.encode()).decode().replace("+", "-").replace("=", "_").replace("/", "~")
+    )
+    assert (
+        url_expiry(f"https://d.example/uploads/a.jpg?Policy={safe}&Signature=x&Key-Pair-Id=K") == 1800000600
+    )
     assert url_expiry("https://example.com/file.jpg") is None
     assert url_expiry("https://example.com/file.jpg?Expires=soon") is None
     assert upload_expiry({"method": "POST", "url": "http://s3", "fields": {"policy": "not base64!"}}) is None
