@@ -226,6 +226,52 @@ class ApiError extends Error {
   }
 }
 
+// --- retries ------------------------------------------------------------------------------------
+
+// The CLI's policy (intake_cli.retry): what AWS calls retryable (429 throttled, 502 the function's
+// environment died, 503, 504) and network errors are tried again, up to RETRY_ATTEMPTS tries in all,
+// after a wait drawn uniformly from [0, min(cap, base * 2^n)] (capped exponential backoff, full jitter).
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+const RETRY_ATTEMPTS = 6;
+const RETRY_BASE_MS = 250;
+const RETRY_CAP_MS = 8000;
+
+class NetworkError extends Error {}
+
+class UrlExpired extends Error {
+  constructor() {
+    super("The upload link expired while retrying; add the file again.");
+  }
+}
+
+function backoffMs(retry) {
+  return Math.random() * Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** retry);
+}
+
+// `attempt()` resolves with an answer ({status, ...}) or rejects with a NetworkError. Returns the first
+// answer that is not retryable, or the last one when tries run out (a NetworkError is thrown then);
+// a presigned request stops once the next try would start after `deadline` (ms since the epoch).
+async function withRetries(attempt, deadline = Infinity) {
+  for (let tried = 1; ; tried += 1) {
+    let answer = null;
+    let failure = null;
+    try {
+      answer = await attempt();
+    } catch (error) {
+      if (!(error instanceof NetworkError)) throw error;
+      failure = error;
+    }
+    if (!failure && !RETRY_STATUSES.has(answer.status)) return answer;
+    const delay = backoffMs(tried - 1);
+    if (tried >= RETRY_ATTEMPTS) {
+      if (failure) throw failure;
+      return answer;
+    }
+    if (Date.now() + delay >= deadline) throw new UrlExpired();
+    await new Promise((resolve) => window.setTimeout(resolve, delay));
+  }
+}
+
 // --- the API ------------------------------------------------------------------------------------
 
 class Api {
@@ -237,19 +283,20 @@ class Api {
   async call(method, path, body) {
     for (let attempt = 1; ; attempt += 1) {
       const token = await this.session.idToken();
-      let response;
-      try {
-        response = await fetch(`${this.config.apiUrl}${path}`, {
-          method,
-          headers: {
-            Authorization: `Bearer ${token}`,
-            ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-      } catch {
-        throw new Error(`Cannot reach the API at ${this.config.apiUrl}. Check your connection and try again.`);
-      }
+      const response = await withRetries(async () => {
+        try {
+          return await fetch(`${this.config.apiUrl}${path}`, {
+            method,
+            headers: {
+              Authorization: `Bearer ${token}`,
+              ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+            },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+        } catch {
+          throw new NetworkError(`Cannot reach the API at ${this.config.apiUrl}. Check your connection and try again.`);
+        }
+      });
       if (response.status === 401 && attempt === 1) {
         await this.session.refresh(); // the token expired in flight: one refresh, one retry
         continue;
@@ -290,22 +337,19 @@ class Api {
   }
 }
 
-// XMLHttpRequest, not fetch: only it reports upload progress.
-function postToS3(upload, file, contentType, onProgress) {
+// One try of a presigned upload. XMLHttpRequest, not fetch: only it reports upload progress.
+function sendToS3(upload, file, contentType, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(upload.method || "POST", upload.url);
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     });
-    xhr.addEventListener("load", () => {
-      if (xhr.status >= 200 && xhr.status < 300) resolve();
-      else reject(new Error(s3ErrorText(xhr.responseText, xhr.status)));
-    });
+    xhr.addEventListener("load", () => resolve({ status: xhr.status, text: xhr.responseText }));
     xhr.addEventListener("error", () =>
-      reject(new Error("The upload to S3 failed: the connection was refused or blocked (CORS).")),
+      reject(new NetworkError("The upload to S3 failed: the connection was refused or blocked (CORS).")),
     );
-    xhr.addEventListener("timeout", () => reject(new Error("The upload to S3 timed out.")));
+    xhr.addEventListener("timeout", () => reject(new NetworkError("The upload to S3 timed out.")));
     if ((upload.method || "POST").toUpperCase() === "PUT") {
       for (const [name, value] of Object.entries(upload.headers || {})) xhr.setRequestHeader(name, value);
       xhr.send(file);
@@ -316,6 +360,14 @@ function postToS3(upload, file, contentType, onProgress) {
     form.append("file", file, file.name); // S3 ignores every field after the file
     xhr.send(form);
   });
+}
+
+// The presigned upload, retried while its URL is valid (`expiresAt`, the grant's expires_at); a File
+// is read again from its start on each try.
+async function postToS3(upload, file, contentType, onProgress, expiresAt) {
+  const deadline = Date.parse(expiresAt || "") || Infinity;
+  const answer = await withRetries(() => sendToS3(upload, file, contentType, onProgress), deadline);
+  if (answer.status < 200 || answer.status >= 300) throw new Error(s3ErrorText(answer.text, answer.status));
 }
 
 // --- record fields ------------------------------------------------------------------------------
@@ -626,9 +678,15 @@ class Page {
       this.adopt(card, grant.upload_id);
       progress.hidden = false;
       this.setStatus(card, "uploading", "uploading");
-      await postToS3(grant.upload, file, contentType, (fraction) => {
-        progress.value = Math.round(fraction * 100);
-      });
+      await postToS3(
+        grant.upload,
+        file,
+        contentType,
+        (fraction) => {
+          progress.value = Math.round(fraction * 100);
+        },
+        grant.expires_at,
+      );
       progress.value = 100;
       progress.hidden = true;
       this.setStatus(card, "pending", "pending");
