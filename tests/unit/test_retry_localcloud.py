@@ -15,7 +15,9 @@ from localcloud.api.throttle import Limit, StageThrottle, limit_for
 from localcloud.invoker import FunctionPool, Observers
 from localcloud.lambda_runtime import FunctionSpec
 
-STAGE_WIDE = {"*/*": {"throttlingBurstLimit": 3, "throttlingRateLimit": 2.0, "metricsEnabled": False}}
+STAGE_WIDE: dict[str, dict[str, Any]] = {
+    "*/*": {"throttlingBurstLimit": 3, "throttlingRateLimit": 2.0, "metricsEnabled": False}
+}
 
 
 class Clock:
