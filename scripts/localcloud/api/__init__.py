@@ -4,6 +4,7 @@ moto stores REST APIs but cannot invoke them, and has no Cognito authorizer. Thi
 template deployed and serves it as API Gateway does for a REST API, one module per concern:
 
 - :mod:`.waf`: AWS WAF, the rate-based rules of the WebACL associated with the stage;
+- :mod:`.throttle`: the stage's throttling (method settings: a token bucket per method, 429);
 - :mod:`.access_log`: the stage's access log lines (AccessLogSetting format) into its log group;
 - :mod:`.routes`: the API definition (resources, methods, integrations, authorizers, gateway responses)
   and routing;
