@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 from localcloud import cfn, dynamodb_atomic, no_docker, s3_presign
+from localcloud.request_stats import RequestStats
 from localcloud.authz import deliveries
 from localcloud.authz import middleware as authz
 from localcloud.authz.identity import secrets_with_roles
@@ -94,6 +95,8 @@ class Emulator:
             self.authorization,
             secrets=secrets_with_roles(s3_presign.local_secrets),
         )
+        # Outermost: counts every request by service and action (the bench reports them per upload).
+        self.requests = RequestStats(self.presign_checks)
         self._server: ServerThread | None = None
 
     @property
@@ -104,7 +107,7 @@ class Emulator:
         if self.authorization.enforce:
             deliveries.install()  # S3 -> SNS and SNS -> SQS evaluated against topic, queue and key policies
         self._server = ServerThread(
-            self.host, self.port, self.presign_checks, name="moto-server", request_handler=MotoRequestHandler
+            self.host, self.port, self.requests, name="moto-server", request_handler=MotoRequestHandler
         ).start()
 
     def stop(self) -> None:
