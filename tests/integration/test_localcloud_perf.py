@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -64,7 +64,7 @@ def _item(i: int) -> dict[str, Any]:
 
 
 class Meta:
-    serialization_aliases = {"QueueUrl": "url"}
+    serialization_aliases: ClassVar[dict[str, str]] = {"QueueUrl": "url"}
 
 
 class QueueLike:
@@ -133,3 +133,31 @@ def test_serializer_fast_path_answers_as_moto_does(
     with moto_serialize.moto_own():
         own = _serialize(service, operation, result, transformers)
     assert fast[0] == own and fast[1] == own
+
+
+def test_emulator_keeps_connections_alive_and_ends_them_on_stop() -> None:
+    import http.client
+
+    from localcloud.server import Emulator, free_port
+
+    emulator = Emulator(port=free_port())
+    emulator.start()
+    try:
+        connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=10)
+        # A body the app does not read (an unknown S3 bucket's PUT answers 404 without it) is drained,
+        # so the next request on the same connection is read from its own first byte.
+        for body in (b"x" * 70_000, b""):
+            connection.request("PUT", "/no-such-bucket/key", body=body, headers={"Authorization": ""})
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status in (403, 404) and answer.getheader("Connection") is None
+        connection.request("GET", "/moto-api/data.json")
+        answer = connection.getresponse()
+        assert answer.status == 200 and answer.read().startswith(b"{")
+        assert len(emulator.connections) == 1  # all three requests on one connection
+    finally:
+        emulator.stop()
+    # Stopping ends the kept-alive connection too: nothing is served on it any more.
+    with pytest.raises((OSError, http.client.HTTPException)):
+        connection.request("GET", "/moto-api/data.json")
+        connection.getresponse().read()
