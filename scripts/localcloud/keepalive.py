@@ -97,7 +97,7 @@ class KeepAliveHandler(MotoRequestHandler):
             super().run_wsgi()
             return
         environ = self.make_environ()
-        stream = LimitedStream(self.rfile, int(self.headers.get("Content-Length") or 0))
+        stream = LimitedStream(self.rfile, int(self.headers.get("Content-Length") or 0))  # type: ignore[arg-type]
         environ["wsgi.input"] = stream
         try:
             status, headers, body = self._call(environ, self.server.app)

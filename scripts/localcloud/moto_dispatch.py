@@ -47,7 +47,7 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        backends.list_of_moto_modules = _moto_modules  # type: ignore[assignment]
+        backends.list_of_moto_modules = _moto_modules
         DomainDispatcherApplication.get_backend_for_host = _backend_for_host  # type: ignore[method-assign]
         _installed = True
 

@@ -27,15 +27,13 @@ from moto.core.serialize import (
     ResponseSerializer,
     XFormedAttributePicker,
 )
-from moto.core.utils import MISSING
 
-_ORIGINALS: dict[
-    type[AttributePicker], Callable[[AttributePicker, AttributePickerContext], Iterator[str]]
-] = {
+_ORIGINALS: dict[type[AttributePicker], Any] = {
     AttributePicker: AttributePicker.get_possible_keys,
     XFormedAttributePicker: XFormedAttributePicker.get_possible_keys,
 }
 _ORIGINAL_GET_VALUE = ResponseSerializer.get_value
+_MISSING = object()
 _lock = threading.Lock()
 _installed = False
 # (picker class, alias providers, object class, shape, shape's parent, key) -> the keys to try, in order.
@@ -48,7 +46,7 @@ def _memo(cls: type[AttributePicker]) -> Callable[[AttributePicker, AttributePic
     def get_possible_keys(self: AttributePicker, context: AttributePickerContext) -> Iterator[str]:
         obj, shape = context.obj, context.shape
         if "Meta" in getattr(obj, "__dict__", ()):  # an instance's own aliases: not cacheable by class
-            return original(self, context)
+            return iter(original(self, context))
         memo_key = (
             cls,
             tuple(self.alias_providers),
@@ -83,8 +81,8 @@ def _get_value(serializer: ResponseSerializer, value: Any, key: str, shape: Any)
         keys = _plain_keys(serializer, shape, key)
         if keys is not None:
             for candidate in keys:
-                found = value.get(candidate, MISSING)
-                if found is not MISSING:
+                found = value.get(candidate, _MISSING)
+                if found is not _MISSING:
                     return found
             return None
     return _ORIGINAL_GET_VALUE(serializer, value, key, shape)
@@ -97,8 +95,8 @@ def install() -> None:
         if _installed:
             return
         for cls in _ORIGINALS:
-            cls.get_possible_keys = _memo(cls)  # type: ignore[method-assign]
-        ResponseSerializer.get_value = _get_value  # type: ignore[method-assign]
+            cls.get_possible_keys = _memo(cls)  # type: ignore[method-assign,assignment]
+        ResponseSerializer.get_value = _get_value  # type: ignore[method-assign,assignment]
         _installed = True
 
 

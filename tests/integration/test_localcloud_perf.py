@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -35,8 +35,9 @@ def test_dispatch_memo_answers_as_moto_does() -> None:
 
 
 def _serialize(service: str, operation: str, result: Any, transformers: Any = None) -> Any:
-    from moto.core.responses import ActionContext, ActionResult, get_service_model
+    from moto.core.responses import ActionContext, ActionResult
     from moto.core.serialize import get_serializer_class
+    from moto.core.utils import get_service_model
 
     class Response:
         RESPONSE_KEY_PATH_TO_TRANSFORMER = transformers
@@ -44,7 +45,10 @@ def _serialize(service: str, operation: str, result: Any, transformers: Any = No
     model = get_service_model(service)
     protocol = model.metadata["protocol"]
     context = ActionContext(
-        model, model.operation_model(operation), get_serializer_class(service, protocol), Response()
+        model,
+        model.operation_model(operation),
+        get_serializer_class(service, protocol),
+        cast(Any, Response()),
     )
     return ActionResult(result).execute_result(context)
 

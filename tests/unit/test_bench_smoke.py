@@ -10,6 +10,7 @@ import io
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -89,7 +90,7 @@ def test_e2e_reporting_on_a_synthetic_batch(tmp_path: Path) -> None:
     diff = bench_e2e._diff_stats(before, after)["thumbnail"]
     assert (diff["invocations"], diff["cold_starts"], diff["messages"]) == (2, 0, 10)
     assert diff["handler_ms_p50"] == 200.0 and diff["busy_s"] == pytest.approx(0.4)
-    batch = {
+    batch: dict[str, Any] = {
         "n": 2,
         "concurrency": 2,
         "upload_s_total": 0.1,
