@@ -155,7 +155,7 @@ def test_emulator_keeps_connections_alive_and_ends_them_on_stop() -> None:
             answer = connection.getresponse()
             answer.read()
             assert answer.status in (403, 404) and answer.getheader("Connection") is None
-        connection.request("GET", "/moto-api/data.json")
+        connection.request("GET", "/_localcloud/denials")  # state-independent: the local authz's counter
         answer = connection.getresponse()
         assert answer.status == 200 and answer.read().startswith(b"{")
         assert len(emulator.connections) == 1  # all three requests on one connection
@@ -163,5 +163,5 @@ def test_emulator_keeps_connections_alive_and_ends_them_on_stop() -> None:
         emulator.stop()
     # Stopping ends the kept-alive connection too: nothing is served on it any more.
     with pytest.raises((OSError, http.client.HTTPException)):
-        connection.request("GET", "/moto-api/data.json")
+        connection.request("GET", "/_localcloud/denials")
         connection.getresponse().read()
