@@ -117,7 +117,17 @@ def coldstart(results: dict[str, Any], out: Path) -> None:
 
 def e2e(results: dict[str, Any], out: Path) -> None:
     _e2e_batches(results)
+    _e2e_limits(results)
     _e2e_functions(results)
+    _e2e_requests(results)
+    print_table(
+        "End-to-end targets (issue 11, on this machine)",
+        ["batch", "measure", "value", "target", "met"],
+        [
+            [f"{c['batch']} uploads", c["measure"], _f(c["value"]), c["target"], "yes" if c["met"] else "NO"]
+            for c in bench_e2e.target_checks(results["batches"])
+        ],
+    )
     groups = {
         f"{b['n']} uploads": {
             "p50": b["ready_s"]["p50"],
@@ -157,6 +167,48 @@ def _e2e_batches(results: dict[str, Any]) -> None:
             "API / S3 POST ms p50",
             "emulator call ms p50/p95",
         ],
+        rows,
+    )
+
+
+def _e2e_limits(results: dict[str, Any]) -> None:
+    rows = []
+    for b in results["batches"]:
+        c = b["cpu"]
+        rows.append(
+            [
+                f"{b['n']} uploads",
+                f"{_f(c['cpu_per_upload_ms'], 0)} ({_f(c['local_cloud_cpu_s'] * 1000 / b['n'], 0)}"
+                f" + {_f(c['functions_cpu_s'] * 1000 / b['n'], 0)})",
+                f"{_f(c['limit_s'], 1)} ({_f(c['limit_uploads_per_s'], 1)} uploads/s)",
+                f"{_f(c['wall_s'], 1)} ({_f(b['uploads_per_s'], 1)} uploads/s)",
+                _f(c["ratio_to_limit"]),
+                _f(b["requests_per_upload"], 1),
+            ]
+        )
+    print_table(
+        "Physical limit: CPU per upload x uploads / cores, from the process CPU times of the local cloud"
+        " (the emulator's process, which also runs the bench's client) and of the functions' environments",
+        [
+            "batch",
+            "CPU ms per upload (local cloud + functions)",
+            f"limit s on {results['batches'][0]['cpu']['cores'] if results['batches'] else '?'} cores",
+            "measured s",
+            "x limit",
+            "emulator requests per upload",
+        ],
+        rows,
+    )
+
+
+def _e2e_requests(results: dict[str, Any]) -> None:
+    rows = []
+    for b in results["batches"]:
+        for call, per_upload in b["requests_by_call"][:12]:
+            rows.append([f"{b['n']}: {call}", _f(per_upload)])
+    print_table(
+        "Emulator requests per upload (service action (caller)), the most frequent",
+        ["call", "per upload"],
         rows,
     )
 

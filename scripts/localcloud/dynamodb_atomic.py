@@ -13,7 +13,8 @@ from typing import Any
 
 from moto.dynamodb.responses import DynamoHandler
 
-_lock = threading.Lock()
+# Held while moto's DynamoDB serves a request; in-process readers of its tables (the bench) take it too.
+LOCK = threading.Lock()
 _installed = False
 
 
@@ -25,7 +26,7 @@ def install() -> None:
 
     @functools.wraps(original)
     def call_action(self: DynamoHandler) -> Any:
-        with _lock:
+        with LOCK:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]

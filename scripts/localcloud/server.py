@@ -8,20 +8,17 @@ import socket
 import threading
 from typing import TYPE_CHECKING
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-from localcloud import cfn, dynamodb_atomic, no_docker, s3_presign
+from localcloud import cfn, dynamodb_atomic, keepalive, moto_dispatch, moto_serialize, no_docker, s3_presign
 from localcloud.authz import deliveries
 from localcloud.authz import middleware as authz
 from localcloud.authz.identity import secrets_with_roles
+from localcloud.request_stats import RequestStats
 
 HOST = "127.0.0.1"
 PORT = 4566  # LocalStack's port, so AWS_ENDPOINT_URL / localstack-client defaults work
@@ -85,6 +82,8 @@ class Emulator:
         cfn.install()  # before the first request: moto caches its CloudFormation model map on first use
         no_docker.install()
         dynamodb_atomic.install()
+        moto_dispatch.install()  # speed-ups of moto that change no answer (see each module)
+        moto_serialize.install()
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
         # The local cloud's IAM (localcloud.authz) right in front of moto; the presign checks before it.
@@ -94,6 +93,9 @@ class Emulator:
             self.authorization,
             secrets=secrets_with_roles(s3_presign.local_secrets),
         )
+        # Outermost: counts every request by service and action (the bench reports them per upload).
+        self.requests = RequestStats(self.presign_checks)
+        self.connections = keepalive.Connections()  # kept-alive client connections, ended by stop()
         self._server: ServerThread | None = None
 
     @property
@@ -104,11 +106,16 @@ class Emulator:
         if self.authorization.enforce:
             deliveries.install()  # S3 -> SNS and SNS -> SQS evaluated against topic, queue and key policies
         self._server = ServerThread(
-            self.host, self.port, self.presign_checks, name="moto-server", request_handler=MotoRequestHandler
+            self.host,
+            self.port,
+            self.requests,
+            name="moto-server",
+            request_handler=keepalive.handler_for(self.connections),
         ).start()
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
+            self.connections.close_all()
         self._server = None
         deliveries.uninstall()

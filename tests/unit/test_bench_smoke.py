@@ -10,6 +10,7 @@ import io
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -17,7 +18,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))  # `bench` is not installed
 
 from bench import __main__ as bench_main
-from bench import bench_coldstart, bench_e2e, bench_thumbnails
+from bench import bench_coldstart, bench_e2e, bench_thumbnails, cpu
 from bench.common import bar_chart, percentile
 
 
@@ -89,7 +90,7 @@ def test_e2e_reporting_on_a_synthetic_batch(tmp_path: Path) -> None:
     diff = bench_e2e._diff_stats(before, after)["thumbnail"]
     assert (diff["invocations"], diff["cold_starts"], diff["messages"]) == (2, 0, 10)
     assert diff["handler_ms_p50"] == 200.0 and diff["busy_s"] == pytest.approx(0.4)
-    batch = {
+    batch: dict[str, Any] = {
         "n": 2,
         "concurrency": 2,
         "upload_s_total": 0.1,
@@ -108,7 +109,14 @@ def test_e2e_reporting_on_a_synthetic_batch(tmp_path: Path) -> None:
         "other_emails": 0,
         "functions": {"thumbnail": diff},
         "emulator_call_ms": {"p50": 2.0, "p95": 9.0, "max": 12.0},
+        "cpu": cpu.physical_limit(cpu.CpuTimes(0.3, 0.1), 2, 1.0),
+        "requests_per_upload": 3.0,
+        "requests_by_call": [("dynamodb UpdateItem (role)", 2.0), ("s3 PUT object (role)", 1.0)],
     }
+    assert batch["cpu"]["cpu_per_upload_ms"] == pytest.approx(200.0)
+    assert batch["cpu"]["limit_s"] == pytest.approx(0.4 / cpu.cores())
+    checks = bench_e2e.target_checks([batch])
+    assert [c["met"] for c in checks] == [False, False, False]  # no 50- or 200-upload batch ran
     bench_main.e2e({"local_cloud_startup_s": 1.0, "thumbnail_engine_ms": 10.0, "batches": [batch]}, tmp_path)
     assert (tmp_path / "e2e.png").is_file()
 
@@ -121,3 +129,10 @@ def test_sample_images_are_distinct_jpegs() -> None:
 def test_bar_chart_handles_missing_bars(tmp_path: Path) -> None:
     path = bar_chart(tmp_path / "c.png", "t", {"a": {"x": 1.0}, "b": {"x": math.nan, "y": 2.0}}, "u")
     assert Image.open(path).mode == "RGB"
+
+
+def test_process_cpu_grows_with_work() -> None:
+    before = cpu.snapshot()
+    sum(i * i for i in range(200_000))
+    used = cpu.snapshot() - before
+    assert used.local_cloud_s >= 0 and used.functions_s >= 0 and cpu.cores() >= 1

@@ -1,0 +1,77 @@
+"""Counts of the emulator's requests by service, action and caller, as a WSGI middleware.
+
+Why: the local cloud's speed is the emulator's, and the emulator's work is the number of requests times
+their cost. The bench reads these counts (per upload) to show which calls the pipeline and the local
+cloud itself make. Counting reads headers only: it never touches the body.
+
+Service and caller come from the SigV4 credential scope; the action from ``X-Amz-Target`` (JSON
+services), the ``Action`` query parameter, or else the method and the first path segment (REST:
+S3, Lambda). A query-protocol action sent in the body (SNS, SES, STS via boto3) counts as ``POST``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+ADMIN_KEY = "test"  # the local administrator's access key (the local cloud itself, tests, the bench)
+
+
+def request_key(environ: Environ) -> tuple[str, str, str]:
+    """(service, action, caller) of one request; caller is "admin" or "role" or "anonymous"."""
+    authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
+    service, caller = "", "anonymous"
+    if "Credential=" in authorization:
+        scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        if len(scope) >= 4:
+            service = scope[3]
+        caller = "admin" if scope[0] == ADMIN_KEY else "role"
+    method = str(environ.get("REQUEST_METHOD", ""))
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    query = str(environ.get("QUERY_STRING", ""))
+    if target:
+        action = target.rsplit(".", 1)[-1]
+    elif "Action=" in query:
+        action = dict(parse_qsl(query)).get("Action", method)
+    else:
+        path = str(environ.get("PATH_INFO", "")).strip("/")
+        if not service:
+            service = "s3" if path and not path.startswith(("moto-api", "_localcloud")) else "other"
+        segments = path.split("/")
+        # S3: bucket requests and object requests; Lambda and other REST APIs: their first segment.
+        what = segments[0] if service not in ("s3",) else ("object" if len(segments) > 1 else "bucket")
+        action = f"{method} {what}".strip()
+    return service or "other", action, caller
+
+
+class RequestStats:
+    """The middleware: ``counts()`` is a snapshot of every (service, action, caller) counted so far."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self._counts: Counter[tuple[str, str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        key = request_key(environ)
+        with self._lock:
+            self._counts[key] += 1
+        return self.app(environ, start_response)
+
+    def counts(self) -> Counter[tuple[str, str, str]]:
+        with self._lock:
+            return Counter(self._counts)
+
+
+def difference(
+    after: Counter[tuple[str, str, str]], before: Counter[tuple[str, str, str]]
+) -> Counter[tuple[str, str, str]]:
+    """The requests made between two snapshots."""
+    return Counter({k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0) > 0})

@@ -1,0 +1,167 @@
+"""The local cloud's speed-ups of moto change no answer: each memo or fast path against moto's own."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+import pytest
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from localcloud import moto_dispatch, moto_serialize
+
+HOSTS = [
+    None,
+    "moto_api",
+    "dynamodb.us-east-1.amazonaws.com",
+    "sqs.us-east-1.amazonaws.com",
+    "s3.amazonaws.com",
+    "s3",
+    "sns.eu-west-1.amazonaws.com",
+    "lambda.us-east-1.amazonaws.com",
+    "cognito-idp.us-east-1.amazonaws.com",
+    "nothing.example.com",
+]
+
+
+def test_dispatch_memo_answers_as_moto_does() -> None:
+    moto_dispatch.install()
+    app = DomainDispatcherApplication(create_backend_app)
+    for _ in range(2):  # the first call fills the memo, the second reads it
+        for host in HOSTS:
+            assert app.get_backend_for_host(host) == moto_dispatch.original_backend_for_host(app, host), host
+    from moto import backends
+
+    assert list(backends.list_of_moto_modules()) == moto_dispatch.original_moto_modules()
+
+
+def _serialize(service: str, operation: str, result: Any, transformers: Any = None) -> Any:
+    from moto.core.responses import ActionContext, ActionResult
+    from moto.core.serialize import get_serializer_class
+    from moto.core.utils import get_service_model
+
+    class Response:
+        RESPONSE_KEY_PATH_TO_TRANSFORMER = transformers
+
+    model = get_service_model(service)
+    protocol = model.metadata["protocol"]
+    context = ActionContext(
+        model,
+        model.operation_model(operation),
+        get_serializer_class(service, protocol),
+        cast(Any, Response()),
+    )
+    return ActionResult(result).execute_result(context)
+
+
+def _item(i: int) -> dict[str, Any]:
+    return {
+        "upload_id": {"S": f"u{i}"},
+        "size": {"N": str(i * 1000)},
+        "flag": {"BOOL": i % 2 == 0},
+        "nothing": {"NULL": True},
+        "blob": {"B": "aGVsbG8="},
+        "tags": {"SS": ["a", "b"]},
+        "results": {
+            "M": {"validate": {"M": {"ok": {"BOOL": True}, "reasons": {"L": [{"S": "x"}, {"N": "1"}]}}}}
+        },
+    }
+
+
+class Meta:
+    serialization_aliases: ClassVar[dict[str, str]] = {"QueueUrl": "url"}
+
+
+class QueueLike:
+    Meta = Meta
+
+    def __init__(self) -> None:
+        self.url = "http://q"
+
+
+CASES: list[tuple[str, str, Any, Any]] = [
+    (
+        "dynamodb",
+        "UpdateItem",
+        {"Attributes": _item(1), "ConsumedCapacity": {"TableName": "t", "CapacityUnits": 1}},
+        None,
+    ),
+    (
+        "dynamodb",
+        "Query",
+        {
+            "Items": [_item(i) for i in range(3)],
+            "Count": 3,
+            "ScannedCount": 3,
+            "LastEvaluatedKey": {"upload_id": {"S": "u2"}},
+        },
+        None,
+    ),
+    ("dynamodb", "GetItem", {"Item": _item(7)}, None),
+    (
+        "dynamodb",
+        "DescribeLimits",
+        {"AccountMaxReadCapacityUnits": 20000, "TableMaxWriteCapacityUnits": "10"},
+        None,
+    ),
+    (
+        "sqs",
+        "ReceiveMessage",
+        {
+            "Messages": [
+                {
+                    "MessageId": "m",
+                    "ReceiptHandle": "r",
+                    "Body": "b",
+                    "Attributes": {"SentTimestamp": "1"},
+                    "MessageAttributes": {"a": {"DataType": "String", "StringValue": "v"}},
+                }
+            ]
+        },
+        None,
+    ),
+    ("sqs", "GetQueueUrl", QueueLike(), None),
+    ("sqs", "GetQueueUrl", {"QueueUrl": "http://q"}, {"QueueUrl": lambda v: "changed"}),
+    ("sns", "Publish", {"MessageId": "m1"}, None),
+    ("dynamodb", "PutItem", {}, None),
+]
+
+
+@pytest.mark.parametrize(("service", "operation", "result", "transformers"), CASES)
+def test_serializer_fast_path_answers_as_moto_does(
+    service: str, operation: str, result: Any, transformers: Any
+) -> None:
+    moto_serialize.install()
+    fast = [
+        _serialize(service, operation, result, transformers) for _ in range(2)
+    ]  # fills, then reads the memo
+    with moto_serialize.moto_own():
+        own = _serialize(service, operation, result, transformers)
+    assert fast[0] == own and fast[1] == own
+
+
+def test_emulator_keeps_connections_alive_and_ends_them_on_stop() -> None:
+    import http.client
+
+    from localcloud.server import Emulator, free_port
+
+    emulator = Emulator(port=free_port())
+    emulator.start()
+    try:
+        connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=10)
+        # A body the app does not read (an unknown S3 bucket's PUT answers 404 without it) is drained,
+        # so the next request on the same connection is read from its own first byte.
+        for body in (b"x" * 70_000, b""):
+            connection.request("PUT", "/no-such-bucket/key", body=body, headers={"Authorization": ""})
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status in (403, 404) and answer.getheader("Connection") is None
+        connection.request("GET", "/_localcloud/denials")  # state-independent: the local authz's counter
+        answer = connection.getresponse()
+        assert answer.status == 200 and answer.read().startswith(b"{")
+        assert len(emulator.connections) == 1  # all three requests on one connection
+    finally:
+        emulator.stop()
+    # Stopping ends the kept-alive connection too: nothing is served on it any more.
+    with pytest.raises((OSError, http.client.HTTPException)):
+        connection.request("GET", "/_localcloud/denials")
+        connection.getresponse().read()
