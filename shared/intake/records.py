@@ -1,8 +1,10 @@
 """The upload index in DynamoDB: one schema, one repository, all table access goes through here.
 
-Item: `upload_id` (key), `owner`, `filename`, `created_at`, `updated_at`, `status`, `status_reasons`,
-`status_version`, `stage_<validate|thumbnail|index>` (see status.py), `rev` (bumped by every stage
-write), `status_rev` (the rev the status was derived from), `notified`, and descriptive attributes.
+Item: `upload_id` (key), `owner`, `filename` (the name the user gave; the key has a safe form),
+`created_at`, `updated_at`, `status`, `status_reasons`, `status_version`, `thumbnails` (these four
+settled together from the stage results), `stage_<validate|thumbnail|index>` (see status.py), `rev`
+(bumped by every stage write), `status_rev` (the rev the status was derived from), `notified`, and
+descriptive attributes.
 Reads return an UploadRecord (record.py), whose fields are these names. GSIs: `by_owner` (owner,
 created_at) and `by_status` (status, updated_at). Every read is a GetItem or a Query, never a Scan.
 
@@ -30,7 +32,7 @@ from botocore.exceptions import ClientError
 from intake import aws
 from intake.keys import UploadKey
 from intake.record import UploadRecord
-from intake.status import Outcome, StageResult, Status, derive
+from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails
 
 __all__ = ["Page", "Records", "Settled", "UploadRecord", "decode_cursor", "encode_cursor", "now_iso"]
 
@@ -115,6 +117,7 @@ class Records:
         self,
         key: UploadKey,
         *,
+        filename: str | None = None,
         owner_email: str | None,
         content_type: str,
         size: int,
@@ -123,12 +126,15 @@ class Records:
         tags: list[str] | None = None,
         expires_at_epoch: int | None = None,
     ) -> UploadRecord:
-        """The pending record of a presigned upload; `expires_at_epoch` is its TTL if the object never comes."""
+        """The pending record of a presigned upload; `expires_at_epoch` is its TTL if the object never comes.
+
+        `filename` is the name the user gave (the key's name is its safe form, and the default).
+        """
         now = now_iso()
         item: dict[str, Any] = {
             "upload_id": key.upload_id,
             "owner": key.owner,
-            "filename": key.filename,
+            "filename": filename or key.filename,
             "key": key.key,
             "declared_content_type": content_type,
             "declared_size": size,
@@ -218,7 +224,7 @@ class Records:
                 Key={"upload_id": {"S": record.upload_id}},
                 UpdateExpression=(
                     "SET #status = :status, status_reasons = :reasons, status_version = :version,"
-                    " status_rev = :rev, updated_at = :now"
+                    " thumbnails = :thumbnails, status_rev = :rev, updated_at = :now"
                 ),
                 # Stage writes bump rev, so the status derived from the latest write wins.
                 ConditionExpression="attribute_not_exists(status_rev) OR status_rev < :rev",
@@ -228,6 +234,7 @@ class Records:
                         ":status": outcome.status.value,
                         ":reasons": list(outcome.reasons),
                         ":version": outcome.version or "",
+                        ":thumbnails": listed_thumbnails(record.results),
                         ":rev": record.rev,
                         ":now": now_iso(),
                     }

@@ -17,10 +17,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 from pydantic_core import ErrorDetails
 
-from intake.keys import UploadKey, sanitize_filename
+from intake.keys import MAX_DISPLAY_NAME_CHARS, UploadKey, display_name, sanitize_filename
 from intake.metadata import InvalidMetadata, UploadMetadata, encode_metadata
 from intake.record import UploadRecord
 from intake.status import Status
+from intake.text import quoted
 
 UPLOAD_URL_TTL_S = 300  # presigned POST/PUT: S3 refuses them after 5 minutes
 DOWNLOAD_URL_TTL_S = 300  # presigned GETs in GET /uploads/{id}
@@ -55,7 +56,8 @@ class _CreateBody(BaseModel):
 
 @dataclass(frozen=True)
 class NewUpload:
-    """A valid POST /uploads request: the sanitized filename and the declared type and size."""
+    """A valid POST /uploads request: the name as the user gave it (`keys.display_name`), the declared
+    type and size, and the descriptive metadata. The key holds a safe form of the name (`upload_terms`)."""
 
     filename: str
     content_type: str
@@ -117,6 +119,25 @@ def _sentence(err: ErrorDetails) -> str:
     return f"{where}: {err['msg']}"
 
 
+def _text(where: str, value: str) -> str:
+    """`value`, if it is text that can be stored: JSON may carry unpaired surrogates ("\\ud800")."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{where} is not valid Unicode text (it has an unpaired surrogate)") from None
+    return value
+
+
+def _filename(raw: str) -> str:
+    """The name to keep and show: the user's, without directory part, control or bidi characters."""
+    name = display_name(_text("filename", raw))
+    if name in ("", ".", ".."):
+        raise BadRequest("filename must name a file, not only a folder, dots or control characters")
+    if len(name) > MAX_DISPLAY_NAME_CHARS:
+        raise BadRequest(f"filename is longer than {MAX_DISPLAY_NAME_CHARS} characters")
+    return name
+
+
 def parse_new_upload(body: str | None, *, allowed_content_types: frozenset[str], max_bytes: int) -> NewUpload:
     """Parse and check the JSON body of POST /uploads."""
     if not body:
@@ -131,21 +152,23 @@ def parse_new_upload(body: str | None, *, allowed_content_types: frozenset[str],
         parsed = _CreateBody.model_validate(data)
     except ValidationError as exc:
         raise BadRequest(_sentence(exc.errors()[0])) from None
-    content_type = parsed.content_type.strip().lower()
+    content_type = _text("content_type", parsed.content_type).strip().lower()
     if content_type not in allowed_content_types:
         allowed = ", ".join(sorted(allowed_content_types))
-        raise BadRequest(f"content_type {parsed.content_type!r} is not allowed; allowed: {allowed}")
+        raise BadRequest(f"content_type {quoted(parsed.content_type)} is not allowed; allowed: {allowed}")
     if parsed.size < 1:
         raise BadRequest("size must be at least 1 byte")
     if parsed.size > max_bytes:
         raise BadRequest(f"size {parsed.size} is over the {max_bytes} byte limit")
     meta = parsed.metadata
+    for i, tag in enumerate(meta.tags):
+        _text(f"metadata.tags[{i}]", tag)
     return NewUpload(
-        filename=sanitize_filename(parsed.filename),
+        filename=_filename(parsed.filename),
         content_type=content_type,
         size=parsed.size,
-        title=meta.title or None,
-        description=meta.description or None,
+        title=_text("metadata.title", meta.title or "") or None,
+        description=_text("metadata.description", meta.description or "") or None,
         tags=tuple(meta.tags),
     )
 
@@ -155,12 +178,16 @@ def new_upload_id() -> str:
 
 
 def upload_terms(owner: str, upload_id: str, upload: NewUpload) -> UploadTerms:
-    """The key and the S3 metadata for `upload`; BadRequest if the metadata breaks its limits."""
+    """The key and the S3 metadata for `upload`; BadRequest if the metadata breaks its limits.
+
+    The key and the object's `filename` metadata hold the name's safe form; the index keeps the name.
+    """
+    key_name = sanitize_filename(upload.filename)
     try:
         meta = UploadMetadata(
             owner=owner,
             upload_id=upload_id,
-            filename=upload.filename,
+            filename=key_name,
             title=upload.title,
             description=upload.description,
             tags=list(upload.tags),
@@ -171,7 +198,7 @@ def upload_terms(owner: str, upload_id: str, upload: NewUpload) -> UploadTerms:
         encoded = encode_metadata(meta)
     except InvalidMetadata as exc:
         raise BadRequest(str(exc)) from None
-    key = UploadKey(owner=owner, upload_id=upload_id, filename=upload.filename)
+    key = UploadKey(owner=owner, upload_id=upload_id, filename=key_name)
     return UploadTerms(key=key, content_type=upload.content_type, size=upload.size, metadata=encoded)
 
 
@@ -199,7 +226,7 @@ def upload_method(value: str | None) -> Literal["POST", "PUT"]:
         return "POST"
     if method == "PUT":
         return "PUT"
-    raise BadRequest(f"method must be POST or PUT, not {value!r}")
+    raise BadRequest(f"method must be POST or PUT, not {quoted(value or '')}")
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,9 @@ def test_a_stage_records_failed_on_the_last_receive_and_still_raises(
         rule(stage_record(receive_count))
     (failed,) = stored
     assert (failed.stage, failed.state) == ("index", "failed")
-    assert failed.reasons == (f"index did not complete after {receive_count} attempts (Broken)",)
+    assert failed.reasons == (
+        f"index did not complete after {receive_count} attempts because of an error on our side",
+    )
 
 
 def test_a_stage_that_succeeds_on_the_last_receive_records_only_its_result(stored: list[StageResult]) -> None:
