@@ -93,6 +93,10 @@ class UploadTerms:
         return {"Content-Type": self.content_type} | {_META_PREFIX + k: v for k, v in self.metadata.items()}
 
 
+# pydantic refuses strings with unpaired surrogates, which JSON can carry ("\\ud800").
+_NOT_UNICODE = "{} is not valid Unicode text (it has an unpaired surrogate)"
+
+
 def _where(err: ErrorDetails) -> str:
     return ".".join(str(part) for part in err["loc"]) or "body"
 
@@ -112,6 +116,8 @@ def _sentence(err: ErrorDetails) -> str:
             "dict_type": "an object",
         }[kind]
         return f"{where} must be {expected}"
+    if kind == "string_unicode":
+        return _NOT_UNICODE.format(where)
     if kind == "string_too_short":
         return f"{where} must not be empty"
     if kind == "string_too_long":
@@ -119,18 +125,9 @@ def _sentence(err: ErrorDetails) -> str:
     return f"{where}: {err['msg']}"
 
 
-def _text(where: str, value: str) -> str:
-    """`value`, if it is text that can be stored: JSON may carry unpaired surrogates ("\\ud800")."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRequest(f"{where} is not valid Unicode text (it has an unpaired surrogate)") from None
-    return value
-
-
 def _filename(raw: str) -> str:
     """The name to keep and show: the user's, without directory part, control or bidi characters."""
-    name = display_name(_text("filename", raw))
+    name = display_name(raw)
     if name in ("", ".", ".."):
         raise BadRequest("filename must name a file, not only a folder, dots or control characters")
     if len(name) > MAX_DISPLAY_NAME_CHARS:
@@ -152,7 +149,7 @@ def parse_new_upload(body: str | None, *, allowed_content_types: frozenset[str],
         parsed = _CreateBody.model_validate(data)
     except ValidationError as exc:
         raise BadRequest(_sentence(exc.errors()[0])) from None
-    content_type = _text("content_type", parsed.content_type).strip().lower()
+    content_type = parsed.content_type.strip().lower()
     if content_type not in allowed_content_types:
         allowed = ", ".join(sorted(allowed_content_types))
         raise BadRequest(f"content_type {quoted(parsed.content_type)} is not allowed; allowed: {allowed}")
@@ -161,14 +158,12 @@ def parse_new_upload(body: str | None, *, allowed_content_types: frozenset[str],
     if parsed.size > max_bytes:
         raise BadRequest(f"size {parsed.size} is over the {max_bytes} byte limit")
     meta = parsed.metadata
-    for i, tag in enumerate(meta.tags):
-        _text(f"metadata.tags[{i}]", tag)
     return NewUpload(
         filename=_filename(parsed.filename),
         content_type=content_type,
         size=parsed.size,
-        title=_text("metadata.title", meta.title or "") or None,
-        description=_text("metadata.description", meta.description or "") or None,
+        title=meta.title or None,
+        description=meta.description or None,
         tags=tuple(meta.tags),
     )
 
