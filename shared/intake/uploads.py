@@ -210,6 +210,8 @@ def _metadata_sentence(err: ErrorDetails) -> str:
         return f"{where} has more than {ctx.get('max_length')} items"
     if err["type"] == "string_too_short":
         return f"{where} must not be empty"
+    if err["type"] == "string_unicode":
+        return _NOT_UNICODE.format(where)
     if err["type"] == "value_error" and "error" in ctx:
         return str(ctx["error"])
     return f"{where}: {err['msg']}"
