@@ -5,6 +5,7 @@ end to end: each gets its verdict, no 5xx, no DLQ message, one email per upload.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +84,12 @@ def dlq_depths(uploader: Uploader) -> dict[str, int]:
 def drained(uploader: Uploader) -> None:
     """Every stage has finished with what is queued (a stage that finds the object gone records nothing)."""
     for name in CONSUMERS:
-        wait_for(lambda n=name: uploader.queue_depth(f"{n}QueueUrl") == 0, 30, f"the {name} queue to drain")
+        output = f"{name}QueueUrl"
+        wait_for(functools.partial(empty, uploader, output), 30, f"the {name} queue to drain")
+
+
+def empty(uploader: Uploader, output: str) -> bool:
+    return uploader.queue_depth(output) == 0
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -193,6 +199,6 @@ def test_a_post_that_breaks_its_policy_gets_s3s_error_and_the_upload_stays_pendi
 def test_a_name_that_names_nothing_gets_400_with_a_sentence(
     cloud: LocalCloud, user: User, filename: str, sentence: str
 ) -> None:
-    body = {"filename": filename, "content_type": "image/jpeg", "size": 10}
+    body: dict[str, Any] = {"filename": filename, "content_type": "image/jpeg", "size": 10}
     response = requests.post(f"{cloud.api_url}/uploads", json=body, headers=user.auth, timeout=30)
     assert (response.status_code, response.json()) == (400, {"message": sentence})

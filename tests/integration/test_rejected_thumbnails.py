@@ -29,7 +29,7 @@ def stored(cloud: Cloud, bucket: str) -> list[str]:
 def read_before_any_delete(cloud: Cloud, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every stage sees the object as it was before the rejection deleted it."""
     head = storage.head(UPLOADS, key)
-    body = cloud.s3.get_object(Bucket=UPLOADS, Key=key)["Body"].read()
+    body: bytes = cloud.s3.get_object(Bucket=UPLOADS, Key=key)["Body"].read()
 
     def read(bucket: str, key: str, *, first_bytes: int | None = None) -> bytes:
         return body[:first_bytes] if first_bytes else body

@@ -135,16 +135,24 @@ def _png(width: int, height: int, depth: int, colour_type: int, rows: bytes, *ex
 
 
 def png(
-    width: int = 64, height: int = 48, colour: object = (20, 120, 220), mode: str = "RGB", **save: object
+    width: int = 64,
+    height: int = 48,
+    colour: float | tuple[float, ...] = (20, 120, 220),
+    mode: str = "RGB",
+    **save: object,
 ) -> bytes:
     return _encode(Image.new(mode, (width, height), colour), "PNG", **save)
 
 
-def gif(width: int = 64, height: int = 48, colour: object = (20, 120, 220), **save: object) -> bytes:
+def gif(
+    width: int = 64, height: int = 48, colour: tuple[int, int, int] = (20, 120, 220), **save: object
+) -> bytes:
     return _encode(Image.new("RGB", (width, height), colour), "GIF", **save)
 
 
-def webp(width: int = 64, height: int = 48, colour: object = (20, 120, 220), **save: object) -> bytes:
+def webp(
+    width: int = 64, height: int = 48, colour: tuple[int, int, int] = (20, 120, 220), **save: object
+) -> bytes:
     return _encode(Image.new("RGB", (width, height), colour), "WEBP", **save)
 
 

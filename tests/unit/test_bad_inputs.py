@@ -237,7 +237,7 @@ EVENT = ObjectCreated("uploads-bucket", KEY.key, 1, "etag", "2026-11-21T10:00:00
 
 def run_stages() -> tuple[Outcome, dict[str, StageResult]]:
     """Each stage's work on the object, as the consumers do it; the outcome the record settles on."""
-    results = {
+    results: dict[str, StageResult] = {
         spec.stage: spec.work(EVENT, KEY, cfg)[0]  # type: ignore[arg-type]
         for spec, cfg in ((stages.VALIDATE, VALIDATE), (stages.THUMBNAIL, THUMBNAIL), (stages.INDEX, INDEX))
     }
