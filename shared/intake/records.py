@@ -84,10 +84,15 @@ def _conditional_failed(exc: ClientError) -> bool:
 
 @dataclass(frozen=True)
 class Settled:
-    """The record after a stage write: its outcome, and whether its owner still has to hear of it."""
+    """The record after a stage write: its outcome, and whether its owner still has to hear of it.
+
+    `stored` is False when a newer or stronger result of the stage was there already: the write did
+    nothing, and `outcome` is the record's as it stands.
+    """
 
     outcome: Outcome
     needs_announcement: bool
+    stored: bool = True
 
 
 @dataclass(frozen=True)
@@ -164,8 +169,8 @@ class Records:
 
     def record_stage(
         self, key: UploadKey, result: StageResult, attributes: Mapping[str, Any] | None = None
-    ) -> Settled | None:
-        """Store one stage's result and settle the status. None: a newer or stronger result is stored."""
+    ) -> Settled:
+        """Store one stage's result and settle the status (see Settled.stored)."""
         now = now_iso()
         values: dict[str, Any] = {
             ":result": result.to_item(),
@@ -209,10 +214,13 @@ class Records:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_dynamo(values),
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if _conditional_failed(exc):
-                return None
+                # The condition only fails on an existing item, which DynamoDB returns.
+                current = UploadRecord.from_item(_from_dynamo(exc.response["Item"]))  # type: ignore[typeddict-item]
+                return Settled(derive(current.results), needs_announcement=False, stored=False)
             raise
         return self._settle(UploadRecord.from_item(_from_dynamo(response["Attributes"])))
 

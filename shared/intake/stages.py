@@ -151,14 +151,12 @@ def discard_object(key: UploadKey, event: ObjectCreated) -> None:
         logger.info("rejected upload deleted", extra={"upload_id": key.upload_id, "key": event.key})
 
 
-def store(
-    key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cfg: StageSettings
-) -> Settled | None:
-    """Record `result` and announce a final outcome; None if a newer or stronger result is stored."""
+def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cfg: StageSettings) -> Settled:
+    """Record `result` and announce a final outcome (not if a newer or stronger result is stored)."""
     settled = Records(cfg.index_table).record_stage(key, result, attributes)
-    if settled is None:
+    if not settled.stored:
         logger.info("a newer or stronger result is already stored", extra={"upload_id": key.upload_id})
-        return None
+        return settled
     if settled.needs_announcement:
         assert settled.outcome.version is not None
         metrics.add_metric(name=FINAL_METRICS[settled.outcome.status], unit=MetricUnit.Count, value=1)
@@ -193,9 +191,12 @@ def process(spec: StageSpec[S], cfg: S, event: ObjectCreated) -> None:
         discard_thumbnails(key, cfg)  # rejected or deleted: none may stay (see the module docstring)
         return
     settled = store(key, result, attributes, cfg)
-    outcome = settled.outcome if settled else None
-    if outcome and outcome.status == Status.REJECTED and outcome.version == event.version:
+    if settled.outcome.status != Status.REJECTED:
+        return
+    if settled.stored and settled.outcome.version == event.version:
         discard(key, event, cfg)
+    else:  # an older event's late thumbnails: the newer upload of the key was rejected, they go too
+        discard_thumbnails(key, cfg)
 
 
 def give_up(stage: Stage, cfg: StageSettings, event: ObjectCreated, error: Exception, attempts: int) -> None:

@@ -92,3 +92,24 @@ def test_a_ready_upload_lists_the_thumbnails_of_its_current_version(cloud: Cloud
     assert record is not None and record.status == "ready"
     assert sorted(t.size for t in record.thumbnails) == [128, 512, 1024]
     assert len(stored(cloud, THUMBS)) == 3
+
+
+def test_late_thumbnails_of_an_older_upload_to_the_key_go_when_the_newer_is_rejected(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same form posted twice: the newer upload is rejected; the older one's thumbnail event comes
+    last, having read the bytes before they were deleted."""
+    key = cloud.put(OWNER, "p4", "photo.jpg", images.png(640, 480), content_type="image/jpeg")
+    older = cloud.event(key, time="2026-11-21T10:00:01.000Z")
+    newer = cloud.event(key, time="2026-11-21T10:00:02.000Z")
+    read_before_any_delete(cloud, key, monkeypatch)
+    for function, event in (
+        ("validate", newer),
+        ("thumbnail", newer),
+        ("index", newer),
+        ("thumbnail", older),
+    ):
+        assert cloud.run(function, event) == {"batchItemFailures": []}
+    record = cloud.record("p4")
+    assert record is not None and record.status == "rejected" and record.thumbnails == ()
+    assert stored(cloud, THUMBS) == [] and stored(cloud, UPLOADS) == []
