@@ -218,9 +218,10 @@ class Records:
             )
         except ClientError as exc:
             if _conditional_failed(exc):
-                # The condition only fails on an existing item, which DynamoDB returns.
-                current = UploadRecord.from_item(_from_dynamo(exc.response["Item"]))  # type: ignore[typeddict-item]
-                return Settled(derive(current.results), needs_announcement=False, stored=False)
+                # The condition only fails on an existing item, which DynamoDB returns as it stands.
+                item = exc.response.get("Item")  # type: ignore[typeddict-item]
+                current = derive(UploadRecord.from_item(_from_dynamo(item)).results) if item else derive({})
+                return Settled(current, needs_announcement=False, stored=False)
             raise
         return self._settle(UploadRecord.from_item(_from_dynamo(response["Attributes"])))
 
