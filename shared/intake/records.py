@@ -219,7 +219,7 @@ class Records:
         except ClientError as exc:
             if _conditional_failed(exc):
                 # The condition only fails on an existing item, which DynamoDB returns as it stands.
-                item = exc.response.get("Item")  # type: ignore[typeddict-item]
+                item: Mapping[str, Any] = dict(exc.response).get("Item") or {}
                 current = derive(UploadRecord.from_item(_from_dynamo(item)).results) if item else derive({})
                 return Settled(current, needs_announcement=False, stored=False)
             raise
