@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -219,7 +219,7 @@ class Records:
         except ClientError as exc:
             if _conditional_failed(exc):
                 # The condition only fails on an existing item, which DynamoDB returns as it stands.
-                item: Mapping[str, Any] = dict(exc.response).get("Item") or {}
+                item = cast("Mapping[str, Any] | None", exc.response.get("Item"))
                 current = derive(UploadRecord.from_item(_from_dynamo(item)).results) if item else derive({})
                 return Settled(current, needs_announcement=False, stored=False)
             raise
