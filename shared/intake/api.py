@@ -94,6 +94,7 @@ class UploadsApi:
         # Written after signing (which is local), so a failure here never hands out a URL without a record.
         self.records.create_pending(
             terms.key,
+            filename=upload.filename,
             owner_email=caller.email,
             content_type=upload.content_type,
             size=upload.size,

@@ -1,14 +1,24 @@
-"""S3 key layout for uploads and thumbnails, and filename sanitising."""
+"""S3 key layout for uploads and thumbnails, and the two forms of a filename.
+
+An upload has the name its user gave (`display_name`: what the index, the page, the emails and the
+download show) and a safe form of it for the key (`sanitize_filename`: letters, digits, spaces and
+a little punctuation, extension kept). Downloads carry the display name in Content-Disposition
+(`content_disposition`, RFC 6266 with the RFC 5987 `filename*` form, so any character survives).
+"""
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from urllib.parse import quote
+
+from intake.text import quoted, without_controls
 
 UPLOAD_PREFIX = "uploads/"
 THUMBNAIL_PREFIX = "thumbnails/"
 
-MAX_FILENAME_CHARS = 200
+MAX_FILENAME_CHARS = 200  # the key's safe form
+MAX_DISPLAY_NAME_CHARS = 255  # the longest name common file systems allow
 # Longer "extensions" are almost certainly part of the name, not a file type.
 _MAX_EXTENSION_CHARS = 16
 _SAFE_PUNCTUATION = frozenset(" +-_.()")
@@ -37,14 +47,14 @@ def parse_upload_key(key: str) -> UploadKey:
     """
     expected = "uploads/<owner>/<upload_id>/<filename>"
     if not key.startswith(UPLOAD_PREFIX):
-        raise InvalidKey(f"key {key!r} is not under {UPLOAD_PREFIX!r}, expected {expected}")
+        raise InvalidKey(f"key {quoted(key)} is not under {quoted(UPLOAD_PREFIX)}, expected {expected}")
     parts = key.split("/")
     if len(parts) != 4:
-        raise InvalidKey(f"key {key!r} has {len(parts)} path segments, expected 4: {expected}")
+        raise InvalidKey(f"key {quoted(key)} has {len(parts)} path segments, expected 4: {expected}")
     _, owner, upload_id, filename = parts
     for label, value in (("owner", owner), ("upload_id", upload_id), ("filename", filename)):
         if not value:
-            raise InvalidKey(f"key {key!r} has an empty {label}, expected {expected}")
+            raise InvalidKey(f"key {quoted(key)} has an empty {label}, expected {expected}")
     return UploadKey(owner=owner, upload_id=upload_id, filename=filename)
 
 
@@ -58,30 +68,59 @@ def _is_safe_char(c: str) -> bool:
     return c in _SAFE_PUNCTUATION or unicodedata.category(c)[0] in "LNM"
 
 
-def sanitize_filename(name: str) -> str:
-    """Make a user-supplied filename safe to use as the last segment of a key.
+def _basename(name: str) -> str:
+    """The last path segment: a client may send a path ('C:\\fakepath\\x.jpg', '../x.jpg')."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
 
-    Drops any directory part (both '/' and '\\'), control characters and
-    anything that is unsafe in keys or HTTP headers; keeps unicode letters,
-    digits, spaces and + - _ . ( ). Never returns an empty string.
+
+def display_name(name: str) -> str:
+    """The name a user gave, as the index keeps and shows it: its last path segment, NFC, without
+    control and bidi control characters. Nothing else changes ('100%', emoji and quotes stay).
+
+    May be empty (a name of only such characters), '.' or '..': the API refuses those.
     """
-    # NFC so that the same name typed on macOS (NFD) and elsewhere gives one key.
-    name = unicodedata.normalize("NFC", name)
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    # NFC: the same name typed on macOS (NFD) and elsewhere is one name, and looks the same.
+    return _basename(without_controls(unicodedata.normalize("NFC", name)))
+
+
+def _safe_chars(text: str) -> str:
     chars = []
-    for c in name:
+    for c in text:
         if c.isspace() and unicodedata.category(c) == "Zs":
             chars.append(" ")  # NBSP and friends become plain spaces
         elif _is_safe_char(c):
             chars.append(c)
-    # Collapse runs of spaces; strip leading dots so nothing is hidden or "..".
-    cleaned = " ".join("".join(chars).split()).strip(" .")
-    if not cleaned:
+    return " ".join("".join(chars).split())  # collapse runs of spaces
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    """(stem, extension); a leading-dot name ('.hidden') or an absurdly long 'extension' has none."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem.strip(".") or len(ext) > _MAX_EXTENSION_CHARS:
+        return name, ""
+    return stem, _safe_chars(ext).replace(" ", "")
+
+
+def sanitize_filename(name: str) -> str:
+    """Make a user-supplied filename safe to use as the last segment of a key.
+
+    Drops any directory part (both '/' and '\\'), control characters and anything that is unsafe in
+    keys or HTTP headers; keeps unicode letters, digits, spaces and + - _ . ( ), and the extension
+    even when nothing of the stem is left ('🎉.jpg' -> 'file.jpg'). Never returns an empty string.
+    """
+    stem, ext = _split_extension(_basename(unicodedata.normalize("NFC", name)))
+    # Strip leading dots so nothing is hidden or "..", and trailing ones that Windows drops.
+    stem = _safe_chars(stem).strip(" .") or ("file" if ext else "")
+    if not stem:
         return "file"
-    if len(cleaned) <= MAX_FILENAME_CHARS:
-        return cleaned
-    stem, dot, ext = cleaned.rpartition(".")
-    if not dot or not stem or len(ext) > _MAX_EXTENSION_CHARS:
-        return cleaned[:MAX_FILENAME_CHARS].rstrip(" .") or "file"
-    stem = stem[: MAX_FILENAME_CHARS - len(ext) - 1].rstrip(" .") or "file"
-    return f"{stem}.{ext}"
+    ext = f".{ext}" if ext else ""
+    if len(stem) + len(ext) > MAX_FILENAME_CHARS:
+        stem = stem[: MAX_FILENAME_CHARS - len(ext)].rstrip(" .") or "file"
+    return stem + ext
+
+
+def content_disposition(name: str) -> str:
+    """Content-Disposition for a download under `name` (RFC 6266, `filename*` in RFC 5987's UTF-8 form:
+    every byte outside letters, digits and -._~ is percent-encoded, so quotes, ';' and CR/LF cannot
+    break the header and any character survives)."""
+    return f"attachment; filename*=UTF-8''{quote(name, safe='')}"

@@ -14,6 +14,8 @@ from urllib.parse import quote, unquote
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
+from intake.text import quoted
+
 # S3 limits user metadata to 2 KB (UTF-8 bytes of all keys and values).
 MAX_S3_METADATA_BYTES = 2048
 
@@ -66,7 +68,7 @@ class UploadMetadata(BaseModel):
         # Tags travel comma-separated, so a comma inside a tag would split it.
         for tag in v:
             if "," in tag:
-                raise ValueError(f"tag {tag!r} must not contain a comma")
+                raise ValueError(f"tag {quoted(tag)} must not contain a comma")
         return v
 
 
@@ -92,7 +94,7 @@ def encode_metadata(m: UploadMetadata) -> dict[str, str]:
         raise InvalidMetadata(
             [
                 f"metadata is {size} bytes once encoded, S3 allows {MAX_S3_METADATA_BYTES}; "
-                "shorten the title, description or tags"
+                "shorten the filename, title, description or tags"
             ]
         )
     return raw
@@ -107,12 +109,12 @@ def _decode_value(key: str, value: str) -> str:
             return str(make_header(decode_header(value)))
         except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError) as exc:
             raise InvalidMetadata(
-                [f"metadata {key!r} has a malformed RFC 2047 encoded word ({exc})"]
+                [f"metadata {quoted(key)} is not readable: its RFC 2047 encoded text is malformed"]
             ) from exc
     try:
         return unquote(value, errors="strict")
     except UnicodeDecodeError as exc:
-        raise InvalidMetadata([f"metadata {key!r} is not valid percent-encoded UTF-8"]) from exc
+        raise InvalidMetadata([f"metadata {quoted(key)} is not valid percent-encoded UTF-8"]) from exc
 
 
 def _sentence(err: ErrorDetails) -> str:
@@ -120,11 +122,11 @@ def _sentence(err: ErrorDetails) -> str:
     loc = err["loc"]
     field = _KEYS.get(str(loc[0]), str(loc[0])) if loc else "metadata"
     index = loc[1] if len(loc) > 1 else None
-    what = f"tag {index + 1}" if field == "tags" and isinstance(index, int) else f"metadata {field!r}"
+    what = f"tag {index + 1}" if field == "tags" and isinstance(index, int) else f"metadata {quoted(field)}"
     ctx = err.get("ctx") or {}
     kind = err["type"]
     if kind == "missing":
-        return f"missing metadata {field!r}"
+        return f"missing metadata {quoted(field)}"
     if kind == "string_pattern_mismatch":
         return f"{what} may only contain letters, digits, '-', '_' and '.' (1-128 characters)"
     if kind == "string_too_short":

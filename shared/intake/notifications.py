@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from intake.status import FINAL_STATUSES, Status
+from intake.text import quoted
 
 MAX_SUBJECT_CHARS = 150
 _MAX_REASON_CHARS = 500
@@ -49,9 +50,11 @@ def _shorten(text: str, limit: int) -> str:
 
 def _check_recipient(to: str) -> None:
     if len(to) > _MAX_ADDRESS_CHARS or any(unicodedata.category(c) in _UNSAFE_CATEGORIES for c in to):
-        raise InvalidRecipient(f"recipient {to!r} contains whitespace, control characters or is too long")
+        raise InvalidRecipient(
+            f"recipient {quoted(to)} contains whitespace, control characters or is too long"
+        )
     if not _ADDRESS.fullmatch(to):
-        raise InvalidRecipient(f"recipient {to!r} is not a single e-mail address")
+        raise InvalidRecipient(f"recipient {quoted(to)} is not a single e-mail address")
 
 
 def compose_outcome_email(
@@ -60,7 +63,7 @@ def compose_outcome_email(
     """Build the e-mail telling the uploader how their upload ended."""
     if status not in _OUTCOME:
         raise ValueError(
-            f"status {status!r} is not final, expected one of {', '.join(s for s in Status if s in FINAL_STATUSES)}"
+            f"status {quoted(status)} is not final, expected one of {', '.join(s for s in Status if s in FINAL_STATUSES)}"
         )
     _check_recipient(to)
 

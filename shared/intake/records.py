@@ -1,8 +1,10 @@
 """The upload index in DynamoDB: one schema, one repository, all table access goes through here.
 
-Item: `upload_id` (key), `owner`, `filename`, `created_at`, `updated_at`, `status`, `status_reasons`,
-`status_version`, `stage_<validate|thumbnail|index>` (see status.py), `rev` (bumped by every stage
-write), `status_rev` (the rev the status was derived from), `notified`, and descriptive attributes.
+Item: `upload_id` (key), `owner`, `filename` (the name the user gave; the key has a safe form),
+`created_at`, `updated_at`, `status`, `status_reasons`, `status_version`, `thumbnails` (these four
+settled together from the stage results), `stage_<validate|thumbnail|index>` (see status.py), `rev`
+(bumped by every stage write), `status_rev` (the rev the status was derived from), `notified`, and
+descriptive attributes.
 Reads return an UploadRecord (record.py), whose fields are these names. GSIs: `by_owner` (owner,
 created_at) and `by_status` (status, updated_at). Every read is a GetItem or a Query, never a Scan.
 
@@ -22,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -30,7 +32,7 @@ from botocore.exceptions import ClientError
 from intake import aws
 from intake.keys import UploadKey
 from intake.record import UploadRecord
-from intake.status import Outcome, StageResult, Status, derive
+from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails
 
 __all__ = ["Page", "Records", "Settled", "UploadRecord", "decode_cursor", "encode_cursor", "now_iso"]
 
@@ -82,10 +84,15 @@ def _conditional_failed(exc: ClientError) -> bool:
 
 @dataclass(frozen=True)
 class Settled:
-    """The record after a stage write: its outcome, and whether its owner still has to hear of it."""
+    """The record after a stage write: its outcome, and whether its owner still has to hear of it.
+
+    `stored` is False when a newer or stronger result of the stage was there already: the write did
+    nothing, and `outcome` is the record's as it stands.
+    """
 
     outcome: Outcome
     needs_announcement: bool
+    stored: bool = True
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ class Records:
         self,
         key: UploadKey,
         *,
+        filename: str | None = None,
         owner_email: str | None,
         content_type: str,
         size: int,
@@ -123,12 +131,15 @@ class Records:
         tags: list[str] | None = None,
         expires_at_epoch: int | None = None,
     ) -> UploadRecord:
-        """The pending record of a presigned upload; `expires_at_epoch` is its TTL if the object never comes."""
+        """The pending record of a presigned upload; `expires_at_epoch` is its TTL if the object never comes.
+
+        `filename` is the name the user gave (the key's name is its safe form, and the default).
+        """
         now = now_iso()
         item: dict[str, Any] = {
             "upload_id": key.upload_id,
             "owner": key.owner,
-            "filename": key.filename,
+            "filename": filename or key.filename,
             "key": key.key,
             "declared_content_type": content_type,
             "declared_size": size,
@@ -158,8 +169,8 @@ class Records:
 
     def record_stage(
         self, key: UploadKey, result: StageResult, attributes: Mapping[str, Any] | None = None
-    ) -> Settled | None:
-        """Store one stage's result and settle the status. None: a newer or stronger result is stored."""
+    ) -> Settled:
+        """Store one stage's result and settle the status (see Settled.stored)."""
         now = now_iso()
         values: dict[str, Any] = {
             ":result": result.to_item(),
@@ -203,10 +214,14 @@ class Records:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_dynamo(values),
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if _conditional_failed(exc):
-                return None
+                # The condition only fails on an existing item, which DynamoDB returns as it stands.
+                item = cast("Mapping[str, Any] | None", exc.response.get("Item"))
+                current = derive(UploadRecord.from_item(_from_dynamo(item)).results) if item else derive({})
+                return Settled(current, needs_announcement=False, stored=False)
             raise
         return self._settle(UploadRecord.from_item(_from_dynamo(response["Attributes"])))
 
@@ -218,7 +233,7 @@ class Records:
                 Key={"upload_id": {"S": record.upload_id}},
                 UpdateExpression=(
                     "SET #status = :status, status_reasons = :reasons, status_version = :version,"
-                    " status_rev = :rev, updated_at = :now"
+                    " thumbnails = :thumbnails, status_rev = :rev, updated_at = :now"
                 ),
                 # Stage writes bump rev, so the status derived from the latest write wins.
                 ConditionExpression="attribute_not_exists(status_rev) OR status_rev < :rev",
@@ -228,6 +243,7 @@ class Records:
                         ":status": outcome.status.value,
                         ":reasons": list(outcome.reasons),
                         ":version": outcome.version or "",
+                        ":thumbnails": listed_thumbnails(record.results),
                         ":rev": record.rev,
                         ":now": now_iso(),
                     }

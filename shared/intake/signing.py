@@ -16,13 +16,10 @@ from urllib.parse import quote, urlencode
 
 from botocore.signers import CloudFrontSigner
 
+from intake.keys import content_disposition
+
 if TYPE_CHECKING:  # cryptography is imported on the first signature, not at the API's cold start (~10 ms)
     from cryptography.hazmat.primitives.asymmetric import rsa
-
-
-def attachment(filename: str) -> str:
-    """Content-Disposition for a download under `filename` (RFC 6266/5987, any characters)."""
-    return f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class CloudFrontUrls:
@@ -58,6 +55,6 @@ class CloudFrontUrls:
         """The signed URL of object `key`, valid until `expires_at`; `download_name` makes it a download."""
         url = f"{self.base_url}/{quote(key, safe='/')}"
         if download_name:
-            url += "?" + urlencode({"response-content-disposition": attachment(download_name)})
+            url += "?" + urlencode({"response-content-disposition": content_disposition(download_name)})
         signer = CloudFrontSigner(self.key_pair_id, self._rsa_sign)
         return str(signer.generate_presigned_url(url, date_less_than=expires_at))

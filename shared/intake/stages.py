@@ -11,7 +11,10 @@ stage write that settles the record as rejected for the version it processed run
 coordination: it is idempotent (deleting what is gone is a no-op) and it commutes with the other
 stages. A stage that comes later finds the object gone and records nothing (ObjectGone), so the record
 stays rejected; one that read the object before it went and wrote thumbnails afterwards settles the
-record as rejected too, and deletes them again.
+record as rejected too, and deletes them again. A rejected record lists no thumbnails whichever stage
+wrote last (status.listed_thumbnails). A stage that finds the object gone also deletes the upload's
+thumbnails: the object only goes when the upload is rejected or deleted, and a thumbnail stage that
+stored its thumbnails and then died before it could settle finds it gone on its retry.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from intake import storage, thumbnails, validation
+from intake import storage, thumbnails, validation, verdicts
 from intake.consumer import Consumer, LambdaHandler
 from intake.consumer import lambda_handler as consumer_handler
 from intake.events import ObjectCreated, UploadFinished, object_created_events
@@ -67,7 +70,7 @@ def validate(
     facts = validation.ObjectFacts(
         key=event.key, content_type=head.content_type, size=head.size, metadata=head.metadata, head=first
     )
-    checked = validation.validate(facts, cfg.limits)
+    checked = validation.validate(facts, cfg.limits, read_whole=lambda: storage.read(event.bucket, event.key))
     attributes: dict[str, Any] = {}
     if checked.metadata:
         meta = checked.metadata
@@ -82,9 +85,8 @@ def thumbnail(
     event: ObjectCreated, key: UploadKey, cfg: ThumbnailSettings
 ) -> tuple[StageResult, Mapping[str, Any]]:
     head = storage.head(event.bucket, event.key)
-    if head.size > cfg.max_upload_bytes:
-        reason = f"file is {head.size} bytes, over the {cfg.max_upload_bytes} byte limit for thumbnails"
-        return _result("thumbnail", event, (reason,)), {}
+    if head.size > cfg.max_upload_bytes:  # the validate stage's sentence: one problem, one reason
+        return _result("thumbnail", event, (verdicts.too_large(head.size, cfg.max_upload_bytes),)), {}
     try:
         made = thumbnails.make_thumbnails(
             storage.read(event.bucket, event.key), max_pixels=cfg.max_image_pixels
@@ -105,7 +107,8 @@ def thumbnail(
                 "bytes": len(thumb.data),
             }
         )
-    return _result("thumbnail", event, (), thumbnails=listed), {"thumbnails": listed}
+    # The record lists them from this result when it settles (status.listed_thumbnails), not here.
+    return _result("thumbnail", event, (), thumbnails=listed), {}
 
 
 def index(event: ObjectCreated, key: UploadKey, cfg: IndexSettings) -> tuple[StageResult, Mapping[str, Any]]:
@@ -148,14 +151,12 @@ def discard_object(key: UploadKey, event: ObjectCreated) -> None:
         logger.info("rejected upload deleted", extra={"upload_id": key.upload_id, "key": event.key})
 
 
-def store(
-    key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cfg: StageSettings
-) -> Settled | None:
-    """Record `result` and announce a final outcome; None if a newer or stronger result is stored."""
+def store(key: UploadKey, result: StageResult, attributes: Mapping[str, Any], cfg: StageSettings) -> Settled:
+    """Record `result` and announce a final outcome (not if a newer or stronger result is stored)."""
     settled = Records(cfg.index_table).record_stage(key, result, attributes)
-    if settled is None:
+    if not settled.stored:
         logger.info("a newer or stronger result is already stored", extra={"upload_id": key.upload_id})
-        return None
+        return settled
     if settled.needs_announcement:
         assert settled.outcome.version is not None
         metrics.add_metric(name=FINAL_METRICS[settled.outcome.status], unit=MetricUnit.Count, value=1)
@@ -187,17 +188,21 @@ def process(spec: StageSpec[S], cfg: S, event: ObjectCreated) -> None:
         result, attributes = spec.work(event, key, cfg)
     except storage.ObjectGone:
         logger.info("object deleted before processing", extra={"key": event.key})
+        discard_thumbnails(key, cfg)  # rejected or deleted: none may stay (see the module docstring)
         return
     settled = store(key, result, attributes, cfg)
-    outcome = settled.outcome if settled else None
-    if outcome and outcome.status == Status.REJECTED and outcome.version == event.version:
+    if settled.outcome.status != Status.REJECTED:
+        return
+    if settled.stored and settled.outcome.version == event.version:
         discard(key, event, cfg)
+    else:  # an older event's late thumbnails: the newer upload of the key was rejected, they go too
+        discard_thumbnails(key, cfg)
 
 
 def give_up(stage: Stage, cfg: StageSettings, event: ObjectCreated, error: Exception, attempts: int) -> None:
     """The last receive failed: record the stage as failed (which settles the upload as failed)."""
     key = parse_upload_key(event.key)
-    reason = f"{stage} did not complete after {attempts} attempts ({type(error).__name__})"
+    reason = f"{stage} did not complete after {attempts} attempts because of an error on our side"
     failed = StageResult(stage=stage, state="failed", version=event.version, at=now_iso(), reasons=(reason,))
     store(key, failed, {}, cfg)
 

@@ -5,6 +5,9 @@ A result replaces an older one only if it is for a newer version, or for the sam
 as conclusive (done/rejected beat failed). The upload's status is then a function of the stored results,
 so updates commute.
 
+The thumbnails a record lists are derived the same way (`listed_thumbnails`): those of the current
+thumbnail result, and none once the upload is rejected, whichever stage wrote last.
+
 The status words, the stage names and the consumer names are defined here and nowhere else.
 
 `expired` is never stored: a `pending` record carries a DynamoDB TTL (`expires_at_epoch`: the presigned
@@ -115,6 +118,21 @@ def derive(results: Mapping[str, StageResult]) -> Outcome:
     if len(current) == len(STAGES):
         return Outcome(Status.READY, version)
     return Outcome(Status.PROCESSING, version)
+
+
+def listed_thumbnails(results: Mapping[str, StageResult]) -> list[Mapping[str, Any]]:
+    """The thumbnails the record lists: the current version's thumbnail result's, none if rejected.
+
+    A rejected upload's thumbnails are deleted (intake.stages), so listing them would point at nothing;
+    a thumbnail stage that finishes after the rejection still stores its result, which lists nothing.
+    """
+    outcome = derive(results)
+    made = results.get("thumbnail")
+    if outcome.status == Status.REJECTED or made is None or made.state != "done":
+        return []
+    if made.version != outcome.version:
+        return []
+    return list(made.details.get("thumbnails", ()))
 
 
 def read_status(stored: Status, expires_at_epoch: int | None, now_epoch: float) -> Status:

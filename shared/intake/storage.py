@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
 from intake import aws
+from intake.keys import content_disposition
 
 
 class ObjectGone(Exception):
@@ -124,7 +124,7 @@ def presigned_put(
 def presigned_get(bucket: str, key: str, *, expires_in: int, download_name: str | None = None) -> str:
     params = {"Bucket": bucket, "Key": key}
     if download_name:
-        params["ResponseContentDisposition"] = f"attachment; filename*=UTF-8''{quote(download_name, safe='')}"
+        params["ResponseContentDisposition"] = content_disposition(download_name)
     return aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
 

@@ -24,13 +24,12 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import ExifTags, Image, ImageCms, JpegImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, JpegImagePlugin
+
+from intake import verdicts
 
 SIZES = (1024, 512, 128)  # longest side in px
 QUALITY = 85
-
-# Only these decoders may run on user data (no EPS/PSD/TIFF surprises).
-_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 # BICUBIC, as Pillow's own Image.thumbnail: after draft()/reduce() only a
 # < 2x (JPEG) or >= 1.5x step is left, where it matches LANCZOS against a
@@ -73,10 +72,6 @@ class ImageRejected(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
-
-
-def _mp(pixels: int) -> str:
-    return f"{pixels / 1_000_000:.1f} MP"
 
 
 def fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
@@ -150,18 +145,15 @@ def _pixels_only(im: Image.Image) -> Image.Image:
     return im
 
 
-def _decode_largest(data: bytes, max_pixels: int, longest: int) -> tuple[Image.Image, tuple[int, int]]:
+def _decode_largest(data: bytes, content_type: str, longest: int) -> tuple[Image.Image, tuple[int, int]]:
     """Decode the first frame straight to the largest thumbnail.
 
     Returns it (RGB, sRGB, upright, no metadata) and the original's upright
     size. All full-size pixel data is dropped when this returns.
     """
-    with Image.open(io.BytesIO(data), formats=_FORMATS) as im:
+    # Only the sniffed format's decoder may run on user data (no EPS/PSD/TIFF surprises).
+    with Image.open(io.BytesIO(data), formats=[verdicts.PIL_FORMATS[content_type]]) as im:
         width, height = im.size
-        if width * height > max_pixels:
-            raise ImageRejected(
-                f"image is {width}x{height} = {_mp(width * height)}, the limit is {_mp(max_pixels)}"
-            )
         # Work in stored (pre-rotation) coordinates: the box has the image's
         # real aspect ratio, so draft() can pick the biggest DCT scale that
         # still covers it. A 90-degree EXIF rotation only swaps w and h, and
@@ -194,6 +186,25 @@ def _encode(im: Image.Image, quality: int) -> bytes:
     return buf.getvalue()
 
 
+def _check(data: bytes, max_pixels: int) -> str:
+    """The sniffed content type of an image we may decode; ImageRejected, with the sentence the
+    validate stage gives for the same problem (intake.verdicts), for one we will not."""
+    if not data:
+        raise ImageRejected(verdicts.EMPTY)
+    content_type = verdicts.sniff_content_type(data)
+    if content_type is None:
+        raise ImageRejected(verdicts.NOT_AN_IMAGE)
+    try:
+        width, height = verdicts.header_size(data, content_type)
+    except Exception as exc:  # Pillow raises many types on bad headers
+        raise ImageRejected(verdicts.unreadable(exc, content_type, max_pixels)) from exc
+    if width * height > max_pixels:  # checked before any pixel is decoded
+        raise ImageRejected(verdicts.too_many_pixels(width, height, max_pixels))
+    if content_type == "image/webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
+        raise ImageRejected(verdicts.TRUNCATED)  # shorter than its RIFF header says; libwebp won't say
+    return content_type
+
+
 def make_thumbnails(
     data: bytes, max_pixels: int, sizes: Sequence[int] = SIZES, quality: int = QUALITY
 ) -> list[Thumbnail]:
@@ -205,12 +216,13 @@ def make_thumbnails(
     """
     if not sizes or min(sizes) < 1 or max_pixels < 1:
         raise ValueError("sizes and max_pixels must be positive")
+    content_type = _check(data, max_pixels)
     descending = sorted(set(sizes), reverse=True)
     try:
         with warnings.catch_warnings():
             # Our max_pixels is the limit that counts; Pillow's warning is noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            current, upright = _decode_largest(data, max_pixels, descending[0])
+            current, upright = _decode_largest(data, content_type, descending[0])
         made: dict[int, Thumbnail] = {}
         for size in descending:
             # Target from the original's size so rounding does not compound.
@@ -219,20 +231,8 @@ def make_thumbnails(
                 # Each size from the previous (larger) result, not the original.
                 current = current.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)
             made[size] = Thumbnail(size, current.width, current.height, _encode(current, quality))
-    except (ImageRejected, MemoryError):
-        raise  # MemoryError is our sizing problem, not the user's: let it be retried/alarmed
-    except Image.DecompressionBombError as exc:
-        # Pillow refuses before reporting the size, only above 2 * MAX_IMAGE_PIXELS.
-        pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
-        raise ImageRejected(
-            f"image has more than {_mp(pillow_limit)}, the limit is {_mp(max_pixels)}"
-        ) from exc
-    except UnidentifiedImageError as exc:
-        raise ImageRejected("file is not a JPEG, PNG, GIF or WebP image") from exc
-    except OSError as exc:
-        if "truncated" in str(exc):
-            raise ImageRejected("image data is truncated (incomplete or damaged file)") from exc
-        raise ImageRejected(f"cannot decode image: {exc}") from exc
-    except Exception as exc:  # Pillow raises SyntaxError, ValueError, struct.error... on bad data
-        raise ImageRejected(f"cannot decode image: {str(exc) or type(exc).__name__}") from exc
+    except MemoryError:
+        raise  # our sizing problem, not the user's: let it be retried/alarmed
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error... on bad data
+        raise ImageRejected(verdicts.unreadable(exc, content_type, max_pixels)) from exc
     return [made[size] for size in sizes]

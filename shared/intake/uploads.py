@@ -17,10 +17,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 from pydantic_core import ErrorDetails
 
-from intake.keys import UploadKey, sanitize_filename
+from intake.keys import MAX_DISPLAY_NAME_CHARS, UploadKey, display_name, sanitize_filename
 from intake.metadata import InvalidMetadata, UploadMetadata, encode_metadata
 from intake.record import UploadRecord
 from intake.status import Status
+from intake.text import quoted
 
 UPLOAD_URL_TTL_S = 300  # presigned POST/PUT: S3 refuses them after 5 minutes
 DOWNLOAD_URL_TTL_S = 300  # presigned GETs in GET /uploads/{id}
@@ -55,7 +56,8 @@ class _CreateBody(BaseModel):
 
 @dataclass(frozen=True)
 class NewUpload:
-    """A valid POST /uploads request: the sanitized filename and the declared type and size."""
+    """A valid POST /uploads request: the name as the user gave it (`keys.display_name`), the declared
+    type and size, and the descriptive metadata. The key holds a safe form of the name (`upload_terms`)."""
 
     filename: str
     content_type: str
@@ -91,6 +93,10 @@ class UploadTerms:
         return {"Content-Type": self.content_type} | {_META_PREFIX + k: v for k, v in self.metadata.items()}
 
 
+# pydantic refuses strings with unpaired surrogates, which JSON can carry ("\\ud800").
+_NOT_UNICODE = "{} is not valid Unicode text (it has an unpaired surrogate)"
+
+
 def _where(err: ErrorDetails) -> str:
     return ".".join(str(part) for part in err["loc"]) or "body"
 
@@ -110,11 +116,23 @@ def _sentence(err: ErrorDetails) -> str:
             "dict_type": "an object",
         }[kind]
         return f"{where} must be {expected}"
+    if kind == "string_unicode":
+        return _NOT_UNICODE.format(where)
     if kind == "string_too_short":
         return f"{where} must not be empty"
     if kind == "string_too_long":
         return f"{where} is longer than {ctx.get('max_length')} characters"
     return f"{where}: {err['msg']}"
+
+
+def _filename(raw: str) -> str:
+    """The name to keep and show: the user's, without directory part, control or bidi characters."""
+    name = display_name(raw)
+    if name in ("", ".", ".."):
+        raise BadRequest("filename must name a file, not only a folder, dots or control characters")
+    if len(name) > MAX_DISPLAY_NAME_CHARS:
+        raise BadRequest(f"filename is longer than {MAX_DISPLAY_NAME_CHARS} characters")
+    return name
 
 
 def parse_new_upload(body: str | None, *, allowed_content_types: frozenset[str], max_bytes: int) -> NewUpload:
@@ -134,14 +152,14 @@ def parse_new_upload(body: str | None, *, allowed_content_types: frozenset[str],
     content_type = parsed.content_type.strip().lower()
     if content_type not in allowed_content_types:
         allowed = ", ".join(sorted(allowed_content_types))
-        raise BadRequest(f"content_type {parsed.content_type!r} is not allowed; allowed: {allowed}")
+        raise BadRequest(f"content_type {quoted(parsed.content_type)} is not allowed; allowed: {allowed}")
     if parsed.size < 1:
         raise BadRequest("size must be at least 1 byte")
     if parsed.size > max_bytes:
         raise BadRequest(f"size {parsed.size} is over the {max_bytes} byte limit")
     meta = parsed.metadata
     return NewUpload(
-        filename=sanitize_filename(parsed.filename),
+        filename=_filename(parsed.filename),
         content_type=content_type,
         size=parsed.size,
         title=meta.title or None,
@@ -155,12 +173,16 @@ def new_upload_id() -> str:
 
 
 def upload_terms(owner: str, upload_id: str, upload: NewUpload) -> UploadTerms:
-    """The key and the S3 metadata for `upload`; BadRequest if the metadata breaks its limits."""
+    """The key and the S3 metadata for `upload`; BadRequest if the metadata breaks its limits.
+
+    The key and the object's `filename` metadata hold the name's safe form; the index keeps the name.
+    """
+    key_name = sanitize_filename(upload.filename)
     try:
         meta = UploadMetadata(
             owner=owner,
             upload_id=upload_id,
-            filename=upload.filename,
+            filename=key_name,
             title=upload.title,
             description=upload.description,
             tags=list(upload.tags),
@@ -171,7 +193,7 @@ def upload_terms(owner: str, upload_id: str, upload: NewUpload) -> UploadTerms:
         encoded = encode_metadata(meta)
     except InvalidMetadata as exc:
         raise BadRequest(str(exc)) from None
-    key = UploadKey(owner=owner, upload_id=upload_id, filename=upload.filename)
+    key = UploadKey(owner=owner, upload_id=upload_id, filename=key_name)
     return UploadTerms(key=key, content_type=upload.content_type, size=upload.size, metadata=encoded)
 
 
@@ -188,6 +210,8 @@ def _metadata_sentence(err: ErrorDetails) -> str:
         return f"{where} has more than {ctx.get('max_length')} items"
     if err["type"] == "string_too_short":
         return f"{where} must not be empty"
+    if err["type"] == "string_unicode":
+        return _NOT_UNICODE.format(where)
     if err["type"] == "value_error" and "error" in ctx:
         return str(ctx["error"])
     return f"{where}: {err['msg']}"
@@ -199,7 +223,7 @@ def upload_method(value: str | None) -> Literal["POST", "PUT"]:
         return "POST"
     if method == "PUT":
         return "PUT"
-    raise BadRequest(f"method must be POST or PUT, not {value!r}")
+    raise BadRequest(f"method must be POST or PUT, not {quoted(value or '')}")
 
 
 @dataclass(frozen=True)

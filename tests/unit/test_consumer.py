@@ -16,8 +16,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from intake import announce, consumer, stages
 from intake.events import FinishedRecord, ObjectCreated, UploadFinished
 from intake.keys import UploadKey
+from intake.records import Settled
 from intake.settings import IndexSettings, NotifySettings
-from intake.status import StageResult, Status
+from intake.status import Outcome, StageResult, Status
 from tests.support.aws import Context, s3_event_body, sqs_event
 
 KEY = "uploads/owner-a/u1/cat.jpg"
@@ -49,9 +50,10 @@ def stored(monkeypatch: pytest.MonkeyPatch) -> list[StageResult]:
     """The stage results the stage writes (instead of DynamoDB)."""
     results: list[StageResult] = []
 
-    def store(key: UploadKey, result: StageResult, attributes: Any, cfg: Any) -> None:
+    def store(key: UploadKey, result: StageResult, attributes: Any, cfg: Any) -> Settled:
         assert key.key == KEY
         results.append(result)
+        return Settled(Outcome(Status.PROCESSING, result.version), needs_announcement=False)
 
     monkeypatch.setattr(stages, "store", store)
     return results
@@ -83,7 +85,9 @@ def test_a_stage_records_failed_on_the_last_receive_and_still_raises(
         rule(stage_record(receive_count))
     (failed,) = stored
     assert (failed.stage, failed.state) == ("index", "failed")
-    assert failed.reasons == (f"index did not complete after {receive_count} attempts (Broken)",)
+    assert failed.reasons == (
+        f"index did not complete after {receive_count} attempts because of an error on our side",
+    )
 
 
 def test_a_stage_that_succeeds_on_the_last_receive_records_only_its_result(stored: list[StageResult]) -> None:

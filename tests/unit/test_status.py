@@ -11,13 +11,18 @@ from intake.status import (
     StageResult,
     Status,
     derive,
+    listed_thumbnails,
     read_status,
     supersedes,
 )
 
+MADE = [{"size": s, "key": f"thumbnails/o/u/{s}.jpg", "width": s, "height": s} for s in (1024, 512, 128)]
 
-def result(stage, state="done", version="t1", reasons=()):
-    return StageResult(stage=stage, state=state, version=version, at="now", reasons=tuple(reasons))
+
+def result(stage, state="done", version="t1", reasons=(), **details):
+    return StageResult(
+        stage=stage, state=state, version=version, at="now", reasons=tuple(reasons), details=details
+    )
 
 
 def apply_all(results):
@@ -81,7 +86,7 @@ def test_older_version_never_replaces_newer():
 WRITES = [
     result("validate"),
     result("thumbnail", "failed", reasons=["gave up"]),
-    result("thumbnail"),
+    result("thumbnail", thumbnails=MADE),
     result("index"),
     result("index"),  # duplicate delivery
     result("validate", version="t0"),  # an older upload of the same key
@@ -92,6 +97,37 @@ WRITES = [
 def test_any_order_gives_the_same_outcome(order):
     stored = apply_all([WRITES[i] for i in order])
     assert derive(stored) == Outcome(Status.READY, "t1")
+    assert listed_thumbnails(stored) == MADE
+
+
+# A PNG declared as JPEG: validate rejects it, the thumbnail stage makes thumbnails all the same.
+REJECTED_WRITES = [
+    result("validate", "rejected", reasons=["content is image/png but was declared image/jpeg"]),
+    result("thumbnail", thumbnails=MADE),
+    result("thumbnail", thumbnails=MADE),  # duplicate delivery
+    result("thumbnail", "failed", reasons=["gave up"]),
+    result("index"),
+    result("thumbnail", version="t0", thumbnails=MADE),  # an older upload of the same key
+]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(len(REJECTED_WRITES))))[::23])
+def test_a_rejected_upload_lists_no_thumbnails_in_any_order(order):
+    stored = apply_all([REJECTED_WRITES[i] for i in order])
+    assert derive(stored).status == Status.REJECTED
+    assert listed_thumbnails(stored) == []
+    # after every prefix of the writes as well: the thumbnails never show once the verdict is in
+    for n in range(1, len(order) + 1):
+        prefix = apply_all([REJECTED_WRITES[i] for i in order[:n]])
+        if "validate" in prefix:
+            assert listed_thumbnails(prefix) == []
+
+
+def test_only_the_current_versions_thumbnails_are_listed():
+    old = {"thumbnail": result("thumbnail", version="t0", thumbnails=MADE), "index": result("index")}
+    assert derive(old).version == "t1" and listed_thumbnails(old) == []
+    failed = {s: result(s) for s in STAGES} | {"thumbnail": result("thumbnail", "failed")}
+    assert listed_thumbnails(failed) == []
 
 
 # --- expired: derived on read from a pending record's TTL ---------------------------------------------
