@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -119,13 +118,6 @@ def presigned_put(
         "Metadata": metadata,
     }
     return aws.s3().generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
-
-
-def presigned_get(bucket: str, key: str, *, expires_in: int, download_name: str | None = None) -> str:
-    params = {"Bucket": bucket, "Key": key}
-    if download_name:
-        params["ResponseContentDisposition"] = f"attachment; filename*=UTF-8''{quote(download_name, safe='')}"
-    return aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
 
 def delete(bucket: str, key: str) -> None:
