@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["FunctionLog", "open_log"]
 
 log = logging.getLogger("localcloud.lambda.logs")
-FLUSH_S = 0.25
+FLUSH_S = 1.0  # CloudWatch shows Lambda's lines within seconds too; fewer requests to the emulator
 _BATCH = 1000  # events per PutLogEvents (CloudWatch allows 10,000 and 1 MB)
 
 
@@ -85,6 +85,9 @@ class _Shipper:
         return self._clients[key]
 
     def _send(self, stream: _Stream, events: list[dict[str, Any]]) -> None:
+        # Imported here: the Lambda worker imports this module too, and must load only its layer's botocore.
+        from botocore.exceptions import EndpointConnectionError
+
         try:
             logs = self._client(stream)
             if stream not in self._created:
@@ -98,7 +101,9 @@ class _Shipper:
                     logStreamName=stream.name,
                     logEvents=events[start : start + _BATCH],
                 )
-        except Exception as exc:  # denied, no such group, the emulator stopping: the lines are lost
+        except EndpointConnectionError:  # the emulator stopped: the lines are lost, nothing to report
+            log.debug("%s: emulator gone, %d log lines dropped", stream.name, len(events))
+        except Exception as exc:  # denied, no such group: the lines are lost
             if stream not in self._failed:
                 self._failed.add(stream)
                 log.warning("%s: log lines not written to %s: %s", stream.name, stream.group, exc)
