@@ -20,18 +20,45 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .authz.identity import role_session
-
-if TYPE_CHECKING:
-    from .lambda_runtime import FunctionSpec, InvokeResult
 
 __all__ = ["FunctionLog", "open_log"]
 
 log = logging.getLogger("localcloud.lambda.logs")
 FLUSH_S = 1.0  # CloudWatch shows Lambda's lines within seconds too; fewer requests to the emulator
 _BATCH = 1000  # events per PutLogEvents (CloudWatch allows 10,000 and 1 MB)
+
+
+class Function(Protocol):
+    """What this module reads of a lambda_runtime.FunctionSpec (which imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def role_arn(self) -> str: ...
+    @property
+    def endpoint_url(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+
+
+class Invocation(Protocol):
+    """What this module reads of a lambda_runtime.InvokeResult."""
+
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def timed_out(self) -> bool: ...
+    @property
+    def error(self) -> dict[str, Any] | None: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def max_memory_used_mb(self) -> int | None: ...
+    @property
+    def init_ms(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -125,7 +152,7 @@ class FunctionLog:
     def started(self, request_id: str) -> None:
         self.write(f"START RequestId: {request_id} Version: $LATEST")
 
-    def ended(self, result: InvokeResult, memory_mb: int) -> None:
+    def ended(self, result: Invocation, memory_mb: int) -> None:
         """END and REPORT of one invocation, as the platform writes them."""
         if not result.request_id:
             return  # the init failed before an invocation began
@@ -141,7 +168,7 @@ class FunctionLog:
         self.write(report)
 
 
-def open_log(spec: FunctionSpec, log_stream: str) -> FunctionLog | None:
+def open_log(spec: Function, log_stream: str) -> FunctionLog | None:
     """The log stream of a new execution environment of ``spec``; None without an execution role."""
     if not spec.role_arn:
         return None
