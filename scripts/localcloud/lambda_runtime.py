@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .authz.identity import role_credentials
+from .function_logs import FunctionLog, open_log
 
 __all__ = [
     "ExecutionEnvironment",
@@ -422,8 +423,10 @@ def _line_level(text: str) -> int:
     return logging.INFO
 
 
-def _pump_output(stream: IO[bytes], logger: logging.Logger, name: str) -> None:
-    """Forward the worker's stdout/stderr, line by line, to the local cloud's logging."""
+def _pump_output(
+    stream: IO[bytes], logger: logging.Logger, name: str, cloudwatch: FunctionLog | None = None
+) -> None:
+    """Forward the worker's stdout/stderr, line by line, to the local cloud's logging (and CloudWatch)."""
     fd = stream.fileno()
     pending = b""
 
@@ -431,6 +434,8 @@ def _pump_output(stream: IO[bytes], logger: logging.Logger, name: str) -> None:
         text = raw.decode("utf-8", "replace").strip("\r").replace("\r", "\n")
         if text.strip():
             logger.log(_line_level(text), "[%s] %s", name, text)
+            if cloudwatch is not None:
+                cloudwatch.write(text)
 
     try:
         while True:
@@ -493,6 +498,7 @@ class ExecutionEnvironment:
         self._worker: _Worker | None = None
         self._closed = False
         self._logger = logging.getLogger(f"localcloud.lambda.{spec.name}")
+        self._cloudwatch: FunctionLog | None = None  # the current worker's log stream (function_logs)
         self.cold_starts = 0
         self.last_used = time.monotonic()
 
@@ -559,6 +565,7 @@ class ExecutionEnvironment:
         """Start the worker process with the function's environment, and the thread that reads its log."""
         spec = self._spec
         log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
+        self._cloudwatch = open_log(spec, log_stream)  # as Lambda: one stream per environment
         ours, theirs = socket.socketpair()
         with ours, theirs:
             process = subprocess.Popen(
@@ -577,7 +584,7 @@ class ExecutionEnvironment:
         assert process.stdout is not None
         pump = threading.Thread(
             target=_pump_output,
-            args=(process.stdout, self._logger, spec.name),
+            args=(process.stdout, self._logger, spec.name, self._cloudwatch),
             name="lambda-log",
             daemon=True,
         )
@@ -652,6 +659,8 @@ class ExecutionEnvironment:
             worker = self._worker
             assert worker is not None
             result = self._invoke_worker(worker, event_json, timeout, init_ms)
+            if self._cloudwatch is not None:
+                self._cloudwatch.ended(result, self._spec.memory_mb)
             if self._closed:
                 self._discard_worker()
             self.last_used = time.monotonic()
@@ -661,6 +670,8 @@ class ExecutionEnvironment:
         self, worker: _Worker, event_json: str, timeout: float, init_ms: float | None
     ) -> InvokeResult:
         request_id = str(uuid.uuid4())
+        if self._cloudwatch is not None:
+            self._cloudwatch.started(request_id)
         deadline_ms = int((time.time() + timeout) * 1000)
         t0 = time.perf_counter()
         worker.invocations += 1

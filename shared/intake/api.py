@@ -2,7 +2,7 @@
 
 The handler does HTTP; `uploads` holds the pure rules; this module puts them together with S3
 (`storage`) and the index (`records`). Downloads are CloudFront signed URLs (`signing`, with the key
-from Parameter Store, `parameters`) when the API has a CDN URL, else S3 presigned GETs. A record that is missing and one that belongs to someone else
+from Parameter Store, `parameters`). A record that is missing and one that belongs to someone else
 look the same (NotFound), so ids reveal nothing.
 """
 
@@ -57,12 +57,10 @@ class UploadsApi:
         self.cfg = cfg
         self.records = records or Records(cfg.index_table)
         self.clock = clock
-        self.cdn: CloudFrontUrls | None = None
-        if cfg.cdn_url:
-            name = cfg.signing_key_parameter
-            self.cdn = CloudFrontUrls(
-                cfg.cdn_url, cfg.signing_key_pair_id, lambda: parameters.secure_string(name)
-            )
+        name = cfg.signing_key_parameter
+        self.cdn = CloudFrontUrls(
+            cfg.cdn_url, cfg.signing_key_pair_id, lambda: parameters.secure_string(name)
+        )
 
     def create(self, caller: Caller, body: str | None, method: Literal["POST", "PUT"]) -> dict[str, Any]:
         """Presign one upload and record it as pending."""
@@ -128,22 +126,18 @@ class UploadsApi:
         if not downloadable(record):  # rejected (its bytes are deleted) or expired (never uploaded)
             return without_downloads(view)
         now = self.clock()
-        view["download_url"] = self._download_url(
-            self.cfg.upload_bucket, record.object_key, now, download_name=record.filename
-        )
+        view["download_url"] = self._download_url(record.object_key, now, download_name=record.filename)
         keys = {t.size: t.key for t in record.thumbnails}
         for thumb in view["thumbnails"]:
             key = keys.get(thumb["size"])
-            thumb["url"] = self._download_url(self.cfg.thumbnail_bucket, key, now) if key else None
+            thumb["url"] = self._download_url(key, now) if key else None
         view["urls_expire_at"] = expiry(now, DOWNLOAD_URL_TTL_S)
         return view
 
-    def _download_url(self, bucket: str, key: str, now: datetime, *, download_name: str | None = None) -> str:
-        """A URL reading `key` for DOWNLOAD_URL_TTL_S: through CloudFront if configured, else from S3."""
-        if self.cdn is not None:
-            expires_at = now + timedelta(seconds=DOWNLOAD_URL_TTL_S)
-            return self.cdn.url(key, expires_at=expires_at, download_name=download_name)
-        return storage.presigned_get(bucket, key, expires_in=DOWNLOAD_URL_TTL_S, download_name=download_name)
+    def _download_url(self, key: str, now: datetime, *, download_name: str | None = None) -> str:
+        """A CloudFront URL reading `key` (its behaviour picks the bucket) for DOWNLOAD_URL_TTL_S."""
+        expires_at = now + timedelta(seconds=DOWNLOAD_URL_TTL_S)
+        return self.cdn.url(key, expires_at=expires_at, download_name=download_name)
 
     def delete(self, caller: Caller, upload_id: str) -> None:
         """Remove the object, its thumbnails and the record (the record last, so a retry finds it)."""

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 if TYPE_CHECKING:
     from intake.validation import Limits
@@ -97,13 +97,14 @@ class NotifySettings(ConsumerSettings):
 class ApiSettings(FunctionSettings, _UploadLimit, _AllowedTypes):
     index_table: Name
     upload_bucket: Name  # the API presigns uploads into it
-    thumbnail_bucket: Name  # and downloads of thumbnails from it
+    thumbnail_bucket: Name  # and deletes an upload's thumbnails from it
     web_origin: str = ""  # the API's CORS origin; "" allows any
-    # Delivery: with CDN_URL, downloads are CloudFront URLs signed with the key pair SIGNING_KEY_PAIR_ID,
-    # whose private key is the SecureString parameter SIGNING_KEY_PARAMETER; without, S3 presigned GETs.
-    cdn_url: str = ""
-    signing_key_pair_id: str = ""
-    signing_key_parameter: str = ""
+    # Delivery: downloads are CloudFront URLs (the stack's distribution, or the local cloud's front)
+    # signed with the key pair SIGNING_KEY_PAIR_ID, whose private key is the SecureString parameter
+    # SIGNING_KEY_PARAMETER. The API role cannot read the buckets: there is no S3 fallback.
+    cdn_url: Name
+    signing_key_pair_id: Name
+    signing_key_parameter: Name
     # A pending record whose object never arrives expires (DynamoDB TTL) this long after its presigned
     # URL does; a large upload started just before the URL expired still has time to finish.
     abandoned_upload_grace_s: int = Field(default=3600, ge=0)
@@ -111,9 +112,3 @@ class ApiSettings(FunctionSettings, _UploadLimit, _AllowedTypes):
     @property
     def cors_origin(self) -> str:
         return self.web_origin or "*"
-
-    @model_validator(mode="after")
-    def _signing_key_with_cdn(self) -> Self:
-        if self.cdn_url and not (self.signing_key_pair_id and self.signing_key_parameter):
-            raise ValueError("CDN_URL needs SIGNING_KEY_PAIR_ID and SIGNING_KEY_PARAMETER")
-        return self

@@ -8,7 +8,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from intake import aws
-from intake.keys import content_disposition
 
 
 class ObjectGone(Exception):
@@ -119,13 +118,6 @@ def presigned_put(
         "Metadata": metadata,
     }
     return aws.s3().generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
-
-
-def presigned_get(bucket: str, key: str, *, expires_in: int, download_name: str | None = None) -> str:
-    params = {"Bucket": bucket, "Key": key}
-    if download_name:
-        params["ResponseContentDisposition"] = content_disposition(download_name)
-    return aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
 
 def delete(bucket: str, key: str) -> None:

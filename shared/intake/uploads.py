@@ -24,7 +24,7 @@ from intake.status import Status
 from intake.text import quoted
 
 UPLOAD_URL_TTL_S = 300  # presigned POST/PUT: S3 refuses them after 5 minutes
-DOWNLOAD_URL_TTL_S = 300  # presigned GETs in GET /uploads/{id}
+DOWNLOAD_URL_TTL_S = 300  # the signed CloudFront URLs in GET /uploads/{id}
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 MAX_RAW_FILENAME_CHARS = 1024
 MAX_CURSOR_CHARS = 1024

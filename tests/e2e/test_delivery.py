@@ -1,10 +1,15 @@
 """Delivery through the local CloudFront front: signed URLs from the API open thumbnails and originals
 (with the response headers policy's headers and attachment downloads); tampered, expired, foreign-key,
-other-object and unsigned requests get CloudFront's 403; the buckets refuse anonymous reads."""
+other-object and unsigned requests get CloudFront's 403; the buckets refuse anonymous reads. The origin
+access control's reads are evaluated as on AWS: a bucket policy or key policy that does not allow this
+distribution (cloudfront.amazonaws.com, aws:SourceArn) gets S3's 403 through CloudFront, counted."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -13,6 +18,7 @@ import requests
 from botocore.signers import CloudFrontSigner
 
 from intake.signing import CloudFrontUrls
+from localcloud.authz.denials import DENIALS
 from localcloud.cloud import LocalCloud
 from tests.e2e.test_api import User, final, new_user, post_file, presign
 from tests.support import images, signing
@@ -138,6 +144,107 @@ def test_the_signing_key_is_a_secure_string_matching_the_key_group(cloud: LocalC
     from intake_tools.signing_key import public_key_pem
 
     assert key["EncodedKey"].strip() == public_key_pem(parameter["Value"]).strip()
+
+
+Statements = list[dict[str, Any]]
+
+
+@contextlib.contextmanager
+def bucket_policy_changed(
+    cloud: LocalCloud, output: str, change: Callable[[Statements], Statements]
+) -> Iterator[None]:
+    """The bucket's policy with its statements changed for the `with` block, then restored."""
+    s3, bucket = cloud.client("s3"), cloud.outputs[output]
+    original = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    document = json.loads(original)
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({**document, "Statement": change(document["Statement"])})
+    )
+    try:
+        yield
+    finally:
+        s3.put_bucket_policy(Bucket=bucket, Policy=original)
+
+
+@contextlib.contextmanager
+def key_policy_changed(cloud: LocalCloud, change: Callable[[Statements], Statements]) -> Iterator[None]:
+    """The stack key's policy with its statements changed for the `with` block, then restored."""
+    kms, key = cloud.client("kms"), cloud.outputs["DataKeyArn"]
+    original = kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]
+    document = json.loads(original)
+    changed = {**document, "Statement": change(document["Statement"])}
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(changed))
+    try:
+        yield
+    finally:
+        kms.put_key_policy(KeyId=key, PolicyName="default", Policy=original)
+
+
+def _without(sid: str) -> Callable[[Statements], Statements]:
+    return lambda statements: [s for s in statements if s.get("Sid") != sid]
+
+
+def _source_arn(arn: str) -> Callable[[Statements], Statements]:
+    def change(statements: Statements) -> Statements:
+        for statement in statements:
+            if statement.get("Sid") == "AllowCloudFrontRead":
+                statement["Condition"] = {"StringEquals": {"AWS:SourceArn": arn}}
+        return statements
+
+    return change
+
+
+def _denied_by_s3(url: str, action: str, resource: str) -> None:
+    """CloudFront passes on S3's AccessDenied; the local cloud logs and counts the denied origin read."""
+    before = DENIALS.count
+    response = _get(url)
+    assert response.status_code == 403, response.text
+    assert response.headers["Content-Type"] == "application/xml"
+    assert "<Code>AccessDenied</Code>" in response.text and "<RequestId>" in response.text
+    assert response.headers["X-Cache"] == "Error from cloudfront"
+    assert DENIALS.count == before + 1
+    denial = DENIALS.snapshot()["recent"][-1]
+    assert (denial["principal"], denial["action"]) == ("cloudfront.amazonaws.com", action)
+    assert denial["resource"].startswith(resource), denial
+
+
+def test_the_origin_read_needs_the_bucket_policy_to_allow_cloudfront(
+    cloud: LocalCloud, ready: dict[str, Any]
+) -> None:
+    url = ready["thumbnails"][-1]["url"]
+    bucket_arn = f"arn:aws:s3:::{cloud.outputs['ThumbnailBucketName']}"
+    with bucket_policy_changed(cloud, "ThumbnailBucketName", _without("AllowCloudFrontRead")):
+        _denied_by_s3(url, "s3:GetObject", f"{bucket_arn}/thumbnails/")
+    assert _get(url).status_code == 200  # the template's policy
+
+
+def test_the_origin_read_needs_the_bucket_policy_to_name_this_distribution(
+    cloud: LocalCloud, ready: dict[str, Any]
+) -> None:
+    url = ready["download_url"]
+    other = cloud.outputs["DistributionArn"].rsplit("/", 1)[0] + "/EOTHERDISTRIBUTION"
+    with bucket_policy_changed(cloud, "UploadBucketName", _source_arn(other)):
+        _denied_by_s3(url, "s3:GetObject", f"arn:aws:s3:::{cloud.outputs['UploadBucketName']}/uploads/")
+    with bucket_policy_changed(cloud, "UploadBucketName", _source_arn(cloud.outputs["DistributionArn"])):
+        assert _get(url).content == ready["original"]
+
+
+def test_an_sse_kms_origin_read_needs_the_key_policy_to_allow_cloudfront(
+    cloud: LocalCloud, ready: dict[str, Any]
+) -> None:
+    url = ready["thumbnails"][0]["url"]
+    with key_policy_changed(cloud, _without("AllowCloudFrontOacDecrypt")):
+        _denied_by_s3(url, "kms:Decrypt", cloud.outputs["DataKeyArn"])
+        assert _get(cloud.cdn_url + "/index.html").status_code == 403  # the page is SSE-KMS too
+    assert _get(url).status_code == 200
+
+
+def test_a_missing_object_is_403_through_cloudfront(cloud: LocalCloud, ready: dict[str, Any]) -> None:
+    """The bucket policies give CloudFront no s3:ListBucket, so S3 answers 403 for a missing key."""
+    path = urlsplit(ready["thumbnails"][0]["url"]).path.rsplit("/", 1)[0] + "/no-such-size.jpg"
+    urls = CloudFrontUrls(cloud.cdn_url, cloud.outputs["SigningKeyPairId"], cloud_private_key(cloud))
+    missing = urls.url(path.lstrip("/"), expires_at=_at(time.time() + 60))
+    _denied_by_s3(missing, "s3:ListBucket", f"arn:aws:s3:::{cloud.outputs['ThumbnailBucketName']}")
 
 
 def cloud_private_key(cloud: LocalCloud) -> Any:

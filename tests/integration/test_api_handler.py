@@ -1,5 +1,6 @@
 """The API function (functions/api/handler.py) on moto's mock_aws: every route, its 400s and 404s, the
-presigned terms it hands out, and what it leaves in S3 and DynamoDB."""
+presigned terms it hands out, and what it leaves in S3 and DynamoDB. Its download URLs (CloudFront,
+signed with the key in Parameter Store): test_api_signed_urls.py."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from intake import aws
+from intake import aws, parameters
+from tests.support import signing
 from tests.support.aws import REGION, ROOT, Context, load_handler, table_definition
 
 UPLOADS, THUMBS, TABLE = "intake-uploads", "intake-thumbs", "intake-index"
@@ -26,6 +28,10 @@ OPENAPI = ROOT / "infra" / "cloudformation" / "openapi.yaml"
 ORIGIN = "http://127.0.0.1:3000"
 MAX_BYTES = 5000
 ALICE, BOB = "11111111-aaaa-4aaa-8aaa-111111111111", "22222222-bbbb-4bbb-8bbb-222222222222"
+# The distribution the API signs download URLs for, and its signing key (a SecureString parameter).
+CDN = "https://d111111abcdef8.cloudfront.net"
+KEY_PAIR_ID = "K2JCJMDEHXQW5F"
+PARAMETER = "/intake/cloudfront/signing-key-a"
 
 
 @dataclass
@@ -120,6 +126,9 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         "ALLOWED_CONTENT_TYPES": "image/jpeg,image/png",
         "MAX_UPLOAD_BYTES": str(MAX_BYTES),
         "WEB_ORIGIN": ORIGIN,
+        "CDN_URL": CDN,
+        "SIGNING_KEY_PAIR_ID": KEY_PAIR_ID,
+        "SIGNING_KEY_PARAMETER": PARAMETER,
         "POWERTOOLS_SERVICE_NAME": "api",
         "POWERTOOLS_METRICS_NAMESPACE": "Intake",
     }.items():
@@ -127,13 +136,18 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         aws._client.cache_clear()
+        parameters.secure_string.cache_clear()
         s3 = boto3.client("s3", region_name=REGION)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         for bucket in (UPLOADS, THUMBS):
             s3.create_bucket(Bucket=bucket)
         dynamodb.create_table(TableName=TABLE, **table_definition("IndexTable"))
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=PARAMETER, Value=signing.private_pem(), Type="SecureString"
+        )
         yield Api(load_handler("api"), s3, dynamodb)
         aws._client.cache_clear()
+        parameters.secure_string.cache_clear()
 
 
 # --- POST /uploads --------------------------------------------------------------------------------
@@ -355,21 +369,6 @@ def ready_upload(api: Api, owner: str = ALICE, upload_id: str = "f" * 32) -> str
     for size in (1024, 512, 128):  # 512 was written but never recorded: delete removes it too
         api.s3.put_object(Bucket=THUMBS, Key=f"thumbnails/{owner}/{upload_id}/{size}.jpg", Body=b"t")
     return upload_id
-
-
-def test_get_returns_the_record_with_short_lived_download_urls(api: Api) -> None:
-    upload_id = ready_upload(api)
-    status, item, _ = api.call("GET", f"/uploads/{upload_id}")
-    assert status == 200 and item["status"] == "ready"
-    download = urlsplit(item["download_url"])
-    assert download.path.endswith(f"/uploads/{ALICE}/{upload_id}/cat.jpg")
-    assert parse_qs(download.query)["X-Amz-Expires"] == ["300"]
-    assert "attachment" in parse_qs(download.query)["response-content-disposition"][0]
-    assert [(t["size"], urlsplit(t["url"]).path.split("/")[-1]) for t in item["thumbnails"]] == [
-        (1024, "1024.jpg"),
-        (128, "128.jpg"),
-    ]
-    assert item["urls_expire_at"]
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])

@@ -1,42 +1,24 @@
-"""GET /uploads/{id} with a CloudFront distribution configured (CDN_URL): signed URLs from the key in
-Parameter Store (mock_aws SSM, SecureString), checked the way CloudFront checks them; without CDN_URL
-the API falls back to S3 presigned GETs (test_api_handler.py)."""
+"""GET /uploads/{id}: download URLs for the distribution (CDN_URL), signed with the key in Parameter Store
+(mock_aws SSM, SecureString), checked the way CloudFront checks them. There is no S3 fallback: the API
+role cannot read the buckets."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from intake import parameters
 from localcloud.cdn.signed_urls import Denied, resource_url, verify
-from tests.integration.test_api_handler import ALICE, Api, ready_upload
-from tests.integration.test_api_handler import api as plain_api  # noqa: F401  (the fixture it extends)
+from tests.integration.test_api_handler import ALICE, CDN, KEY_PAIR_ID, PARAMETER, Api, ready_upload
+from tests.integration.test_api_handler import api as plain_api  # noqa: F401  (the fixture)
 from tests.support import signing
 from tests.support.aws import REGION
 
-CDN = "https://d111111abcdef8.cloudfront.net"
-KEY_PAIR_ID = "K2JCJMDEHXQW5F"
-PARAMETER = "/intake/cloudfront/signing-key-a"
-
 
 @pytest.fixture
-def cdn_api(monkeypatch: pytest.MonkeyPatch, plain_api: Api) -> Iterator[Api]:  # noqa: F811
-    import boto3
-
-    from tests.support.aws import load_handler
-
-    ssm = boto3.client("ssm", region_name=REGION)
-    ssm.put_parameter(Name=PARAMETER, Value=signing.private_pem(), Type="SecureString")
-    monkeypatch.setenv("CDN_URL", CDN)
-    monkeypatch.setenv("SIGNING_KEY_PAIR_ID", KEY_PAIR_ID)
-    monkeypatch.setenv("SIGNING_KEY_PARAMETER", PARAMETER)
-    parameters.secure_string.cache_clear()
-    plain_api.handler = load_handler("api")
-    yield plain_api
-    parameters.secure_string.cache_clear()
+def cdn_api(plain_api: Api) -> Api:  # noqa: F811
+    return plain_api
 
 
 def _check(url: str) -> None:

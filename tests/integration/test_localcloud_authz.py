@@ -349,3 +349,63 @@ def test_alarm_notifications_need_the_topic_policy_to_name_the_alarm(emulator: E
     assert DENIALS.count == before + 1
     denial = DENIALS.snapshot()["recent"][-1]
     assert (denial["principal"], denial["action"]) == ("cloudwatch.amazonaws.com", "sns:Publish")
+
+
+def test_cloudfront_origin_reads_need_the_bucket_and_key_policies(emulator: Emulator) -> None:
+    """As CloudFront's origin access control reads: cloudfront.amazonaws.com, aws:SourceArn = the
+    distribution; GetObject from the bucket policy, Decrypt of an SSE-KMS object from the key policy."""
+    s3, kms = client(emulator, "s3"), client(emulator, "kms")
+    ours = f"arn:aws:cloudfront::{ACCOUNT}:distribution/EOURS"
+    theirs = f"arn:aws:cloudfront::{ACCOUNT}:distribution/ETHEIRS"
+    cloudfront = {"Service": "cloudfront.amazonaws.com"}
+    root = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    oac_decrypt = {
+        "Effect": "Allow",
+        "Principal": cloudfront,
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/EOURS"}},
+    }
+    keys = {
+        name: kms.create_key(Policy=json.dumps({"Statement": statements}))["KeyMetadata"]["Arn"]
+        for name, statements in (("open", [root, oac_decrypt]), ("closed", [root]))
+    }
+    bucket = f"cdn-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    for name, key in keys.items():
+        s3.put_object(
+            Bucket=bucket, Key=f"files/{name}", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key
+        )
+    s3.put_object(Bucket=bucket, Key="private/plain", Body=b"x")
+    read = {
+        "Sid": "AllowCloudFrontRead",
+        "Effect": "Allow",
+        "Principal": cloudfront,
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/files/*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": ours}},
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": [read]}))
+
+    def may(key: str, source: str = ours, head: bool = False) -> bool:
+        return deliveries.cloudfront_may_read(source, ACCOUNT, bucket, key, head=head)
+
+    before = DENIALS.count
+    assert may("files/open")
+    assert not may("files/open", theirs)  # the policy names another distribution
+    assert not may("private/plain")  # no statement for this prefix
+    assert not may("files/closed")  # the key policy does not allow CloudFront
+    assert may("files/closed", head=True)  # a HEAD decrypts nothing
+    assert not may("files/missing")  # no s3:ListBucket: S3 answers 403, not 404
+    assert DENIALS.count == before + 4
+    assert [(d["principal"], d["action"]) for d in DENIALS.snapshot()["recent"][-4:]] == [
+        ("cloudfront.amazonaws.com", "s3:GetObject"),
+        ("cloudfront.amazonaws.com", "s3:GetObject"),
+        ("cloudfront.amazonaws.com", "kms:Decrypt"),
+        ("cloudfront.amazonaws.com", "s3:ListBucket"),
+    ]

@@ -21,7 +21,18 @@ REQUIRED: dict[str, tuple[type[FunctionSettings], set[str]]] = {
     "thumbnail": (ThumbnailSettings, {"INDEX_TABLE", "FINISHED_TOPIC_ARN", "THUMBNAIL_BUCKET"}),
     "index": (IndexSettings, {"INDEX_TABLE", "FINISHED_TOPIC_ARN"}),
     "notify": (NotifySettings, {"INDEX_TABLE", "SENDER_EMAIL", "IDEMPOTENCY_TABLE"}),
-    "api": (ApiSettings, {"INDEX_TABLE", "UPLOAD_BUCKET", "THUMBNAIL_BUCKET"}),
+    "api": (
+        ApiSettings,
+        {
+            "INDEX_TABLE",
+            "UPLOAD_BUCKET",
+            "THUMBNAIL_BUCKET",
+            # downloads are signed CloudFront URLs only (the API role cannot read the buckets)
+            "CDN_URL",
+            "SIGNING_KEY_PAIR_ID",
+            "SIGNING_KEY_PARAMETER",
+        },
+    ),
 }
 READS: dict[str, set[str]] = {
     # every stage may delete a rejected upload's thumbnails (THUMBNAIL_BUCKET: optional but validate and index)
@@ -39,9 +50,6 @@ READS: dict[str, set[str]] = {
         "ALLOWED_CONTENT_TYPES",
         "MAX_UPLOAD_BYTES",
         "WEB_ORIGIN",
-        "CDN_URL",
-        "SIGNING_KEY_PAIR_ID",
-        "SIGNING_KEY_PARAMETER",
         "ABANDONED_UPLOAD_GRACE_S",
     },
 }
@@ -105,11 +113,3 @@ def test_a_handler_fails_its_cold_start_when_a_variable_is_missing(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with pytest.raises(ValidationError, match="INDEX_TABLE"):
         load_handler(function)
-
-
-def test_a_cdn_url_needs_the_signing_key() -> None:
-    env = complete("api") | {"CDN_URL": "https://d1.cloudfront.net", "SIGNING_KEY_PAIR_ID": "K1"}
-    with pytest.raises(ValidationError, match="SIGNING_KEY_PARAMETER"):
-        ApiSettings.from_env(env)
-    settings = ApiSettings.from_env(env | {"SIGNING_KEY_PARAMETER": "/intake/cloudfront/signing-key-a"})
-    assert settings.cdn_url == "https://d1.cloudfront.net"

@@ -2,10 +2,14 @@
 are sent by a service principal (s3.amazonaws.com, sns.amazonaws.com) with aws:SourceArn and
 aws:SourceAccount naming the sender; the topic's or queue's policy must allow it, and for an encrypted
 topic or queue so must the KMS key policy. A denied delivery is dropped, as AWS drops it, and logged.
+CloudFront's origin access control reads the same way (cloudfront.amazonaws.com, aws:SourceArn = the
+distribution): the bucket policy must allow s3:GetObject, and for an SSE-KMS object the key policy
+kms:Decrypt; a denied read is S3's AccessDenied, which CloudFront passes on.
 
 Hooks into moto's delivery paths (``moto.s3.notifications._send_sns_message``,
 ``moto.sns.models.Subscription.publish``), installed once per process by :func:`install`; the local
-alarm loop asks :func:`alarm_may_publish` before CloudWatch's notification goes to a topic.
+alarm loop asks :func:`alarm_may_publish` before CloudWatch's notification goes to a topic, the local
+CloudFront front :func:`cloudfront_may_read` before its origin read.
 """
 
 from __future__ import annotations
@@ -41,36 +45,66 @@ def _in_emulator() -> bool:
     return getattr(_serving, "depth", 0) > 0
 
 
-def allowed(
-    service: str, action: str, target: str, policy: Policy | None, key: str | None, source: str, account: str
-) -> bool:
-    """Whether ``service`` (as its principal) may deliver to ``target``; a denial is logged and counted."""
-    principal = f"{service}.amazonaws.com"
-    context: dict[str, str | bool] = {
+# (action, resource, resource policy, key policy) of one thing a delivery needs.
+Needed = tuple[str, str, Policy | None, Policy | None]
+
+
+def _context(source: str, account: str) -> dict[str, str | bool]:
+    return {
         "aws:SourceArn": source,
         "aws:SourceAccount": account,
         "aws:SourceOwner": account,  # the older key SNS's default topic policy uses
         "aws:SecureTransport": True,
     }
-    checks: list[tuple[str, str, Policy | None, Policy | None]] = [(action, target, policy, None)]
-    if key and not key.startswith("alias/aws/"):
-        region = key.split(":")[3] if key.startswith("arn:") else target.split(":")[3]
-        key_arn, key_policy = resources.key(account, region, key)
-        checks += [(kms_action, key_arn, None, key_policy) for kms_action in _KMS]
-    for act, resource, resource_policy, key_policy in checks:
+
+
+def _key_checks(key: str | None, account: str, region: str, actions: tuple[str, ...]) -> list[Needed]:
+    if not key or key.startswith("alias/aws/"):
+        return []  # an AWS managed key: its key policy allows the service for the account
+    key_arn, key_policy = resources.key(account, key.split(":")[3] if key.startswith("arn:") else region, key)
+    return [(action, key_arn, None, key_policy) for action in actions]
+
+
+def _all_allowed(service: str, needed: list[Needed], source: str, account: str, what: str) -> bool:
+    """Whether ``service`` (as its principal) is allowed every one; the first denial is logged, counted."""
+    principal = f"{service}.amazonaws.com"
+    context = _context(source, account)
+    for act, resource, resource_policy, key_policy in needed:
         decision = evaluate(
             Request(principal, act, resource, account, context), (), resource_policy, key_policy
         )
         if not decision:
-            DENIALS.record(
-                principal,
-                act,
-                resource,
-                decision.statement,
-                f"{decision.reason}; delivery from {source} dropped",
-            )
+            DENIALS.record(principal, act, resource, decision.statement, f"{decision.reason}; {what}")
             return False
     return True
+
+
+def allowed(
+    service: str, action: str, target: str, policy: Policy | None, key: str | None, source: str, account: str
+) -> bool:
+    """Whether ``service`` (as its principal) may deliver to ``target``; a denial is logged and counted."""
+    needed: list[Needed] = [(action, target, policy, None)]
+    needed += _key_checks(key, account, target.split(":")[3], _KMS)
+    return _all_allowed(service, needed, source, account, f"delivery from {source} dropped")
+
+
+def cloudfront_may_read(distribution_arn: str, account: str, bucket: str, key: str, *, head: bool) -> bool:
+    """Whether the distribution's origin access control may GET (or HEAD) ``key``: the bucket policy
+    must allow cloudfront.amazonaws.com s3:GetObject, with aws:SourceArn = the distribution; a missing
+    key needs s3:ListBucket as well (S3 answers 403, not 404, without it); a GET of an SSE-KMS object
+    needs kms:Decrypt in the key policy. Checked whenever the emulator enforces (its hooks are
+    installed): the front reads outside any emulator request."""
+    if not _installed:
+        return True
+    policy = resources.bucket_policy(account, bucket)
+    bucket_arn = f"arn:aws:s3:::{bucket}"
+    needed: list[Needed] = [("s3:GetObject", f"{bucket_arn}/{key}", policy, None)]
+    if not resources.object_exists(account, bucket, key):
+        needed.append(("s3:ListBucket", bucket_arn, policy, None))
+    elif not head:
+        region = resources.bucket_region(account, bucket)
+        needed += _key_checks(resources.object_key(account, bucket, key), account, region, ("kms:Decrypt",))
+    return _all_allowed("cloudfront", needed, distribution_arn, account, f"origin read by {distribution_arn}")
 
 
 def _s3_to_sns(original: Any) -> Any:

@@ -1,5 +1,5 @@
-"""JSON-protocol requests (X-Amz-Target: "<Service>.<Operation>") as checks: DynamoDB, SQS, KMS, SSM;
-other JSON services by their operation on "*"."""
+"""JSON-protocol requests (X-Amz-Target: "<Service>.<Operation>") as checks: DynamoDB, SQS, KMS, SSM,
+CloudWatch Logs; other JSON services by their operation on "*"."""
 
 from __future__ import annotations
 
@@ -102,8 +102,21 @@ def ssm(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
     return found
 
 
-_PREFIXES = {"DynamoDB": dynamodb, "AmazonSQS": sqs, "TrentService": kms, "AmazonSSM": ssm}
-_SERVICE_PREFIX = {"Logs_20140328": "logs", "GraniteServiceVersion20100801": "cloudwatch"}
+def logs(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
+    """CloudWatch Logs on the log group's ARN, or the stream's for operations on one stream (IAM
+    evaluates them there: a grant on the group's ``log-group:<name>:*`` ARN, as GetAtt Arn gives it,
+    covers its streams)."""
+    group = body.get("logGroupName")
+    if not group:
+        return [Check(f"logs:{operation}", "*", base_context(caller))]
+    arn = f"arn:aws:logs:{caller.region}:{caller.account}:log-group:{group}"
+    if body.get("logStreamName"):
+        arn += f":log-stream:{body['logStreamName']}"
+    return [Check(f"logs:{operation}", arn, base_context(caller))]
+
+
+_PREFIXES = {"DynamoDB": dynamodb, "AmazonSQS": sqs, "TrentService": kms, "AmazonSSM": ssm, "Logs_": logs}
+_SERVICE_PREFIX = {"GraniteServiceVersion20100801": "cloudwatch"}
 
 
 def checks(target: str, body: dict[str, Any], caller: Caller) -> list[Check]:

@@ -74,6 +74,15 @@ def object_key(account: str, bucket: str, key: str) -> str | None:
     return None
 
 
+def bucket_region(account: str, bucket: str) -> str:
+    """The bucket's region (us-east-1 when it is unknown)."""
+    with _missing():
+        found = _s3_bucket(account, bucket)
+        if found is not None:
+            return str(found.region_name)
+    return "us-east-1"
+
+
 def object_exists(account: str, bucket: str, key: str) -> bool:
     """Whether the key exists (True when the bucket does not: S3 then answers NoSuchBucket)."""
     with _missing():

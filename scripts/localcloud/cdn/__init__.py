@@ -6,7 +6,8 @@ CloudFront does, one module per concern:
 - :mod:`.signed_urls`: CloudFront's signed URL check (canned and custom policies, expiry, key pair id,
   the exact resource) and its 403 error documents;
 - :mod:`.distribution`: the deployed distribution, its behaviours, trusted keys and policies;
-- :mod:`.origin`: the origin access control's read of the bucket (bucket policy for this distribution);
+- :mod:`.origin`: the origin access control's read of the bucket (bucket and key policy evaluated by
+  localcloud.authz as a delivery from this distribution);
 - :mod:`.headers`: the response headers policy;
 - :mod:`.front`: :class:`CdnFront`, the HTTP server that puts them together.
 """

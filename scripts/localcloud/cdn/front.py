@@ -3,7 +3,8 @@
 A request goes as at a CloudFront edge: the behaviour whose path pattern matches (the default one
 otherwise); for a behaviour with trusted key groups, the signed URL check (signed_urls: 403 with
 CloudFront's XML error otherwise); the origin through its origin access control (origin: the bucket
-policy must allow this distribution); the response headers policy's headers (headers). `/` serves the
+policy, and the key policy of an SSE-KMS object, must allow this distribution, as the local cloud's IAM
+evaluates them); the response headers policy's headers (headers). `/` serves the
 default root object. No TLS locally: the front is http://127.0.0.1:<port>, and the API signs URLs for it
 (the template's CdnUrlOverride), so the signature covers the URL the client really requests.
 """
