@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))  # `ben
 from bench import __main__ as bench_main
 from bench import bench_coldstart, bench_e2e, bench_thumbnails, cpu
 from bench.common import bar_chart, percentile
+from intake.settings import ApiSettings, IndexSettings, NotifySettings, ThumbnailSettings, ValidateSettings
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -64,6 +65,9 @@ def test_cold_start_benchmark_on_one_function(tmp_path: Path) -> None:
 def test_every_function_has_the_environment_its_import_needs() -> None:
     env = bench_coldstart.function_env("http://127.0.0.1:1")
     assert {"INDEX_TABLE", "IDEMPOTENCY_TABLE", "AWS_ENDPOINT_URL"} <= set(env)
+    # Each function's settings model is validated at import: the bench must satisfy every one of them.
+    for model in (ValidateSettings, ThumbnailSettings, IndexSettings, NotifySettings, ApiSettings):
+        model.from_env(env)
     assert bench_coldstart.functions()[:4] == ["validate", "thumbnail", "index", "notify"]
 
 
