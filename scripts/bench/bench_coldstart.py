@@ -113,6 +113,7 @@ def function_env(endpoint: str) -> dict[str, str]:
         POWERTOOLS_SERVICE_NAME="intake",
         POWERTOOLS_METRICS_NAMESPACE="Intake",
         LOG_LEVEL="WARNING",
+        PYDANTIC_DISABLE_PLUGINS="__all__",  # as the templates set it
     )
 
 
@@ -120,7 +121,9 @@ def function_env(endpoint: str) -> dict[str, str]:
 
 
 def venv_layout() -> Layout:
-    return Layout(sys.executable, lambda name: FUNCTIONS_DIR / name, (), "this venv (no runtime Python found)")
+    return Layout(
+        sys.executable, lambda name: FUNCTIONS_DIR / name, (), "this venv (no runtime Python found)"
+    )
 
 
 def _sdk_requirements(target: Path) -> Path:
@@ -181,7 +184,9 @@ def _children_cpu_s() -> float:
     return used.ru_utime + used.ru_stime
 
 
-def _run_ms(args: list[str], cwd: str, env: dict[str, str], stdin: str | None = None) -> tuple[float, float, str]:
+def _run_ms(
+    args: list[str], cwd: str, env: dict[str, str], stdin: str | None = None
+) -> tuple[float, float, str]:
     """(wall ms, CPU ms, stdout) of one fresh interpreter."""
     cpu, started = _children_cpu_s(), time.perf_counter()
     done = subprocess.run(args, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, check=False)
@@ -247,15 +252,17 @@ def _import_rounds(layout: Layout, env: dict[str, str], names: list[str], rounds
     samples: dict[str, list[Any]] = defaultdict(list)
     env = _env(layout, env)
     for r in range(rounds):
-        wall, cpu, _ = _run_ms(_python(layout) + ["pass"], str(ROOT), env)
+        wall, cpu, _ = _run_ms([*_python(layout), "pass"], str(ROOT), env)
         samples["bare"].append(wall)
         samples["bare_cpu"].append(cpu)
         for name in names[r % len(names) :] + names[: r % len(names)]:
             cwd = str(layout.task(name))
-            wall, cpu, _ = _run_ms(_python(layout) + ["import sys; sys.path.insert(0, '.'); import handler"], cwd, env)
+            wall, cpu, _ = _run_ms(
+                [*_python(layout), "import sys; sys.path.insert(0, '.'); import handler"], cwd, env
+            )
             samples[f"{name}:wall"].append(wall)
             samples[f"{name}:cpu"].append(cpu)
-            _, _, out = _run_ms(_python(layout) + ["import sys; sys.path.insert(0, '.')\n" + PROBE], cwd, env)
+            _, _, out = _run_ms([*_python(layout), "import sys; sys.path.insert(0, '.')\n" + PROBE], cwd, env)
             samples[f"{name}:probe"].append(json.loads(out.strip().splitlines()[-1]))
     return samples
 
@@ -296,7 +303,11 @@ def _results(
         "layout": layout.label,
         "bare_interpreter_ms": bare_ms,
         "bare_interpreter_cpu_ms": bare_cpu_ms,
-        "targets_ms": {"consumer": CONSUMER_TARGET_MS, "api": API_TARGET_MS, "first_aws_call": FIRST_CALL_TARGET_MS},
+        "targets_ms": {
+            "consumer": CONSUMER_TARGET_MS,
+            "api": API_TARGET_MS,
+            "first_aws_call": FIRST_CALL_TARGET_MS,
+        },
         "functions": {},
     }
     for name in names:
@@ -325,7 +336,7 @@ def _results(
 def _invoke(layout: Layout, env: dict[str, str], name: str, event: dict[str, Any]) -> dict[str, Any]:
     cwd = str(layout.task(name))
     code = "import sys; sys.path.insert(0, '.')\n" + INVOKE
-    _, _, out = _run_ms(_python(layout) + [code], cwd, _env(layout, env), stdin=json.dumps(event))
+    _, _, out = _run_ms([*_python(layout), code], cwd, _env(layout, env), stdin=json.dumps(event))
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -334,7 +345,9 @@ def invocation_memory(layout: Layout, env: dict[str, str], names: list[str]) -> 
     from bench import memory_events
 
     measured: dict[str, dict[str, float]] = {}
-    for name, event in memory_events.upload_through_the_pipeline(env, lambda n, e: _invoke(layout, env, n, e)):
+    for name, event in memory_events.upload_through_the_pipeline(
+        env, lambda n, e: _invoke(layout, env, n, e)
+    ):
         if name in names:
             measured[name] = {"imported_rss_mb": event["imported_mb"], "peak_rss_mb": event["peak_mb"]}
     return measured

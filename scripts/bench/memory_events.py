@@ -91,7 +91,7 @@ def sqs_event(body: str) -> dict[str, Any]:
                     "ApproximateFirstReceiveTimestamp": "1700000000000",
                 },
                 "messageAttributes": {},
-                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench",
                 "awsRegion": "us-east-1",
@@ -122,7 +122,9 @@ def upload_through_the_pipeline(env: dict[str, str], invoke: Invoke) -> Iterator
 
     create_resources(env)
     image = make_input(INPUTS[0], OUT / "inputs").read_bytes()
-    created = invoke("api", api_event({"filename": "photo.jpg", "content_type": "image/jpeg", "size": len(image)}))
+    created = invoke(
+        "api", api_event({"filename": "photo.jpg", "content_type": "image/jpeg", "size": len(image)})
+    )
     yield "api", created
     response = created["result"]
     if response["statusCode"] != 201:
