@@ -13,7 +13,8 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from intake import announce, aws, consumer
-from intake.events import FinishedRecord, UploadFinished
+from intake.events import UploadFinished
+from intake.finished_record import FinishedRecord
 from intake.settings import NotifySettings
 
 settings = NotifySettings.from_env()

@@ -3,6 +3,6 @@
 Importing this module reads and checks the function's settings (intake.settings.ThumbnailSettings).
 """
 
-from intake import stages
+from intake import stages, thumbnails  # noqa: F401 - the engine (Pillow) loads at init
 
 handler = stages.lambda_handler(stages.THUMBNAIL)

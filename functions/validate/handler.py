@@ -3,6 +3,6 @@
 Importing this module reads and checks the function's settings (intake.settings.ValidateSettings).
 """
 
-from intake import stages
+from intake import stages, validation  # noqa: F401 - the stage's checks (Pillow, metadata) load at init
 
 handler = stages.lambda_handler(stages.VALIDATE)

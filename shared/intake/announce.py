@@ -17,7 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from intake import mailer
 from intake.consumer import Consumer
-from intake.events import FinishedRecord, UploadFinished
+from intake.events import UploadFinished
+from intake.finished_record import FinishedRecord
 from intake.notifications import InvalidRecipient, compose_outcome_email
 from intake.records import Records
 from intake.settings import NotifySettings

@@ -1,4 +1,9 @@
-"""boto3 clients, created lazily once per process (Lambda reuses them across invocations).
+"""AWS clients, created lazily once per process (Lambda reuses them across invocations).
+
+botocore clients, not boto3's: nothing here uses boto3's resources or its S3 transfer manager, and
+importing boto3 loads both (s3transfer alone is about half of boto3's import), so the functions'
+cold starts do without them. The clients are the same botocore clients boto3 would hand out, with the
+same standard-mode retries.
 
 The endpoint comes from the environment (AWS_ENDPOINT_URL), so the same code talks to AWS or to the
 local cloud.
@@ -10,7 +15,7 @@ import functools
 import threading
 from typing import TYPE_CHECKING, Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 if TYPE_CHECKING:
@@ -27,16 +32,16 @@ _session_lock = threading.Lock()
 
 
 @functools.cache
-def _session() -> boto3.session.Session:
+def _session() -> botocore.session.Session:
     # One session per process: each new session loads botocore's endpoint and service data again,
     # which measured about twice the cold-start cost for three clients (see docs/scaling.md).
-    return boto3.session.Session()
+    return botocore.session.get_session()
 
 
 @functools.cache
 def _client(service: str) -> Any:
     with _session_lock:  # a session is not thread-safe; the clients it makes are
-        return _session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+        return _session().create_client(service, config=_CONFIG)
 
 
 def s3() -> S3Client:

@@ -13,20 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from intake.status import ConsumerName
 
+if TYPE_CHECKING:  # parser models are notify's only (FinishedRecord): the stages need not load them
+    from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+
 logger = Logger(child=True)
 
-RecordT = TypeVar("RecordT", bound=SQSRecord | SqsRecordModel)  # as BatchProcessor hands it over
+RecordT = TypeVar("RecordT", bound="SQSRecord | SqsRecordModel")  # as BatchProcessor hands it over
 MessageT = TypeVar("MessageT")
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]

@@ -1,4 +1,8 @@
-"""What arrives on the queues: S3 ObjectCreated events (raw SNS delivery) and upload.finished messages."""
+"""What arrives on the queues: S3 ObjectCreated events (raw SNS delivery) and upload.finished messages.
+
+The notify queue's SQS record model (FinishedRecord) is in intake.finished_record: it loads powertools'
+parser models, which only notify needs.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,7 @@ from typing import Literal
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, ConfigDict, Json, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from intake.status import FINAL_STATUSES, Status
 
@@ -82,9 +85,3 @@ class UploadFinished(BaseModel):
         if status not in FINAL_STATUSES:
             raise ValueError(f"{status} is not a final status")
         return status
-
-
-class FinishedRecord(SqsRecordModel):
-    """An SQS record on the notify queue: the body is an UploadFinished (raw SNS delivery)."""
-
-    body: Json[UploadFinished]

@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from intake import aws
+from intake.dynamo_types import TypeDeserializer, TypeSerializer
 from intake.keys import UploadKey
 from intake.record import UploadRecord
 from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails

@@ -29,7 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from intake import storage, thumbnails, validation, verdicts
+from intake import storage
 from intake.consumer import Consumer, LambdaHandler
 from intake.consumer import lambda_handler as consumer_handler
 from intake.events import ObjectCreated, UploadFinished, object_created_events
@@ -65,6 +65,8 @@ def _result(stage: Stage, event: ObjectCreated, reasons: tuple[str, ...], **deta
 def validate(
     event: ObjectCreated, key: UploadKey, cfg: ValidateSettings
 ) -> tuple[StageResult, Mapping[str, Any]]:
+    from intake import validation  # Pillow and the metadata model: the validate function loads it at init
+
     head = storage.head(event.bucket, event.key)
     first = storage.read(event.bucket, event.key, first_bytes=validation.HEAD_BYTES) if head.size else b""
     facts = validation.ObjectFacts(
@@ -84,6 +86,8 @@ def validate(
 def thumbnail(
     event: ObjectCreated, key: UploadKey, cfg: ThumbnailSettings
 ) -> tuple[StageResult, Mapping[str, Any]]:
+    from intake import thumbnails, verdicts  # Pillow: the thumbnail function loads them at init
+
     head = storage.head(event.bucket, event.key)
     if head.size > cfg.max_upload_bytes:  # the validate stage's sentence: one problem, one reason
         return _result("thumbnail", event, (verdicts.too_large(head.size, cfg.max_upload_bytes),)), {}
@@ -139,6 +143,8 @@ INDEX = StageSpec("index", IndexSettings, index)
 
 def discard_thumbnails(key: UploadKey, cfg: StageSettings) -> None:
     """Delete every thumbnail a rejected upload may have (their keys are fixed; missing ones are fine)."""
+    from intake import thumbnails  # its sizes; the index function loads it on a rejection only
+
     if cfg.thumbnail_bucket:
         keys = [thumbnail_key(key.owner, key.upload_id, size) for size in thumbnails.SIZES]
         storage.delete_keys(cfg.thumbnail_bucket, keys)

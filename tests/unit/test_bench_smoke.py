@@ -54,12 +54,32 @@ def test_thumbnail_benchmark_on_tiny_inputs(tmp_path: Path) -> None:
 
 
 def test_cold_start_benchmark_on_one_function(tmp_path: Path) -> None:
-    results = bench_coldstart.run(rounds=1, names=["index"])
+    results = bench_coldstart.run(rounds=1, names=["index"], layout=bench_coldstart.venv_layout())
     index = results["functions"]["index"]
     assert index["in_process_import_ms"] > 0 and index["first_aws_call_ms"] > 0
-    assert "boto3" in dict(index["heaviest_imports_ms"])
+    assert len(index["heaviest_imports_ms"]) == 3 and "boto3" not in dict(index["heaviest_imports_ms"])
+    assert index["peak_rss_mb"] >= index["imported_rss_mb"] > 0  # one upload went through it
+    assert index["target_ms"] == 150
     bench_main.coldstart(results, tmp_path)
     assert (tmp_path / "coldstart.png").is_file()
+
+
+def test_heaviest_imports_count_the_standard_library_for_its_importer() -> None:
+    stderr = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:      3000 |       3000 |       asyncio.events",
+            "import time:      1000 |       4000 |     asyncio",
+            "import time:      2000 |       6000 |   aws_lambda_powertools.batch",
+            "import time:       500 |       6500 | handler",
+            "import time:       700 |        700 | json",
+        ]
+    )
+    assert bench_coldstart.by_package(stderr) == {
+        "aws_lambda_powertools": 6.0,
+        "handler": 0.5,
+        "stdlib": 0.7,
+    }
 
 
 def test_every_function_has_the_environment_its_import_needs() -> None:

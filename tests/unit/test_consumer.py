@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from intake import announce, consumer, stages
-from intake.events import FinishedRecord, ObjectCreated, UploadFinished
+from intake.events import ObjectCreated, UploadFinished
+from intake.finished_record import FinishedRecord
 from intake.keys import UploadKey
 from intake.records import Settled
 from intake.settings import IndexSettings, NotifySettings

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from intake.events import FinishedRecord, object_created_events
+from intake.events import object_created_events
+from intake.finished_record import FinishedRecord
 
 
 def s3_event(key, *, name="ObjectCreated:Put", sequencer=None):

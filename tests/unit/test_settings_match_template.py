@@ -29,7 +29,12 @@ MODELS: dict[str, type[FunctionSettings]] = {
     "ApiFunction": ApiSettings,
 }
 # Read by powertools or the runtime, not by our models.
-RUNTIME_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+RUNTIME_VARIABLES = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "LOG_LEVEL",
+    "PYDANTIC_DISABLE_PLUGINS",
+}
 
 
 @pytest.fixture(scope="module")
