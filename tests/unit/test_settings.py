@@ -20,8 +20,8 @@ REQUIRED: dict[str, tuple[type[FunctionSettings], set[str]]] = {
     "validate": (ValidateSettings, {"INDEX_TABLE", "FINISHED_TOPIC_ARN"}),
     "thumbnail": (ThumbnailSettings, {"INDEX_TABLE", "FINISHED_TOPIC_ARN", "THUMBNAIL_BUCKET"}),
     "index": (IndexSettings, {"INDEX_TABLE", "FINISHED_TOPIC_ARN"}),
-    "notify": (NotifySettings, {"INDEX_TABLE", "SENDER_EMAIL", "IDEMPOTENCY_TABLE"}),
-    "api": (ApiSettings, {"INDEX_TABLE", "UPLOAD_BUCKET", "THUMBNAIL_BUCKET"}),
+    "notify": (NotifySettings, {"INDEX_TABLE", "SENDER_EMAIL", "IDEMPOTENCY_TABLE", "USER_SETTINGS_TABLE"}),
+    "api": (ApiSettings, {"INDEX_TABLE", "UPLOAD_BUCKET", "THUMBNAIL_BUCKET", "USER_SETTINGS_TABLE"}),
 }
 READS: dict[str, set[str]] = {
     # every stage may delete a rejected upload's thumbnails (THUMBNAIL_BUCKET: optional but validate and index)
