@@ -31,12 +31,17 @@ from localcloud.authz.policy import Policy
 from localcloud.cloud import LocalCloud
 
 # Modules of the end-to-end suite whose scenarios use the grants: without them the recording is partial.
-SCENARIOS = ("test_pipeline.py", "test_api.py", "test_delivery.py", "test_encryption.py")
+SCENARIOS = ("test_pipeline.py", "test_api.py", "test_delivery.py", "test_encryption.py", "test_digest.py")
 EXEMPT_PREFIXES = ("logs:",)  # CloudWatch Logs: written by the local runtime to files, not emulated
 # ("<policy>:<Sid>", action) -> why the suite cannot be the proof of it.
 EXEMPT = {
     ("notify-sends:UseIdempotencyTable", "dynamodb:DeleteItem"): (
         "powertools deletes the idempotency record only when sending raises; no scenario makes SES fail"
+    ),
+    ("notify-sends:ReadOutboxDigests", "dynamodb:GetItem"): (
+        "read only when a delivery finds its upload claimed by another delivery's digest (a duplicate"
+        " racing the original, or a retry after a crash); no scenario can force that race, and"
+        " tests/integration/test_notify_digest.py proves the path"
     ),
     ("stage:ListUploads", "s3:ListBucket"): (
         "S3 answers 403, not 404, for a missing key without it (modelled: authz/s3.py); no scenario has"
