@@ -11,7 +11,7 @@ from tests.browser.test_upload_page import new_user, sign_in_on_page
 
 pytestmark = pytest.mark.e2e
 
-LABEL = "Emails about finished uploads"
+LABEL = "Notifications of finished uploads"
 
 
 def stored_preference(cloud: LocalCloud, email: str) -> str | None:
