@@ -335,6 +335,14 @@ class Api {
   remove(uploadId) {
     return this.call("DELETE", `/uploads/${encodeURIComponent(uploadId)}`);
   }
+
+  preferences() {
+    return this.call("GET", "/me/preferences");
+  }
+
+  setPreferences(preferences) {
+    return this.call("PUT", "/me/preferences", preferences);
+  }
 }
 
 // One try of a presigned upload. XMLHttpRequest, not fetch: only it reports upload progress.
@@ -417,6 +425,7 @@ class Page {
     });
     $("#load-more").addEventListener("click", () => this.loadPage(this.nextCursor));
     $("#refresh").addEventListener("click", () => this.reload());
+    $("#email-pref").addEventListener("change", (e) => this.savePreference(e.target));
     if (this.session.signedIn) this.showApp();
     else this.showSignIn();
   }
@@ -473,6 +482,7 @@ class Page {
 
   signOut(message = "") {
     this.session.clear();
+    $("#email-pref-status").textContent = "";
     for (const timer of this.polls.values()) window.clearTimeout(timer);
     this.polls.clear();
     this.cards.clear();
@@ -487,7 +497,41 @@ class Page {
     $("#account-email").textContent = this.session.email;
     showError("");
     announce(`Signed in as ${this.session.email}.`);
+    this.loadPreferences();
     this.reload();
+  }
+
+  // --- preferences: how finished uploads are announced (GET/PUT /me/preferences) ---
+
+  async loadPreferences() {
+    const select = $("#email-pref");
+    select.disabled = true;
+    try {
+      const preferences = await this.api.preferences();
+      select.value = preferences.email;
+      select.dataset.saved = preferences.email;
+      select.disabled = false;
+    } catch (error) {
+      this.handle(error);
+    }
+  }
+
+  async savePreference(select) {
+    const status = $("#email-pref-status");
+    select.disabled = true;
+    status.textContent = "Saving…";
+    try {
+      const saved = await this.api.setPreferences({ email: select.value });
+      select.value = saved.email;
+      select.dataset.saved = saved.email;
+      status.textContent = "Saved.";
+    } catch (error) {
+      select.value = select.dataset.saved || "digest"; // show what is really stored
+      status.textContent = "";
+      this.handle(error);
+    } finally {
+      select.disabled = false;
+    }
   }
 
   // Every API failure goes through here: an expired session signs out, the rest is shown.

@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from intake.api import Caller, NotFound, UploadsApi
+from intake.api import Caller, NotFound, PreferencesApi, UploadsApi
 from intake.settings import ApiSettings
 from intake.uploads import BadRequest, EmailNotVerified, email_verified, upload_method
 
@@ -30,6 +30,7 @@ app = APIGatewayRestResolver(
     )
 )
 uploads = UploadsApi(settings)
+preferences = PreferencesApi(settings)
 
 
 class Unauthorized(Exception):
@@ -100,6 +101,16 @@ def get_upload(upload_id: str) -> dict[str, Any]:
 def delete_upload(upload_id: str) -> Response[str]:
     uploads.delete(caller(), upload_id)
     return Response(204, None, "")
+
+
+@app.get("/me/preferences")
+def get_preferences() -> dict[str, Any]:
+    return preferences.get(caller())
+
+
+@app.put("/me/preferences")
+def put_preferences() -> dict[str, Any]:
+    return preferences.put(caller(), body_text())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -170,6 +170,13 @@ class IntakeApi:
                 raise ApiError(404, f"no upload {upload_id!r} (not found, or not yours)") from exc
             raise
 
+    def get_preferences(self) -> dict[str, Any]:
+        """The caller's preferences: {"email": "digest" | "each" | "none"}."""
+        return self._json(self.request("GET", "/me/preferences"))
+
+    def put_preferences(self, preferences: Mapping[str, Any]) -> dict[str, Any]:
+        return self._json(self.request("PUT", "/me/preferences", json=dict(preferences)))
+
     # --- bytes ------------------------------------------------------------------------------------
 
     def send(

@@ -1,4 +1,4 @@
-"""The client commands of `intake`: login, logout, upload, ls, show, get, rm.
+"""The client commands of `intake`: login, logout, upload, ls, show, get, rm, prefs.
 
 They parse options, call the API client (api, cognito, config) and print (output).
 """
@@ -6,6 +6,7 @@ They parse options, call the API client (api, cognito, config) and print (output
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -235,6 +236,39 @@ def rm(
     out.print(f"deleted {upload_id}", highlight=False)
 
 
+class EmailChoice(StrEnum):
+    """How finished uploads are announced (the API's Preferences.email)."""
+
+    digest = "digest"
+    each = "each"
+    none = "none"
+
+
+_EMAIL_HELP = {
+    "digest": "one email for the uploads that finish together",
+    "each": "one email per upload",
+    "none": "no email",
+}
+
+
+def prefs(
+    email: Annotated[
+        EmailChoice | None,
+        typer.Option(help="digest (the default): one email per burst; each: one per upload; none"),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the preferences as JSON")] = False,
+) -> None:
+    """Show your preferences, or set how finished uploads are announced (--email)."""
+    api = connect()
+    with one_line_errors():
+        current = api.get_preferences() if email is None else api.put_preferences({"email": email.value})
+    if json_out:
+        print_json(current)
+        return
+    value = str(current.get("email"))
+    out.print(f"email: {value} ({_EMAIL_HELP.get(value, 'unknown')})", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
-    for command in (login, logout, upload, ls, show, get, rm):
+    for command in (login, logout, upload, ls, show, get, rm, prefs):
         app.command()(command)

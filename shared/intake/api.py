@@ -1,4 +1,5 @@
-"""The uploads API's operations for one signed-in caller: presign, list, show, delete.
+"""The uploads API's operations for one signed-in caller: presign, list, show, delete; and the
+caller's preferences (PreferencesApi, the user-settings table through `preferences`).
 
 The handler does HTTP; `uploads` holds the pure rules; this module puts them together with S3
 (`storage`) and the index (`records`). Downloads are CloudFront signed URLs (`signing`, with the key
@@ -15,6 +16,7 @@ from typing import Any, Literal
 
 from intake import parameters, storage
 from intake.keys import THUMBNAIL_PREFIX
+from intake.preferences import InvalidPreferences, UserSettings, parse_preferences
 from intake.records import Records, UploadRecord
 from intake.settings import ApiSettings
 from intake.signing import CloudFrontUrls
@@ -154,3 +156,20 @@ class UploadsApi:
         if record is None or record.owner != caller.sub:
             raise NotFound(upload_id)
         return record
+
+
+class PreferencesApi:
+    """The caller's own settings: GET/PUT /me/preferences (intake.preferences)."""
+
+    def __init__(self, cfg: ApiSettings, settings: UserSettings | None = None) -> None:
+        self.settings = settings or UserSettings(cfg.user_settings_table)
+
+    def get(self, caller: Caller) -> dict[str, Any]:
+        return self.settings.get(caller.sub).to_json()
+
+    def put(self, caller: Caller, body: str | None) -> dict[str, Any]:
+        try:
+            preferences = parse_preferences(body)
+        except InvalidPreferences as exc:
+            raise BadRequest(str(exc)) from None
+        return self.settings.put(caller.sub, preferences).to_json()

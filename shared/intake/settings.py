@@ -91,7 +91,8 @@ class IndexSettings(StageSettings):
 
 class NotifySettings(ConsumerSettings):
     sender_email: Name
-    idempotency_table: Name
+    idempotency_table: Name  # powertools' records and the digest outbox (intake.outbox)
+    user_settings_table: Name  # each owner's email preference (intake.preferences)
 
 
 class ApiSettings(FunctionSettings, _UploadLimit, _AllowedTypes):
@@ -108,6 +109,7 @@ class ApiSettings(FunctionSettings, _UploadLimit, _AllowedTypes):
     # A pending record whose object never arrives expires (DynamoDB TTL) this long after its presigned
     # URL does; a large upload started just before the URL expired still has time to finish.
     abandoned_upload_grace_s: int = Field(default=3600, ge=0)
+    user_settings_table: Name  # GET/PUT /me/preferences (intake.preferences)
 
     @property
     def cors_origin(self) -> str:

@@ -26,6 +26,7 @@ from intake_cli.errors import IntakeError
 from localcloud.cloud import LocalCloud
 from localcloud.server import free_port
 from localcloud.users import create_user
+from tests.e2e.conftest import Uploader
 from tests.support import images
 
 pytestmark = pytest.mark.e2e
@@ -229,3 +230,24 @@ def test_console_script_prints_no_traceback(signed_in: str, config_dir: Path) ->
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("error: no upload '0123456789abcdef'"), result.stderr
+
+
+def test_the_cli_sets_the_preference_and_notify_follows_it(
+    signed_in: str, run: Run, tmp_path: Path, uploader: Uploader
+) -> None:
+    shown = run("prefs")
+    assert shown.exit_code == 0 and "email: digest" in shown.stdout, shown.output
+    set_none = run("prefs", "--email", "none", "--json")
+    assert set_none.exit_code == 0 and json.loads(set_none.stdout) == {"email": "none"}, set_none.output
+    assert json.loads(run("prefs", "--json").stdout) == {"email": "none"}
+    assert run("prefs", "--email", "weekly").exit_code == 2  # typer refuses the choice
+
+    photo = write(tmp_path, "quiet.jpg", images.jpeg(200, 100))
+    result = run("upload", str(photo), "--wait", "--json", "--timeout", "90")
+    assert result.exit_code == 0, result.output
+    (uploaded,) = json.loads(result.stdout)
+    record = uploader.final(uploaded["upload_id"])
+    assert record.notified is not None
+    assert record.notified.detail == "not sent: the owner's email preference is none"
+    assert uploader.emails_to(signed_in) == []
+    assert json.loads(run("prefs", "--email", "each", "--json").stdout) == {"email": "each"}

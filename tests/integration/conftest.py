@@ -87,6 +87,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         "AWS_DEFAULT_REGION": REGION,
         "INDEX_TABLE": "intake-index",
         "IDEMPOTENCY_TABLE": "intake-idempotency",
+        "USER_SETTINGS_TABLE": "intake-user-settings",
         "THUMBNAIL_BUCKET": THUMBS,
         "SENDER_EMAIL": SENDER,
         "MAX_RECEIVE_COUNT": "5",
@@ -105,6 +106,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             s3.create_bucket(Bucket=bucket)
         dynamodb.create_table(TableName="intake-index", **table_definition("IndexTable"))
         dynamodb.create_table(TableName="intake-idempotency", **table_definition("IdempotencyTable"))
+        dynamodb.create_table(TableName="intake-user-settings", **table_definition("UserSettingsTable"))
         topic = sns.create_topic(Name="finished")["TopicArn"]
         queue = sqs.create_queue(QueueName="finished-spy")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][

@@ -24,6 +24,7 @@ from tests.support import signing
 from tests.support.aws import REGION, ROOT, Context, load_handler, table_definition
 
 UPLOADS, THUMBS, TABLE = "intake-uploads", "intake-thumbs", "intake-index"
+SETTINGS_TABLE = "intake-user-settings"
 OPENAPI = ROOT / "infra" / "cloudformation" / "openapi.yaml"
 ORIGIN = "http://127.0.0.1:3000"
 MAX_BYTES = 5000
@@ -121,6 +122,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "INDEX_TABLE": TABLE,
+        "USER_SETTINGS_TABLE": SETTINGS_TABLE,
         "UPLOAD_BUCKET": UPLOADS,
         "THUMBNAIL_BUCKET": THUMBS,
         "ALLOWED_CONTENT_TYPES": "image/jpeg,image/png",
@@ -145,6 +147,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         boto3.client("ssm", region_name=REGION).put_parameter(
             Name=PARAMETER, Value=signing.private_pem(), Type="SecureString"
         )
+        dynamodb.create_table(TableName=SETTINGS_TABLE, **table_definition("UserSettingsTable"))
         yield Api(load_handler("api"), s3, dynamodb)
         aws._client.cache_clear()
         parameters.secure_string.cache_clear()
@@ -404,7 +407,7 @@ def test_every_operation_the_document_proxies_reaches_a_route_of_the_function(ap
         if isinstance(operation, dict)
         and operation.get("x-amazon-apigateway-integration", {}).get("type") == "aws_proxy"
     ]
-    assert len(proxied) == 4
+    assert len(proxied) == 6
     for method, path in proxied:
         status, body, _ = api.call(method, path.replace("{upload_id}", "0" * 32), body={})
         assert body != {"statusCode": 404, "message": "Not found"}, (method, path)

@@ -434,6 +434,9 @@ def test_openapi_document_is_valid_and_wires_every_operation() -> None:
         ("GET", "/uploads/{upload_id}"),
         ("DELETE", "/uploads/{upload_id}"),
         ("OPTIONS", "/uploads/{upload_id}"),
+        ("GET", "/me/preferences"),
+        ("PUT", "/me/preferences"),
+        ("OPTIONS", "/me/preferences"),
     }
     for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
         response = document["x-amazon-apigateway-gateway-responses"][kind]

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 
 import pytest
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from intake import announce, consumer, stages
 from intake.events import ObjectCreated, UploadFinished
-from intake.finished_record import FinishedRecord
 from intake.keys import UploadKey
 from intake.records import Settled
 from intake.settings import IndexSettings, NotifySettings
@@ -28,6 +28,7 @@ NOTIFY_ENV = {
     "INDEX_TABLE": "index",
     "SENDER_EMAIL": "intake@example.com",
     "IDEMPOTENCY_TABLE": "idem",
+    "USER_SETTINGS_TABLE": "settings",
     "MAX_RECEIVE_COUNT": "3",
 }
 
@@ -41,9 +42,9 @@ def stage_record(receive_count: int) -> SQSRecord:
     return SQSRecord(event["Records"][0])
 
 
-def finished_record(receive_count: int) -> FinishedRecord:
+def finished_event(receive_count: int) -> dict[str, Any]:
     body = UploadFinished(upload_id="u1", status=Status.READY, version="t1").model_dump_json()
-    return FinishedRecord.model_validate(sqs_event(body, receive_count=receive_count)["Records"][0])
+    return sqs_event(body, receive_count=receive_count)
 
 
 @pytest.fixture
@@ -99,12 +100,15 @@ def test_a_stage_that_succeeds_on_the_last_receive_records_only_its_result(store
 
 
 class FakeRecords:
-    """Records, as far as notify's failure recording uses it."""
+    """Records, as far as notify's failure recording uses it; reading the record fails."""
 
     failures: ClassVar[list[tuple[str, str]]] = []
 
     def __init__(self, table: str) -> None:
         assert table == "index"
+
+    def get(self, upload_id: str) -> None:
+        raise Broken("DynamoDB throttled us")
 
     def mark_notify_failed(self, upload_id: str, detail: str) -> None:
         self.failures.append((upload_id, detail))
@@ -113,30 +117,34 @@ class FakeRecords:
 @pytest.fixture
 def notify_failures(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     monkeypatch.setattr(announce, "Records", FakeRecords)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Intake")
     monkeypatch.setattr(FakeRecords, "failures", [])
     return FakeRecords.failures
 
 
-def failing_announce(finished: UploadFinished) -> dict[str, Any]:
-    raise Broken("SES throttled us")
+def notify_handler() -> announce.LambdaHandler:
+    """Notify as its handler builds it (intake.announce has its own batch rule: it groups the batch)."""
+
+    def send_once(**_: Any) -> dict[str, Any]:
+        raise AssertionError("nothing is sent when the record cannot be read")
+
+    return announce.lambda_handler(NotifySettings.from_env(NOTIFY_ENV), send_once, on_invoke=lambda c: None)
 
 
 @pytest.mark.parametrize("receive_count", [1, 2])
 def test_notify_records_nothing_before_the_last_receive(
     notify_failures: list[tuple[str, str]], receive_count: int
 ) -> None:
-    rule = announce.consumer(failing_announce, NotifySettings.from_env(NOTIFY_ENV))
-    with pytest.raises(Broken):
-        rule(finished_record(receive_count))
+    with pytest.raises(BatchProcessingError):  # every record failed: a function error, as BatchProcessor
+        notify_handler()(finished_event(receive_count), Context())  # type: ignore[arg-type]
     assert notify_failures == []
 
 
 def test_notify_records_the_unsent_email_on_the_last_receive_and_still_raises(
     notify_failures: list[tuple[str, str]],
 ) -> None:
-    rule = announce.consumer(failing_announce, NotifySettings.from_env(NOTIFY_ENV))
-    with pytest.raises(Broken):
-        rule(finished_record(3))
+    with pytest.raises(BatchProcessingError):
+        notify_handler()(finished_event(3), Context())  # type: ignore[arg-type]
     assert notify_failures == [("u1", "email for ready not sent: Broken")]
 
 

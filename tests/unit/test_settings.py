@@ -20,13 +20,14 @@ REQUIRED: dict[str, tuple[type[FunctionSettings], set[str]]] = {
     "validate": (ValidateSettings, {"INDEX_TABLE", "FINISHED_TOPIC_ARN"}),
     "thumbnail": (ThumbnailSettings, {"INDEX_TABLE", "FINISHED_TOPIC_ARN", "THUMBNAIL_BUCKET"}),
     "index": (IndexSettings, {"INDEX_TABLE", "FINISHED_TOPIC_ARN"}),
-    "notify": (NotifySettings, {"INDEX_TABLE", "SENDER_EMAIL", "IDEMPOTENCY_TABLE"}),
+    "notify": (NotifySettings, {"INDEX_TABLE", "SENDER_EMAIL", "IDEMPOTENCY_TABLE", "USER_SETTINGS_TABLE"}),
     "api": (
         ApiSettings,
         {
             "INDEX_TABLE",
             "UPLOAD_BUCKET",
             "THUMBNAIL_BUCKET",
+            "USER_SETTINGS_TABLE",
             # downloads are signed CloudFront URLs only (the API role cannot read the buckets)
             "CDN_URL",
             "SIGNING_KEY_PAIR_ID",
