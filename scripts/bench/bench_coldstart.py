@@ -106,6 +106,7 @@ def function_env(endpoint: str) -> dict[str, str]:
         AWS_SECRET_ACCESS_KEY="test",
         INDEX_TABLE="intake-index",
         IDEMPOTENCY_TABLE="intake-idempotency",
+        USER_SETTINGS_TABLE="intake-user-settings",
         THUMBNAIL_BUCKET="intake-thumbnails",
         UPLOAD_BUCKET="intake-uploads",
         FINISHED_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:intake-finished",

@@ -38,7 +38,12 @@ def create_resources(env: dict[str, str]) -> None:
     s3, dynamodb = _client(env, "s3"), _client(env, "dynamodb")
     for bucket in (env["UPLOAD_BUCKET"], env["THUMBNAIL_BUCKET"]):
         s3.create_bucket(Bucket=bucket)
-    for table, key in ((env["INDEX_TABLE"], "upload_id"), (env["IDEMPOTENCY_TABLE"], "id")):
+    tables = (
+        (env["INDEX_TABLE"], "upload_id"),
+        (env["IDEMPOTENCY_TABLE"], "id"),
+        (env["USER_SETTINGS_TABLE"], "owner"),
+    )
+    for table, key in tables:
         dynamodb.create_table(
             TableName=table,
             KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
