@@ -165,3 +165,32 @@ def test_emulator_keeps_connections_alive_and_ends_them_on_stop() -> None:
     with pytest.raises((OSError, http.client.HTTPException)):
         connection.request("GET", "/_localcloud/denials")
         connection.getresponse().read()
+
+
+def test_sqs_fast_paths_answer_as_moto_does() -> None:
+    import datetime
+
+    from moto.sqs.models import sqs_backends
+
+    from localcloud import moto_sqs
+
+    moto_sqs.install()
+    instant = datetime.datetime(2024, 2, 29, 12, 30, 15, 123456)
+    assert moto_sqs.unix_time(instant) == moto_sqs.original_unix_time(instant)
+    assert moto_sqs.unix_time_millis(instant) == moto_sqs.original_unix_time(instant) * 1000
+    before = moto_sqs.original_unix_time()
+    now = moto_sqs.unix_time()
+    assert before <= now <= moto_sqs.original_unix_time()
+
+    backend = sqs_backends["123456789012"]["eu-west-3"]
+    backend.create_queue("perf-retention", MessageRetentionPeriod="60")
+    backend.send_message("perf-retention", "fresh")
+    backend.send_message("perf-retention", "old")
+    fresh, old = list(backend.get_queue("perf-retention")._messages)
+    old.sent_timestamp -= 61_000  # past the retention period
+    for message in (fresh, old):
+        assert backend.is_message_valid_based_on_retention_period(
+            "perf-retention", message
+        ) == moto_sqs.original_retention_check(backend, "perf-retention", message)
+    assert [m.body for m in backend.receive_message("perf-retention", 10, 0, 30)] == ["fresh"]
+    backend.delete_queue("perf-retention")
