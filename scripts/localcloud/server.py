@@ -19,6 +19,7 @@ from localcloud import (
     dynamodb_atomic,
     keepalive,
     moto_dispatch,
+    moto_dynamodb,
     moto_serialize,
     moto_sqs,
     no_docker,
@@ -94,6 +95,7 @@ class Emulator:
         moto_dispatch.install()  # speed-ups of moto that change no answer (see each module)
         moto_serialize.install()
         moto_sqs.install()
+        moto_dynamodb.install()
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
         # The local cloud's IAM (localcloud.authz) right in front of moto; the presign checks before it.
