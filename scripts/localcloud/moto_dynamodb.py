@@ -17,17 +17,19 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing import expressions as _expressions
 from moto.dynamodb.parsing.validators import Validator
 
+UpdateExpressionParser: Any = _expressions.UpdateExpressionParser  # type: ignore[attr-defined]
+
 _SOURCE = "_localcloud_source"  # the attribute that notes the text a tree was parsed from
-_ORIGINAL_MAKE = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+_ORIGINAL_MAKE = UpdateExpressionParser.make.__func__
 _ORIGINAL_INIT = Validator.__init__
 _lock = threading.Lock()
 _installed = False
 
 
-def _make(cls: type[UpdateExpressionParser], expression_str: str) -> Any:
+def _make(cls: Any, expression_str: str) -> Any:
     tree = _ORIGINAL_MAKE(cls, expression_str)
     setattr(tree, _SOURCE, expression_str)
     return tree
@@ -58,7 +60,7 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        UpdateExpressionParser.make = classmethod(_make)  # type: ignore[assignment, method-assign]
+        UpdateExpressionParser.make = classmethod(_make)
         Validator.__init__ = _init  # type: ignore[method-assign]
         _installed = True
 

@@ -55,8 +55,8 @@ def install() -> None:
         if _installed:
             return
         sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _message_within_retention  # type: ignore[method-assign]
-        sqs_models.unix_time = unix_time
-        sqs_models.unix_time_millis = unix_time_millis
+        vars(sqs_models)["unix_time"] = unix_time  # the names moto.sqs.models imported from core.utils
+        vars(sqs_models)["unix_time_millis"] = unix_time_millis
         _installed = True
 
 

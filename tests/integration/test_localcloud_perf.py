@@ -187,7 +187,7 @@ def test_sqs_fast_paths_answer_as_moto_does() -> None:
     backend.send_message("perf-retention", "fresh")
     backend.send_message("perf-retention", "old")
     fresh, old = list(backend.get_queue("perf-retention")._messages)
-    old.sent_timestamp -= 61_000  # past the retention period
+    cast(Any, old).sent_timestamp -= 61_000  # past the retention period
     for message in (fresh, old):
         assert backend.is_message_valid_based_on_retention_period(
             "perf-retention", message
@@ -224,14 +224,14 @@ def test_update_validator_on_a_fresh_parse_validates_as_moto_does(expression: st
     from localcloud import moto_dynamodb
 
     moto_dynamodb.install()
-    table = Table(
+    table = cast(Any, Table)(
         "t",
         account_id="123456789012",
         region="us-east-1",
         schema=[{"AttributeName": "id", "KeyType": "HASH"}],
         attr=[{"AttributeName": "id", "AttributeType": "S"}],
     )
-    values = {
+    values: dict[str, dict[str, Any]] = {
         ":s": {"S": "ready"},
         ":r": {"M": {"ok": {"BOOL": True}}},
         ":t": {"S": "2024-01-01T00:00:00Z"},
@@ -253,9 +253,7 @@ def test_update_validator_on_a_fresh_parse_validates_as_moto_does(expression: st
         }
         return Item(DynamoType({"S": "u1"}), None, attrs)
 
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
-
-    fresh = UpdateExpressionParser.make(expression)  # noted: validated on a new parse
+    fresh = moto_dynamodb.UpdateExpressionParser.make(expression)  # noted: validated on a new parse
     validated = UpdateExpressionValidator(fresh, names, values, item(), table).validate()
     original = moto_dynamodb.original_parse(expression)  # not noted: moto's deepcopy
     expected = UpdateExpressionValidator(original, names, values, item(), table).validate()
