@@ -157,6 +157,7 @@ def _e2e_batches(results: dict[str, Any]) -> None:
                 f" ({b['other_emails']} ops alarm emails)",
                 f"{_f(b['api_ms_p50'], 0)} / {_f(b['s3_post_ms_p50'], 0)}",
                 f"{_f(b['emulator_call_ms']['p50'], 0)} / {_f(b['emulator_call_ms']['p95'], 0)}",
+                _retries(b.get("client_retries") or {}),
             ]
         )
     print_table(
@@ -170,9 +171,18 @@ def _e2e_batches(results: dict[str, Any]) -> None:
             "exactly one email",
             "API / S3 POST ms p50",
             "emulator call ms p50/p95",
+            "client retries",
         ],
         rows,
     )
+
+
+def _retries(retries: dict[str, int]) -> str:
+    """The client's retries in a batch: their count, then each "what: reason" with its count."""
+    if not retries:
+        return "0"
+    detail = ", ".join(f"{what} x{n}" for what, n in sorted(retries.items(), key=lambda kv: -kv[1]))
+    return f"{sum(retries.values())} ({detail})"
 
 
 def _e2e_limits(results: dict[str, Any]) -> None:

@@ -26,7 +26,6 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-import requests
 from PIL import Image, ImageDraw
 
 from bench import cpu
@@ -85,40 +84,48 @@ def sample_jpegs(count: int = 4, size: tuple[int, int] = (1600, 1200)) -> list[b
 
 
 class Client:
-    """The product's upload path, as the CLI and the web page take it."""
+    """The CLI's upload path (`intake_cli.api.IntakeApi.upload_stream`): POST /uploads, then the
+    presigned POST, each retried as the CLI retries (429, 502, 503, 504, network errors, with capped
+    exponential backoff and jitter). Every retry is counted by what was retried and why."""
 
-    def __init__(self, api_url: str, id_token: str) -> None:
-        self.api_url = api_url
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = id_token
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
-        self.session.mount("http://", adapter)
+    def __init__(self, api_url: str, email: str, password: str) -> None:
+        from intake_cli import config
+        from intake_cli.api import IntakeApi
+        from intake_cli.cognito import sign_in
+        from intake_cli.retry import RetryPolicy
+
+        settings = config.discover(api_url=api_url)  # the ids from the API front's config.js
+        self.api = IntakeApi(
+            settings, sign_in(settings, email, password), retry=RetryPolicy(on_retry=self._retried)
+        )
+        self._lock = threading.Lock()
+        self.retries: Counter[str] = Counter()  # "what: reason" -> retries so far
+
+    def _retried(self, retried: Any) -> None:
+        with self._lock:
+            self.retries[f"{retried.what}: {retried.reason}"] += 1
+
+    def retries_so_far(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self.retries)
 
     def upload(self, filename: str, body: bytes) -> dict[str, Any]:
         started = time.time()
-        grant = self.session.post(
-            f"{self.api_url}/uploads",
-            json={"filename": filename, "content_type": "image/jpeg", "size": len(body)},
-            timeout=60,
+        granted: list[float] = []
+        grant = self.api.upload_stream(
+            io.BytesIO(body),
+            filename,
+            len(body),
+            content_type="image/jpeg",
+            on_start=lambda _size: granted.append(time.time()),
         )
-        if grant.status_code != 201:
-            raise RuntimeError(f"POST /uploads: {grant.status_code} {grant.text}")
-        granted = time.time()
-        form = grant.json()
-        sent = requests.post(
-            form["upload"]["url"],
-            data=form["upload"]["fields"],
-            files={"file": (filename, body, "image/jpeg")},
-            timeout=60,
-        )
-        if sent.status_code not in (200, 201, 204):
-            raise RuntimeError(f"presigned POST: {sent.status_code} {sent.text[:300]}")
+        uploaded = time.time()
         return {
-            "upload_id": form["upload_id"],
+            "upload_id": grant["upload_id"],
             "started": started,
-            "api_s": granted - started,
-            "s3_s": time.time() - granted,
-            "uploaded": time.time(),
+            "api_s": granted[0] - started,
+            "s3_s": uploaded - granted[0],
+            "uploaded": uploaded,
         }
 
 
@@ -267,6 +274,7 @@ def _run_batch(cloud: Any, client: Client, records: Any, n: int, concurrency: in
     emails_before = len(_sent_emails())
     stats_before = _poller_stats(cloud)
     requests_before = cloud.emulator.requests.counts()
+    retries_before = client.retries_so_far()
     cpu_before = cpu.snapshot()
     started = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(n, concurrency)) as pool:
@@ -308,6 +316,7 @@ def _run_batch(cloud: Any, client: Client, records: Any, n: int, concurrency: in
         "cpu": cpu.physical_limit(cpu_used, n, last - started),
         "requests_per_upload": sum(per for _, per in requests_made),
         "requests_by_call": requests_made,
+        "client_retries": dict(client.retries_so_far() - retries_before),
     }
 
 
@@ -349,8 +358,7 @@ def run_on(cloud: Any, counts: tuple[int, ...], concurrency: int) -> dict[str, A
     cognito = cloud.client("cognito-idp")
     # The local cloud made the demo user (this makes sure of it).
     users.create_user(cognito, cloud.outputs["UserPoolId"], users.DEMO_EMAIL, users.DEMO_PASSWORD)
-    tokens = users.sign_in(cognito, cloud.outputs["UserPoolClientId"], users.DEMO_EMAIL, users.DEMO_PASSWORD)
-    client = Client(cloud.api_url, tokens.id_token)
+    client = Client(cloud.api_url, users.DEMO_EMAIL, users.DEMO_PASSWORD)
     records = Records(cloud.outputs["IndexTableName"], client=InProcessTable())  # type: ignore[arg-type]
     batches = [run_batch(cloud, client, records, n, concurrency) for n in counts]
     return {"thumbnail_engine_ms": engine_ms(sample_jpegs(1)[0]), "batches": batches}

@@ -14,7 +14,17 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-from localcloud import cfn, dynamodb_atomic, keepalive, moto_dispatch, moto_serialize, no_docker, s3_presign
+from localcloud import (
+    cfn,
+    dynamodb_atomic,
+    keepalive,
+    moto_dispatch,
+    moto_dynamodb,
+    moto_serialize,
+    moto_sqs,
+    no_docker,
+    s3_presign,
+)
 from localcloud.authz import deliveries
 from localcloud.authz import middleware as authz
 from localcloud.authz.identity import secrets_with_roles
@@ -84,6 +94,8 @@ class Emulator:
         dynamodb_atomic.install()
         moto_dispatch.install()  # speed-ups of moto that change no answer (see each module)
         moto_serialize.install()
+        moto_sqs.install()
+        moto_dynamodb.install()
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
         # The local cloud's IAM (localcloud.authz) right in front of moto; the presign checks before it.

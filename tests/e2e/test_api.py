@@ -362,3 +362,23 @@ def test_a_broken_image_is_rejected_and_its_file_cannot_be_downloaded(
     assert refused.status_code in (403, 404) and refused.content != body
     listed = requests.get(f"{api}/uploads", params={"status": "rejected"}, headers=alice.auth, timeout=30)
     assert upload_id in [i["upload_id"] for i in listed.json()["items"]]  # the verdict stays
+
+
+def test_api_function_environments_follow_lambda_concurrency(cloud: LocalCloud) -> None:
+    """No reserved concurrency in the template: the API function may use the local cap of the account's
+    unreserved concurrency; reserved concurrency, when set, is the limit."""
+    from localcloud.api import front
+
+    assert cloud.api is not None
+    lambda_ = cloud.client("lambda")
+    for arn, pool in cloud.api.functions.items():
+        assert "ReservedConcurrentExecutions" not in lambda_.get_function_concurrency(FunctionName=arn)
+        assert pool.limit >= front.LOCAL_UNRESERVED_CONCURRENCY
+    arn = next(iter(cloud.api.functions))
+    lambda_.put_function_concurrency(FunctionName=arn, ReservedConcurrentExecutions=3)
+    try:
+        assert cloud.deployment is not None
+        _, _, limits = front._deployed_functions(cloud.api.api, cloud.deployment, cloud.endpoint)
+        assert limits[arn] == 3
+    finally:
+        lambda_.delete_function_concurrency(FunctionName=arn)

@@ -165,3 +165,97 @@ def test_emulator_keeps_connections_alive_and_ends_them_on_stop() -> None:
     with pytest.raises((OSError, http.client.HTTPException)):
         connection.request("GET", "/_localcloud/denials")
         connection.getresponse().read()
+
+
+def test_sqs_fast_paths_answer_as_moto_does() -> None:
+    import datetime
+
+    from moto.sqs.models import sqs_backends
+
+    from localcloud import moto_sqs
+
+    moto_sqs.install()
+    instant = datetime.datetime(2024, 2, 29, 12, 30, 15, 123456)
+    assert moto_sqs.unix_time(instant) == moto_sqs.original_unix_time(instant)
+    assert moto_sqs.unix_time_millis(instant) == moto_sqs.original_unix_time(instant) * 1000
+    before = moto_sqs.original_unix_time()
+    now = moto_sqs.unix_time()
+    assert before <= now <= moto_sqs.original_unix_time()
+
+    backend = sqs_backends["123456789012"]["eu-west-3"]
+    backend.create_queue("perf-retention", MessageRetentionPeriod="60")
+    backend.send_message("perf-retention", "fresh")
+    backend.send_message("perf-retention", "old")
+    fresh, old = list(backend.get_queue("perf-retention")._messages)
+    cast(Any, old).sent_timestamp -= 61_000  # past the retention period
+    for message in (fresh, old):
+        assert backend.is_message_valid_based_on_retention_period(
+            "perf-retention", message
+        ) == moto_sqs.original_retention_check(backend, "perf-retention", message)
+    assert [m.body for m in backend.receive_message("perf-retention", 10, 0, 30)] == ["fresh"]
+    backend.delete_queue("perf-retention")
+
+
+def _tree(node: Any) -> Any:
+    """A validated syntax tree as plain data (moto's nodes have no equality of their own)."""
+    if isinstance(node, list | tuple):
+        return [_tree(n) for n in node]
+    if isinstance(node, dict):
+        return {k: _tree(v) for k, v in node.items()}
+    if hasattr(node, "__dict__"):
+        fields = {k: _tree(v) for k, v in vars(node).items() if k not in ("parent", "_localcloud_source")}
+        return (type(node).__name__, fields)
+    return node
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "SET #s = :s, results.#v = :r, updated_at = :t ADD rev :one REMOVE #ttl",
+        "SET a = if_not_exists(a, :zero) + :one, l = list_append(l, :l)",
+        "REMOVE results.#v DELETE tags :tag",
+    ],
+)
+def test_update_validator_on_a_fresh_parse_validates_as_moto_does(expression: str) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    from localcloud import moto_dynamodb
+
+    moto_dynamodb.install()
+    table = cast(Any, Table)(
+        "t",
+        account_id="123456789012",
+        region="us-east-1",
+        schema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        attr=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
+    values: dict[str, dict[str, Any]] = {
+        ":s": {"S": "ready"},
+        ":r": {"M": {"ok": {"BOOL": True}}},
+        ":t": {"S": "2024-01-01T00:00:00Z"},
+        ":one": {"N": "1"},
+        ":zero": {"N": "0"},
+        ":l": {"L": [{"S": "x"}]},
+        ":tag": {"SS": ["a"]},
+    }
+    names = {"#s": "status", "#v": "validate", "#ttl": "expires_at_epoch"}
+
+    def item() -> Item:
+        attrs = {
+            "id": {"S": "u1"},
+            "a": {"N": "2"},
+            "l": {"L": []},
+            "tags": {"SS": ["a", "b"]},
+            "results": {"M": {"validate": {"M": {}}}},
+            "expires_at_epoch": {"N": "5"},
+        }
+        return Item(DynamoType({"S": "u1"}), None, attrs)
+
+    fresh = moto_dynamodb.UpdateExpressionParser.make(expression)  # noted: validated on a new parse
+    validated = UpdateExpressionValidator(fresh, names, values, item(), table).validate()
+    original = moto_dynamodb.original_parse(expression)  # not noted: moto's deepcopy
+    expected = UpdateExpressionValidator(original, names, values, item(), table).validate()
+    assert _tree(validated) == _tree(expected)
+    assert _tree(fresh) == _tree(original)  # neither tree was changed by validating

@@ -160,3 +160,11 @@ def test_process_cpu_grows_with_work() -> None:
     sum(i * i for i in range(200_000))
     used = cpu.snapshot() - before
     assert used.local_cloud_s >= 0 and used.functions_s >= 0 and cpu.cores() >= 1
+
+
+def test_client_retries_are_shown_by_what_and_why() -> None:
+    from bench.__main__ import _retries
+
+    assert _retries({}) == "0"
+    shown = _retries({"POST /uploads: HTTP 429": 3, "presigned POST: ConnectionError": 1})
+    assert shown == "4 (POST /uploads: HTTP 429 x3, presigned POST: ConnectionError x1)"

@@ -51,11 +51,15 @@ from .throttle import StageThrottle, stage_settings_reader
 from .waf import Firewall, Verdict, acl_reader
 from .web import WEB_ROOT, WebPage
 
-__all__ = ["API_PORT", "ApiFront"]
+__all__ = ["API_PORT", "LOCAL_UNRESERVED_CONCURRENCY", "ApiFront"]
 
 log = logging.getLogger("localcloud.api")
 
 API_PORT = 3000  # the product contract's local API (`make up`)
+# Environments of an API function at most, as Lambda's concurrency decides: the function's reserved
+# concurrency when it has one; otherwise it shares the account's unreserved concurrency (1000 by
+# default on AWS), which the local cloud caps at this many processes per function.
+LOCAL_UNRESERVED_CONCURRENCY = 10
 
 
 class ApiFront:
@@ -80,14 +84,17 @@ class ApiFront:
         firewall: Firewall | None = None,
         access_log: AccessLog | None = None,
         throttle: StageThrottle | None = None,
+        limits: Mapping[str, int] | None = None,
     ) -> None:
         if not port_free(host, port):
             raise PortInUse(f"{host}:{port} is already in use: is another local API running? (stop it first)")
         self.api, self.verifier = api, verifier
         self._owns_invoker = invoker is None
         self.invoker = invoker or Invoker()
+        # Per function ARN, its environments at most (`limits`, else the invoker's DEFAULT_LIMIT).
         self.functions: dict[str, FunctionPool] = {
-            arn: self.invoker.pool(spec, limit=DEFAULT_LIMIT) for arn, spec in functions.items()
+            arn: self.invoker.pool(spec, limit=(limits or {}).get(arn, DEFAULT_LIMIT))
+            for arn, spec in functions.items()
         }
         self.policies = dict(policies)
         self.firewall, self.access_log, self.throttle = firewall, access_log, throttle
@@ -128,7 +135,7 @@ class ApiFront:
             REGION,
             account_id,
         )
-        functions, policies = _deployed_functions(api, deployment, endpoint)
+        functions, policies, limits = _deployed_functions(api, deployment, endpoint)
         access_log = None
         if api.access_log:
             stream = f"{api.api_id}_{api.stage}"
@@ -153,6 +160,7 @@ class ApiFront:
             throttle=StageThrottle(
                 stage_settings_reader(client("apigateway", endpoint), api.api_id, api.stage)
             ),
+            limits=limits,
         )
 
     def start(self) -> ApiFront:
@@ -296,10 +304,11 @@ class ApiFront:
 
 def _deployed_functions(
     api: ApiDefinition, deployment: Deployment, endpoint: str
-) -> tuple[dict[str, FunctionSpec], dict[str, Any]]:
-    """The functions the API's integrations call, as deployed, and their resource policies."""
+) -> tuple[dict[str, FunctionSpec], dict[str, Any], dict[str, int]]:
+    """The functions the API's integrations call, as deployed, their resource policies and their
+    concurrency (reserved, else LOCAL_UNRESERVED_CONCURRENCY)."""
     lambda_ = client("lambda", endpoint)
-    functions, policies = {}, {}
+    functions, policies, limits = {}, {}, {}
     for arn in {m.function_arn for r in api.routes for m in r.methods.values() if m.function_arn}:
         configuration = lambda_.get_function_configuration(FunctionName=arn)
         functions[arn] = spec_from_api(
@@ -310,4 +319,6 @@ def _deployed_functions(
         )
         with contextlib.suppress(lambda_.exceptions.ResourceNotFoundException):
             policies[arn] = json.loads(lambda_.get_policy(FunctionName=arn)["Policy"])
-    return functions, policies
+        reserved = lambda_.get_function_concurrency(FunctionName=arn).get("ReservedConcurrentExecutions")
+        limits[arn] = max(1, int(reserved)) if reserved is not None else LOCAL_UNRESERVED_CONCURRENCY
+    return functions, policies, limits
