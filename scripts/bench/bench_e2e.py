@@ -29,7 +29,7 @@ from typing import Any
 import requests
 from PIL import Image, ImageDraw
 
-from bench import cpu
+from bench import cpu, index_requests
 from bench.common import median, percentile
 from intake.status import STAGES
 
@@ -267,6 +267,7 @@ def _run_batch(cloud: Any, client: Client, records: Any, n: int, concurrency: in
     emails_before = len(_sent_emails())
     stats_before = _poller_stats(cloud)
     requests_before = cloud.emulator.requests.counts()
+    index_before = index_requests.snapshot(cloud)
     cpu_before = cpu.snapshot()
     started = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(n, concurrency)) as pool:
@@ -308,6 +309,7 @@ def _run_batch(cloud: Any, client: Client, records: Any, n: int, concurrency: in
         "cpu": cpu.physical_limit(cpu_used, n, last - started),
         "requests_per_upload": sum(per for _, per in requests_made),
         "requests_by_call": requests_made,
+        "index_table": index_requests.per_upload(cloud, index_before, n),
     }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,9 +33,20 @@ from botocore.exceptions import ClientError
 from intake import aws
 from intake.keys import UploadKey
 from intake.record import UploadRecord
-from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails
+from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails, supersedes
 
-__all__ = ["Page", "Records", "Settled", "UploadRecord", "decode_cursor", "encode_cursor", "now_iso"]
+__all__ = [
+    "STATUS_SHARDS",
+    "Page",
+    "Records",
+    "Settled",
+    "UploadRecord",
+    "WriteContention",
+    "decode_cursor",
+    "encode_cursor",
+    "now_iso",
+    "status_key",
+]
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -102,6 +114,35 @@ class Page:
 
 
 TTL_ATTRIBUTE = "expires_at_epoch"  # the IndexTable's TimeToLiveSpecification.AttributeName
+STATUS_SHARDS = 16  # `status_key` values per status: the by_status_shard index's hash keys
+_MAX_WRITE_ATTEMPTS = 10  # a stage write that loses the race this often raises (SQS retries it)
+
+
+class WriteContention(Exception):
+    """A stage write kept losing the race with other writes of the same record."""
+
+
+def status_shard(upload_id: str) -> int:
+    """The record's shard of its status (0..STATUS_SHARDS-1): stable, from the id alone."""
+    return zlib.crc32(upload_id.encode()) % STATUS_SHARDS
+
+
+def status_key(status: Status | str, upload_id: str) -> str:
+    """`<status>#<shard>`, the hash key of the by_status_shard index: no status is one hot partition."""
+    return f"{Status(status).value}#{status_shard(upload_id)}"
+
+
+def _unchanged(current: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """The condition that the record is still `current` (stage writes bump its `rev`)."""
+    if current is None:
+        return "attribute_not_exists(upload_id)", {}
+    if "rev" in current:
+        return "rev = :rev", {":rev": current["rev"]}
+    return "attribute_exists(upload_id) AND attribute_not_exists(rev)", {}  # written before rev existed
+
+
+def _record_or_none(item: Mapping[str, Any] | None) -> UploadRecord | None:
+    return UploadRecord.from_item(item) if item else None
 
 
 class Records:
@@ -144,6 +185,7 @@ class Records:
             "declared_content_type": content_type,
             "declared_size": size,
             "status": Status.PENDING.value,
+            "status_key": status_key(Status.PENDING, key.upload_id),
             "status_reasons": [],
             "created_at": now,
             "updated_at": now,
@@ -170,25 +212,66 @@ class Records:
     def record_stage(
         self, key: UploadKey, result: StageResult, attributes: Mapping[str, Any] | None = None
     ) -> Settled:
-        """Store one stage's result and settle the status (see Settled.stored)."""
-        now = now_iso()
+        """Store one stage's result and settle the status in one conditional write (see Settled.stored).
+
+        One consistent GetItem, then one UpdateItem that writes the result together with the status
+        derived from all the stored results, on the condition that the record is still the one read
+        (its `rev`). A concurrent stage write makes the condition fail; DynamoDB then returns the item
+        as it stands, so the next attempt needs no read: one read and one write per stage, one more
+        write per lost race. The stored results are a pure fold (status.supersedes), so the record
+        ends the same in any order.
+        """
+        current = self._get_raw(key.upload_id)
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            stored = _record_or_none(current)
+            results = stored.results if stored else {}
+            if not supersedes(result, results.get(result.stage)):
+                return Settled(derive(results), needs_announcement=False, stored=False)
+            merged = {**results, result.stage: result}
+            try:
+                written = self._write_stage(key, result, merged, attributes or {}, current)
+            except ClientError as exc:
+                if not _conditional_failed(exc):
+                    raise
+                item = cast("Mapping[str, Any] | None", exc.response.get("Item"))
+                current = _from_dynamo(item) if item else None
+                continue
+            outcome = derive(merged)
+            return Settled(outcome, outcome.final and not written.announced(outcome))
+        raise WriteContention(f"upload {key.upload_id}: {_MAX_WRITE_ATTEMPTS} stage writes lost the race")
+
+    def _get_raw(self, upload_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"upload_id": {"S": upload_id}}, ConsistentRead=True
+        ).get("Item")
+        return _from_dynamo(item) if item else None
+
+    def _write_stage(
+        self,
+        key: UploadKey,
+        result: StageResult,
+        results: Mapping[str, StageResult],
+        attributes: Mapping[str, Any],
+        current: Mapping[str, Any] | None,
+    ) -> UploadRecord:
+        """The one UpdateItem of a stage: its result, the settled status, on the condition of `current`."""
+        outcome = derive(results)
+        rev = int(current.get("rev", 0)) if current else 0
         values: dict[str, Any] = {
             ":result": result.to_item(),
-            ":version": result.version,
-            ":rank": result.rank,
             ":owner": key.owner,
             ":filename": key.filename,
             ":key": key.key,
-            ":now": now,
-            ":one": 1,
+            ":now": now_iso(),
+            ":status": outcome.status.value,
+            ":status_key": status_key(outcome.status, key.upload_id),
+            ":reasons": list(outcome.reasons),
+            ":version": outcome.version or "",
+            ":thumbnails": listed_thumbnails(results),
+            ":next": rev + 1,
         }
-        names = {
-            "#stage": f"stage_{result.stage}",
-            "#owner": "owner",
-            "#key": "key",
-            "#rank": "rank",
-            "#ttl": TTL_ATTRIBUTE,
-        }
+        names = {"#stage": f"stage_{result.stage}", "#owner": "owner", "#key": "key", "#status": "status"}
+        names["#ttl"] = TTL_ATTRIBUTE
         sets = [
             "#stage = :result",
             "#owner = if_not_exists(#owner, :owner)",
@@ -196,63 +279,32 @@ class Records:
             "#key = if_not_exists(#key, :key)",
             "created_at = if_not_exists(created_at, :now)",
             "updated_at = :now",
+            "#status = :status",
+            "status_key = :status_key",
+            "status_reasons = :reasons",
+            "status_version = :version",
+            "thumbnails = :thumbnails",
+            "rev = :next",
+            "status_rev = :next",
         ]
-        for i, (name, value) in enumerate((attributes or {}).items()):
+        for i, (name, value) in enumerate(attributes.items()):
             names[f"#a{i}"] = name
             values[f":a{i}"] = value
             sets.append(f"#a{i} = :a{i}")
-        try:
-            response = self.client.update_item(
-                TableName=self.table,
-                Key={"upload_id": {"S": key.upload_id}},
-                # The object arrived: the record is no longer abandoned, so its TTL goes.
-                UpdateExpression="SET " + ", ".join(sets) + " ADD rev :one REMOVE #ttl",
-                ConditionExpression=(
-                    "attribute_not_exists(#stage) OR #stage.version < :version"
-                    " OR (#stage.version = :version AND #stage.#rank <= :rank)"
-                ),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_dynamo(values),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                # The condition only fails on an existing item, which DynamoDB returns as it stands.
-                item = cast("Mapping[str, Any] | None", exc.response.get("Item"))
-                current = derive(UploadRecord.from_item(_from_dynamo(item)).results) if item else derive({})
-                return Settled(current, needs_announcement=False, stored=False)
-            raise
-        return self._settle(UploadRecord.from_item(_from_dynamo(response["Attributes"])))
-
-    def _settle(self, record: UploadRecord) -> Settled:
-        outcome = derive(record.results)
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"upload_id": {"S": record.upload_id}},
-                UpdateExpression=(
-                    "SET #status = :status, status_reasons = :reasons, status_version = :version,"
-                    " thumbnails = :thumbnails, status_rev = :rev, updated_at = :now"
-                ),
-                # Stage writes bump rev, so the status derived from the latest write wins.
-                ConditionExpression="attribute_not_exists(status_rev) OR status_rev < :rev",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_to_dynamo(
-                    {
-                        ":status": outcome.status.value,
-                        ":reasons": list(outcome.reasons),
-                        ":version": outcome.version or "",
-                        ":thumbnails": listed_thumbnails(record.results),
-                        ":rev": record.rev,
-                        ":now": now_iso(),
-                    }
-                ),
-            )
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise
-        return Settled(outcome, outcome.final and not record.announced(outcome))
+        condition, expected = _unchanged(current)
+        values.update(expected)
+        response = self.client.update_item(
+            TableName=self.table,
+            Key={"upload_id": {"S": key.upload_id}},
+            # The object arrived: the record is no longer abandoned, so its TTL goes.
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE #ttl",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_to_dynamo(values),
+            ReturnValues="ALL_NEW",  # free: the `notified` a concurrent notify may have set
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",  # free: the item to try again with
+        )
+        return UploadRecord.from_item(_from_dynamo(response["Attributes"]))
 
     def mark_notified(self, upload_id: str, *, version: str, status: Status, detail: str) -> None:
         self._update_existing(
