@@ -20,8 +20,8 @@ from __future__ import annotations
 import base64
 import json
 import time
-import zlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,9 +31,11 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from intake import aws
+from intake import status_shards as shards
 from intake.keys import UploadKey
 from intake.record import UploadRecord
 from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails, supersedes
+from intake.status_shards import STATUS_SHARDS, status_key
 
 __all__ = [
     "STATUS_SHARDS",
@@ -114,22 +116,11 @@ class Page:
 
 
 TTL_ATTRIBUTE = "expires_at_epoch"  # the IndexTable's TimeToLiveSpecification.AttributeName
-STATUS_SHARDS = 16  # `status_key` values per status: the by_status_shard index's hash keys
 _MAX_WRITE_ATTEMPTS = 10  # a stage write that loses the race this often raises (SQS retries it)
 
 
 class WriteContention(Exception):
     """A stage write kept losing the race with other writes of the same record."""
-
-
-def status_shard(upload_id: str) -> int:
-    """The record's shard of its status (0..STATUS_SHARDS-1): stable, from the id alone."""
-    return zlib.crc32(upload_id.encode()) % STATUS_SHARDS
-
-
-def status_key(status: Status | str, upload_id: str) -> str:
-    """`<status>#<shard>`, the hash key of the by_status_shard index: no status is one hot partition."""
-    return f"{Status(status).value}#{status_shard(upload_id)}"
 
 
 def _unchanged(current: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
@@ -376,17 +367,38 @@ class Records:
     def list_by_status(
         self, status: str, *, since: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page:
-        """Records with `status`, newest update first; `expired` and `pending` as the module docstring says."""
-        stored = Status.PENDING.value if status in (Status.EXPIRED, Status.PENDING) else status
-        condition, names, values = "#k = :k", {"#k": "status"}, {":k": stored}
+        """Records with `status`, newest update first; `expired` and `pending` as the module docstring says.
+
+        One Query per shard of the status (status_shards), in parallel, merged; the cursor holds each
+        shard's position (ValueError if it is not one of this listing). Items are what the index
+        projects: what ops lists, not the stage results.
+        """
+        stored = Status.PENDING if status in (Status.EXPIRED, Status.PENDING) else Status(status)
+        positions = shards.decode(cursor, status, since) if cursor else shards.start()
+        condition, names, values = "#k = :k", {"#k": "status_key"}, {}
         if since:
             condition += " AND updated_at >= :since"
             values[":since"] = since
-        if stored != Status.PENDING:
-            return self._query("by_status", condition, names, values, limit, cursor)
-        expression, ttl_names, ttl_values = self._ttl_filter(Status(status))
-        query = _Query("by_status", condition, names | ttl_names, values | ttl_values, expression)
-        return self._filtered(query, limit, cursor, _STATUS_KEY)
+        query = _Query(shards.INDEX, condition, names, values, "")
+        if stored == Status.PENDING:
+            expression, ttl_names, ttl_values = self._ttl_filter(Status(status))
+            query = _Query(shards.INDEX, condition, names | ttl_names, values | ttl_values, expression)
+        client = self.client
+        todo = [shard for shard, position in enumerate(positions) if position != shards.DONE]
+
+        def read(shard: int) -> shards.ShardRead:
+            shard_query = query.where({":k": shards.shard_key(stored, shard)})
+            position = positions[shard]
+            start = position if isinstance(position, dict) else None
+            items, after = self._read(client, shard_query, start, limit, shards.INDEX_KEY)
+            return shards.ShardRead(shard, items, after)
+
+        with ThreadPoolExecutor(max_workers=min(len(todo), STATUS_SHARDS) or 1) as pool:
+            reads = list(pool.map(read, todo))
+        items, moved = shards.merge(reads, positions, limit)
+        next_cursor = None if shards.exhausted(moved) else shards.encode(moved, status, since)
+        now = self.clock()
+        return Page([_record(i).read_at(now) for i in items], next_cursor)
 
     def _status_filter(self, status: str) -> tuple[str, dict[str, str], dict[str, Any]]:
         """A FilterExpression for records that read as `status` (expired and pending look at the TTL)."""
@@ -404,33 +416,49 @@ class Records:
         return "attribute_not_exists(#ttl) OR #ttl > :now", names, values
 
     def _filtered(self, query: _Query, limit: int, cursor: str | None, key_names: tuple[str, ...]) -> Page:
-        # A filter applies after Limit, so read on until the page is full (a bounded number of reads)
-        # and resume after the last item returned, so pages are full and never skip a match.
-        start = decode_cursor(cursor) if cursor else None
+        items, after = self._read(
+            self.client, query, decode_cursor(cursor) if cursor else None, limit, key_names
+        )
+        return self._page(items, after)
+
+    def _read(
+        self,
+        client: DynamoDBClient,
+        query: _Query,
+        start: Mapping[str, Any] | None,
+        limit: int,
+        key_names: tuple[str, ...],
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Up to `limit` items of `query` after `start`, and the key to resume after them (None: the end).
+
+        A filter applies after Limit, so a filtered query reads on until it has `limit` items (a bounded
+        number of reads) and resumes after the last item it returns: pages never skip a match.
+        """
         items: list[dict[str, Any]] = []
-        for _ in range(_MAX_FILTERED_READS):
+        for _ in range(_MAX_FILTERED_READS if query.filter else 1):
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
                 "IndexName": query.index,
                 "KeyConditionExpression": query.condition,
-                "FilterExpression": query.filter,
                 "ExpressionAttributeNames": query.names,
                 "ExpressionAttributeValues": _to_dynamo(query.values),
-                "ScanIndexForward": False,
-                "Limit": max(limit, _FILTERED_READ_SIZE),
+                "ScanIndexForward": False,  # newest first
+                "Limit": max(limit, _FILTERED_READ_SIZE) if query.filter else limit,
             }
+            if query.filter:
+                kwargs["FilterExpression"] = query.filter
             if start:
                 kwargs["ExclusiveStartKey"] = start
-            response = self.client.query(**kwargs)
+            response = client.query(**kwargs)
             page, start = response.get("Items", []), response.get("LastEvaluatedKey")
             for i, raw in enumerate(page):
                 items.append(raw)
                 if len(items) == limit:
                     more = i < len(page) - 1 or start is not None
-                    return self._page(items, _index_key(raw, key_names) if more else None)
+                    return items, _index_key(raw, key_names) if more else None
             if not start:
                 break
-        return self._page(items, start)
+        return items, dict(start) if start else None
 
     def _query(
         self,
@@ -470,7 +498,10 @@ class _Query:
     condition: str
     names: dict[str, str]
     values: dict[str, Any]
-    filter: str
+    filter: str  # "" for none
+
+    def where(self, values: dict[str, Any]) -> _Query:
+        return _Query(self.index, self.condition, self.names, self.values | values, self.filter)
 
 
 def _record(raw_item: Mapping[str, Any]) -> UploadRecord:
@@ -480,7 +511,6 @@ def _record(raw_item: Mapping[str, Any]) -> UploadRecord:
 _MAX_FILTERED_READS = 10
 _FILTERED_READ_SIZE = 100
 _OWNER_KEY = ("upload_id", "owner", "created_at")  # by_owner's index key plus the table key
-_STATUS_KEY = ("upload_id", "status", "updated_at")  # by_status's index key plus the table key
 
 
 def _index_key(raw_item: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
