@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 
@@ -108,3 +110,38 @@ def test_the_migration_layout_has_both_indexes(cloud: Cloud) -> None:
     assert indexes == {"by_owner", INDEX, "by_status"}
     current = {i["IndexName"] for i in table_definition("IndexTable")["GlobalSecondaryIndexes"]}
     assert current == {"by_owner", INDEX}
+
+
+def test_the_migration_backfill_keys_old_records_for_the_new_index(cloud: Cloud) -> None:
+    """Records written before by_status_shard have no status_key: `intake ops backfill-status-keys`."""
+    from intake_cli.records import backfill_status_keys, uploads_by_status
+
+    records = Records(TABLE)
+    for upload_id in ("o1", "o2", "o3", "o4"):
+        settle(records, upload_id, "rejected")
+    for upload_id in ("o1", "o2", "o3"):  # as the old code wrote them
+        cloud.dynamodb.update_item(
+            TableName=TABLE, Key={"upload_id": {"S": upload_id}}, UpdateExpression="REMOVE status_key"
+        )
+    cloud.dynamodb.put_item(TableName=TABLE, Item={"upload_id": {"S": "odd"}})  # no status at all
+
+    class Target:
+        def client(self, name: str) -> object:
+            return boto3.client(name, region_name=REGION)  # type: ignore[call-overload]
+
+    class Deployment:
+        target = Target()
+
+        def output(self, key: str) -> str:
+            return {"IndexTableName": TABLE}[key]
+
+    deployment: Any = Deployment()
+    assert [r["upload_id"] for r in uploads_by_status(deployment, "rejected")] == ["o4"]
+    assert backfill_status_keys(deployment) == {"updated": 3, "left": 1}
+    assert sorted(r["upload_id"] for r in uploads_by_status(deployment, "rejected")) == [
+        "o1",
+        "o2",
+        "o3",
+        "o4",
+    ]
+    assert backfill_status_keys(deployment) == {"updated": 0, "left": 1}  # once is enough
