@@ -1,20 +1,24 @@
 """The upload index in DynamoDB: one schema, one repository, all table access goes through here.
 
 Item: `upload_id` (key), `owner`, `filename` (the name the user gave; the key has a safe form),
-`created_at`, `updated_at`, `status`, `status_reasons`, `status_version`, `thumbnails` (these four
-settled together from the stage results), `stage_<validate|thumbnail|index>` (see status.py), `rev`
-(bumped by every stage write), `status_rev` (the rev the status was derived from), `notified`, and
-descriptive attributes.
+`created_at`, `updated_at`, `status`, `status_key`, `status_reasons`, `status_version`, `thumbnails`
+(settled together from the stage results), `stage_<validate|thumbnail|index>` (see status.py), `rev`
+(bumped by every stage write), `status_rev` (the rev the status was derived from: since stage writes
+settle the status themselves, always `rev`), `notified`, and descriptive attributes.
 Reads return an UploadRecord (record.py), whose fields are these names. GSIs: `by_owner` (owner,
-created_at) and `by_status` (status, updated_at). Every read is a GetItem or a Query, never a Scan.
+created_at) and `by_status_shard` (status_key = `<status>#<shard>`, updated_at; status_shards.py).
+Every read is a GetItem or a Query, never a Scan.
+
+A stage write is one consistent GetItem and one UpdateItem (`record_stage`): the result and the status
+derived from all the results, on the condition that `rev` is still the one read; a lost race retries
+on the item DynamoDB returns with the failed condition, without reading again.
 
 Abandoned uploads: `create_pending` sets `expires_at_epoch` (the table's TTL attribute) and the first
 stage write removes it. Every read returns the record as of now (`UploadRecord.read_at`), so a pending
 record past its TTL reads as `expired` until DynamoDB deletes it. `expired` is not stored, so it has no
-`by_status` entry: listing it queries `pending` and keeps the items past their TTL (a filter, read on
-until the page is full); listing `pending` leaves them out the same way.
+index entry of its own: listing it queries `pending` and keeps the items past their TTL (a filter, read
+on until the page is full); listing `pending` leaves them out the same way.
 """
-
 from __future__ import annotations
 
 import base64
