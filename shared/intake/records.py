@@ -19,6 +19,7 @@ record past its TTL reads as `expired` until DynamoDB deletes it. `expired` is n
 index entry of its own: listing it queries `pending` and keeps the items past their TTL (a filter, read
 on until the page is full); listing `pending` leaves them out the same way.
 """
+
 from __future__ import annotations
 
 import base64
