@@ -3,7 +3,8 @@
 The local cloud counts DynamoDB item requests per table, action and access key
 (`localcloud.request_stats`); each function signs with its role's credentials from the emulator's STS,
 whose session name is the function's name, so a key tells which function made the request. A failed
-conditional write counts as a write (DynamoDB charges it): a stage that lost a race shows above 1.
+conditional write counts as a write (DynamoDB charges it): a stage that lost a race to another stage's
+write shows above 1, and the lost races are shown on their own.
 
 `snapshot` before a batch and `per_upload` after it (bench_e2e), `report` prints the table (bench).
 """
@@ -20,7 +21,7 @@ STAGES = ("validate", "thumbnail", "index")
 TARGET = 1.0  # at most one write and one read per stage and upload
 
 
-def snapshot(cloud: Any) -> Counter[tuple[str, str, str]]:
+def snapshot(cloud: Any) -> Counter[tuple[str, str, str, bool]]:
     return cloud.emulator.requests.table_counts()  # type: ignore[no-any-return]
 
 
@@ -44,20 +45,22 @@ def _callers() -> dict[str, str]:
     return found
 
 
-def per_upload(cloud: Any, before: Counter[tuple[str, str, str]], n: int) -> dict[str, Any]:
+def per_upload(cloud: Any, before: Counter[tuple[str, str, str, bool]], n: int) -> dict[str, Any]:
     """Reads and writes of the index table during the batch, per upload, by function."""
     table = cloud.outputs["IndexTableName"]
     functions, callers = _function_names(cloud), _callers()
     rows: dict[str, dict[str, float]] = {}
-    for (name, action, key), count in (snapshot(cloud) - before).items():
+    for (name, action, key, refused), count in (snapshot(cloud) - before).items():
         if name != table:
             continue
         caller = functions.get(callers.get(key, ""), "admin (bench, local cloud)")
-        row = rows.setdefault(caller, {"writes": 0.0, "reads": 0.0})
-        kind = "writes" if action in DYNAMODB_WRITES else "reads" if action in DYNAMODB_READS else None
-        if kind:
-            row[kind] += count / n
-    total = {k: sum(r[k] for r in rows.values()) for k in ("writes", "reads")}
+        row = rows.setdefault(caller, {"writes": 0.0, "reads": 0.0, "lost_races": 0.0})
+        if action in DYNAMODB_WRITES:
+            row["writes"] += count / n
+            row["lost_races"] += count / n if refused else 0.0
+        elif action in DYNAMODB_READS:
+            row["reads"] += count / n
+    total = {k: sum(r[k] for r in rows.values()) for k in ("writes", "reads", "lost_races")}
     return {"by_function": rows, **total}
 
 
@@ -69,19 +72,35 @@ def report(results: dict[str, Any]) -> None:
         if not index:
             continue
         for caller, counts in sorted(index["by_function"].items()):
-            met = counts["writes"] <= TARGET and counts["reads"] <= TARGET if caller in STAGES else None
             rows.append(
                 [
                     f"{batch['n']}: {caller}",
                     f"{counts['writes']:.2f}",
+                    f"{counts.get('lost_races', 0.0):.2f}",
                     f"{counts['reads']:.2f}",
-                    "" if met is None else ("yes" if met else "NO (lost races)"),
+                    _met(counts) if caller in STAGES else "",
                 ]
             )
-        rows.append([f"{batch['n']}: all", f"{index['writes']:.2f}", f"{index['reads']:.2f}", ""])
+        rows.append(
+            [
+                f"{batch['n']}: all",
+                f"{index['writes']:.2f}",
+                f"{index.get('lost_races', 0.0):.2f}",
+                f"{index['reads']:.2f}",
+                "",
+            ]
+        )
     print_table(
-        "Index table per upload (issue 12: at most 1 write and 1 read per stage; failed conditional"
-        " writes count)",
-        ["batch: function", "writes", "reads", "stage target met"],
+        "Index table per upload (issue 12: at most 1 write and 1 read per stage; a write refused by its"
+        " condition, a race lost to another stage, counts as a write and is retried)",
+        ["batch: function", "writes", "of which lost races", "reads", "stage target met"],
         rows,
     )
+
+
+def _met(counts: dict[str, float]) -> str:
+    if counts["writes"] <= TARGET and counts["reads"] <= TARGET:
+        return "yes"
+    if counts["writes"] - counts.get("lost_races", 0.0) <= TARGET and counts["reads"] <= TARGET:
+        return "yes, but for lost races"
+    return "NO"

@@ -87,15 +87,18 @@ def access_key(environ: Environ) -> str:
     return authorization.split("Credential=", 1)[1].split("/", 1)[0]
 
 
-TableCounts = Counter[tuple[str, str, str]]  # (table, action, access key id) -> requests
+# (table, action, access key id, refused: the answer was a 4xx such as a failed condition) -> requests
+TableCounts = Counter[tuple[str, str, str, bool]]
 
 
 def table_requests(counts: TableCounts, table: str) -> dict[str, int]:
-    """Reads and writes of `table` (a failed conditional write counts: DynamoDB charges it too)."""
-    mine = [(action, n) for (name, action, _), n in counts.items() if name == table]
+    """Reads and writes of `table` (a failed conditional write counts: DynamoDB charges it too), and
+    how many of the writes were refused (a failed condition: a lost race)."""
+    mine = [(action, refused, n) for (name, action, _, refused), n in counts.items() if name == table]
     return {
-        "writes": sum(n for action, n in mine if action in DYNAMODB_WRITES),
-        "reads": sum(n for action, n in mine if action in DYNAMODB_READS),
+        "writes": sum(n for action, _, n in mine if action in DYNAMODB_WRITES),
+        "reads": sum(n for action, _, n in mine if action in DYNAMODB_READS),
+        "refused_writes": sum(n for action, refused, n in mine if refused and action in DYNAMODB_WRITES),
     }
 
 
@@ -111,17 +114,23 @@ class RequestStats:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         key = request_key(environ)
         service, action, _ = key
-        tables = []
-        if service == "dynamodb" and action in DYNAMODB_READS | DYNAMODB_WRITES:
-            tables = dynamodb_tables(environ)
         with self._lock:
             self._counts[key] += 1
-            for table in tables:
-                self._tables[(table, action, access_key(environ))] += 1
+        if service == "dynamodb" and action in DYNAMODB_READS | DYNAMODB_WRITES:
+            tables, caller = dynamodb_tables(environ), access_key(environ)
+
+            def answered(status: str, headers: Any, *exc_info: Any) -> Any:
+                refused = status[:1] == "4"
+                with self._lock:
+                    for table in tables:
+                        self._tables[(table, action, caller, refused)] += 1
+                return start_response(status, headers, *exc_info)
+
+            return self.app(environ, answered)
         return self.app(environ, start_response)
 
     def table_counts(self) -> TableCounts:
-        """A snapshot of the DynamoDB item requests by (table, action, access key id)."""
+        """A snapshot of the DynamoDB item requests by (table, action, access key id, refused)."""
         with self._lock:
             return Counter(self._tables)
 
