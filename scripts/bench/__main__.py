@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bench_coldstart, bench_e2e, bench_thumbnails
+from bench import bench_coldstart, bench_e2e, bench_thumbnails, index_requests
 from bench.common import OUT, bar_chart, console, print_table
 
 ALL = ("thumbnails", "coldstart", "e2e")
@@ -124,6 +124,7 @@ def e2e(results: dict[str, Any], out: Path) -> None:
     _e2e_limits(results)
     _e2e_functions(results)
     _e2e_requests(results)
+    index_requests.report(results)
     print_table(
         "End-to-end targets (issue 11, on this machine)",
         ["batch", "measure", "value", "target", "met"],

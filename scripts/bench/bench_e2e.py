@@ -28,7 +28,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from bench import cpu
+from bench import cpu, index_requests
 from bench.common import median, percentile
 from intake.status import STAGES
 
@@ -275,6 +275,7 @@ def _run_batch(cloud: Any, client: Client, records: Any, n: int, concurrency: in
     stats_before = _poller_stats(cloud)
     requests_before = cloud.emulator.requests.counts()
     retries_before = client.retries_so_far()
+    index_before = index_requests.snapshot(cloud)
     cpu_before = cpu.snapshot()
     started = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(n, concurrency)) as pool:
@@ -317,6 +318,7 @@ def _run_batch(cloud: Any, client: Client, records: Any, n: int, concurrency: in
         "requests_per_upload": sum(per for _, per in requests_made),
         "requests_by_call": requests_made,
         "client_retries": dict(client.retries_so_far() - retries_before),
+        "index_table": index_requests.per_upload(cloud, index_before, n),
     }
 
 

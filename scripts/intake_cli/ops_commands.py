@@ -261,6 +261,20 @@ def replay(
     out.print(f"Sent {sent} message(s) from {file} to {where}.")
 
 
+@app.command("backfill-status-keys")
+@with_target
+def backfill_status_keys(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """Migration: give records written before the sharded status index their status_key (a Scan, once)."""
+    with ops_errors():
+        counts = records.backfill_status_keys(deployment(ctx))
+    if json_:
+        echo_json(counts)
+        return
+    out.print(
+        f"status_key set on {counts['updated']} record(s); {counts['left']} left (rewritten meanwhile)."
+    )
+
+
 @app.command()
 @with_target
 def uploads(
@@ -278,7 +292,7 @@ def uploads(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="list at most this many")] = 50,
     json_: JsonOpt = False,
 ) -> None:
-    """Upload records by status, newest first (a Query on the by_status index, never a Scan).
+    """Upload records by status, newest first (a Query per shard of the by_status_shard index, never a Scan).
 
     `expired` is derived, not stored: it queries `pending` and keeps the records past their TTL.
     """

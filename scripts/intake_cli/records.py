@@ -1,5 +1,5 @@
-"""The upload records ops reads through `intake.records.Records`: by status (a Query on the by_status
-index, never a Scan), and by upload id for the dead letters. Timestamps are the index's format.
+"""The upload records ops reads through `intake.records.Records`: by status (a Query per shard of the
+by_status_shard index, merged, never a Scan), and by upload id for the dead letters. Timestamps are the index's format.
 Records read as of now: `expired` (a pending upload past its TTL, never stored) is the stored
 `pending` records past `expires_at_epoch`, and `pending` leaves those out (see intake.records).
 
@@ -92,6 +92,47 @@ def uploads_by_status(
     """Upload records with `status` (updated since `since`), newest first, at most `limit`."""
     records = _records(deployment, deployment.output("IndexTableName"))
     return [upload_row(item) for item in islice(_by_status(records, status, since), limit)]
+
+
+def backfill_status_keys(deployment: Deployment) -> dict[str, int]:
+    """Give each record written before the sharded status index its `status_key`, so that index lists
+    it (a stack migrating from by_status, README). A Scan, once; a record a stage rewrites meanwhile
+    gets its key from that write and is left alone (the update is conditional)."""
+    from intake.status_shards import status_key
+
+    client: Any = deployment.target.client("dynamodb")
+    table = deployment.output("IndexTableName")
+    counts = {"updated": 0, "left": 0}
+    pages = client.get_paginator("scan").paginate(
+        TableName=table,
+        FilterExpression="attribute_not_exists(status_key)",
+        ProjectionExpression="upload_id, #status",
+        ExpressionAttributeNames={"#status": "status"},
+    )
+    for item in (item for page in pages for item in page.get("Items", [])):
+        status = item.get("status", {}).get("S")
+        try:
+            client.update_item(
+                TableName=table,
+                Key={"upload_id": item["upload_id"]},
+                UpdateExpression="SET status_key = :key",
+                ConditionExpression="#status = :status AND attribute_not_exists(status_key)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":key": {"S": status_key(status or "", item["upload_id"]["S"])},
+                    ":status": {"S": status or ""},
+                },
+            )
+        except (ClientError, ValueError) as exc:  # changed meanwhile, or no status to key on
+            if (
+                isinstance(exc, ClientError)
+                and exc.response["Error"]["Code"] != "ConditionalCheckFailedException"
+            ):
+                raise
+            counts["left"] += 1
+            continue
+        counts["updated"] += 1
+    return counts
 
 
 def record_lookup(

@@ -1,18 +1,23 @@
 """The upload index in DynamoDB: one schema, one repository, all table access goes through here.
 
 Item: `upload_id` (key), `owner`, `filename` (the name the user gave; the key has a safe form),
-`created_at`, `updated_at`, `status`, `status_reasons`, `status_version`, `thumbnails` (these four
-settled together from the stage results), `stage_<validate|thumbnail|index>` (see status.py), `rev`
-(bumped by every stage write), `status_rev` (the rev the status was derived from), `notified`, and
-descriptive attributes.
+`created_at`, `updated_at`, `status`, `status_key`, `status_reasons`, `status_version`, `thumbnails`
+(settled together from the stage results), `stage_<validate|thumbnail|index>` (see status.py), `rev`
+(bumped by every stage write), `status_rev` (the rev the status was derived from: since stage writes
+settle the status themselves, always `rev`), `notified`, and descriptive attributes.
 Reads return an UploadRecord (record.py), whose fields are these names. GSIs: `by_owner` (owner,
-created_at) and `by_status` (status, updated_at). Every read is a GetItem or a Query, never a Scan.
+created_at) and `by_status_shard` (status_key = `<status>#<shard>`, updated_at; status_shards.py).
+Every read is a GetItem or a Query, never a Scan.
+
+A stage write is one consistent GetItem and one UpdateItem (`record_stage`): the result and the status
+derived from all the results, on the condition that `rev` is still the one read; a lost race retries
+on the item DynamoDB returns with the failed condition, without reading again.
 
 Abandoned uploads: `create_pending` sets `expires_at_epoch` (the table's TTL attribute) and the first
 stage write removes it. Every read returns the record as of now (`UploadRecord.read_at`), so a pending
 record past its TTL reads as `expired` until DynamoDB deletes it. `expired` is not stored, so it has no
-`by_status` entry: listing it queries `pending` and keeps the items past their TTL (a filter, read on
-until the page is full); listing `pending` leaves them out the same way.
+index entry of its own: listing it queries `pending` and keeps the items past their TTL (a filter, read
+on until the page is full); listing `pending` leaves them out the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import base64
 import json
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,11 +36,24 @@ from botocore.exceptions import ClientError
 
 from intake import aws
 from intake.dynamo_types import TypeDeserializer, TypeSerializer
+from intake import status_shards as shards
 from intake.keys import UploadKey
 from intake.record import UploadRecord
-from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails
+from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails, supersedes
+from intake.status_shards import STATUS_SHARDS, status_key
 
-__all__ = ["Page", "Records", "Settled", "UploadRecord", "decode_cursor", "encode_cursor", "now_iso"]
+__all__ = [
+    "STATUS_SHARDS",
+    "Page",
+    "Records",
+    "Settled",
+    "UploadRecord",
+    "WriteContention",
+    "decode_cursor",
+    "encode_cursor",
+    "now_iso",
+    "status_key",
+]
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -102,6 +121,24 @@ class Page:
 
 
 TTL_ATTRIBUTE = "expires_at_epoch"  # the IndexTable's TimeToLiveSpecification.AttributeName
+_MAX_WRITE_ATTEMPTS = 10  # a stage write that loses the race this often raises (SQS retries it)
+
+
+class WriteContention(Exception):
+    """A stage write kept losing the race with other writes of the same record."""
+
+
+def _unchanged(current: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """The condition that the record is still `current` (stage writes bump its `rev`)."""
+    if current is None:
+        return "attribute_not_exists(upload_id)", {}
+    if "rev" in current:
+        return "rev = :rev", {":rev": current["rev"]}
+    return "attribute_exists(upload_id) AND attribute_not_exists(rev)", {}  # written before rev existed
+
+
+def _record_or_none(item: Mapping[str, Any] | None) -> UploadRecord | None:
+    return UploadRecord.from_item(item) if item else None
 
 
 class Records:
@@ -144,6 +181,7 @@ class Records:
             "declared_content_type": content_type,
             "declared_size": size,
             "status": Status.PENDING.value,
+            "status_key": status_key(Status.PENDING, key.upload_id),
             "status_reasons": [],
             "created_at": now,
             "updated_at": now,
@@ -170,25 +208,66 @@ class Records:
     def record_stage(
         self, key: UploadKey, result: StageResult, attributes: Mapping[str, Any] | None = None
     ) -> Settled:
-        """Store one stage's result and settle the status (see Settled.stored)."""
-        now = now_iso()
+        """Store one stage's result and settle the status in one conditional write (see Settled.stored).
+
+        One consistent GetItem, then one UpdateItem that writes the result together with the status
+        derived from all the stored results, on the condition that the record is still the one read
+        (its `rev`). A concurrent stage write makes the condition fail; DynamoDB then returns the item
+        as it stands, so the next attempt needs no read: one read and one write per stage, one more
+        write per lost race. The stored results are a pure fold (status.supersedes), so the record
+        ends the same in any order.
+        """
+        current = self._get_raw(key.upload_id)
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            stored = _record_or_none(current)
+            results = stored.results if stored else {}
+            if not supersedes(result, results.get(result.stage)):
+                return Settled(derive(results), needs_announcement=False, stored=False)
+            merged = {**results, result.stage: result}
+            try:
+                written = self._write_stage(key, result, merged, attributes or {}, current)
+            except ClientError as exc:
+                if not _conditional_failed(exc):
+                    raise
+                item = cast("Mapping[str, Any] | None", exc.response.get("Item"))
+                current = _from_dynamo(item) if item else None
+                continue
+            outcome = derive(merged)
+            return Settled(outcome, outcome.final and not written.announced(outcome))
+        raise WriteContention(f"upload {key.upload_id}: {_MAX_WRITE_ATTEMPTS} stage writes lost the race")
+
+    def _get_raw(self, upload_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"upload_id": {"S": upload_id}}, ConsistentRead=True
+        ).get("Item")
+        return _from_dynamo(item) if item else None
+
+    def _write_stage(
+        self,
+        key: UploadKey,
+        result: StageResult,
+        results: Mapping[str, StageResult],
+        attributes: Mapping[str, Any],
+        current: Mapping[str, Any] | None,
+    ) -> UploadRecord:
+        """The one UpdateItem of a stage: its result, the settled status, on the condition of `current`."""
+        outcome = derive(results)
+        rev = int(current.get("rev", 0)) if current else 0
         values: dict[str, Any] = {
             ":result": result.to_item(),
-            ":version": result.version,
-            ":rank": result.rank,
             ":owner": key.owner,
             ":filename": key.filename,
             ":key": key.key,
-            ":now": now,
-            ":one": 1,
+            ":now": now_iso(),
+            ":status": outcome.status.value,
+            ":status_key": status_key(outcome.status, key.upload_id),
+            ":reasons": list(outcome.reasons),
+            ":version": outcome.version or "",
+            ":thumbnails": listed_thumbnails(results),
+            ":next": rev + 1,
         }
-        names = {
-            "#stage": f"stage_{result.stage}",
-            "#owner": "owner",
-            "#key": "key",
-            "#rank": "rank",
-            "#ttl": TTL_ATTRIBUTE,
-        }
+        names = {"#stage": f"stage_{result.stage}", "#owner": "owner", "#key": "key", "#status": "status"}
+        names["#ttl"] = TTL_ATTRIBUTE
         sets = [
             "#stage = :result",
             "#owner = if_not_exists(#owner, :owner)",
@@ -196,63 +275,32 @@ class Records:
             "#key = if_not_exists(#key, :key)",
             "created_at = if_not_exists(created_at, :now)",
             "updated_at = :now",
+            "#status = :status",
+            "status_key = :status_key",
+            "status_reasons = :reasons",
+            "status_version = :version",
+            "thumbnails = :thumbnails",
+            "rev = :next",
+            "status_rev = :next",
         ]
-        for i, (name, value) in enumerate((attributes or {}).items()):
+        for i, (name, value) in enumerate(attributes.items()):
             names[f"#a{i}"] = name
             values[f":a{i}"] = value
             sets.append(f"#a{i} = :a{i}")
-        try:
-            response = self.client.update_item(
-                TableName=self.table,
-                Key={"upload_id": {"S": key.upload_id}},
-                # The object arrived: the record is no longer abandoned, so its TTL goes.
-                UpdateExpression="SET " + ", ".join(sets) + " ADD rev :one REMOVE #ttl",
-                ConditionExpression=(
-                    "attribute_not_exists(#stage) OR #stage.version < :version"
-                    " OR (#stage.version = :version AND #stage.#rank <= :rank)"
-                ),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_dynamo(values),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                # The condition only fails on an existing item, which DynamoDB returns as it stands.
-                item = cast("Mapping[str, Any] | None", exc.response.get("Item"))
-                current = derive(UploadRecord.from_item(_from_dynamo(item)).results) if item else derive({})
-                return Settled(current, needs_announcement=False, stored=False)
-            raise
-        return self._settle(UploadRecord.from_item(_from_dynamo(response["Attributes"])))
-
-    def _settle(self, record: UploadRecord) -> Settled:
-        outcome = derive(record.results)
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"upload_id": {"S": record.upload_id}},
-                UpdateExpression=(
-                    "SET #status = :status, status_reasons = :reasons, status_version = :version,"
-                    " thumbnails = :thumbnails, status_rev = :rev, updated_at = :now"
-                ),
-                # Stage writes bump rev, so the status derived from the latest write wins.
-                ConditionExpression="attribute_not_exists(status_rev) OR status_rev < :rev",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_to_dynamo(
-                    {
-                        ":status": outcome.status.value,
-                        ":reasons": list(outcome.reasons),
-                        ":version": outcome.version or "",
-                        ":thumbnails": listed_thumbnails(record.results),
-                        ":rev": record.rev,
-                        ":now": now_iso(),
-                    }
-                ),
-            )
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise
-        return Settled(outcome, outcome.final and not record.announced(outcome))
+        condition, expected = _unchanged(current)
+        values.update(expected)
+        response = self.client.update_item(
+            TableName=self.table,
+            Key={"upload_id": {"S": key.upload_id}},
+            # The object arrived: the record is no longer abandoned, so its TTL goes.
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE #ttl",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_to_dynamo(values),
+            ReturnValues="ALL_NEW",  # free: the `notified` a concurrent notify may have set
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",  # free: the item to try again with
+        )
+        return UploadRecord.from_item(_from_dynamo(response["Attributes"]))
 
     def mark_notified(self, upload_id: str, *, version: str, status: Status, detail: str) -> None:
         self._update_existing(
@@ -324,17 +372,38 @@ class Records:
     def list_by_status(
         self, status: str, *, since: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page:
-        """Records with `status`, newest update first; `expired` and `pending` as the module docstring says."""
-        stored = Status.PENDING.value if status in (Status.EXPIRED, Status.PENDING) else status
-        condition, names, values = "#k = :k", {"#k": "status"}, {":k": stored}
+        """Records with `status`, newest update first; `expired` and `pending` as the module docstring says.
+
+        One Query per shard of the status (status_shards), in parallel, merged; the cursor holds each
+        shard's position (ValueError if it is not one of this listing). Items are what the index
+        projects: what ops lists, not the stage results.
+        """
+        stored = Status.PENDING if status in (Status.EXPIRED, Status.PENDING) else Status(status)
+        positions = shards.decode(cursor, status, since) if cursor else shards.start()
+        condition, names, values = "#k = :k", {"#k": "status_key"}, {}
         if since:
             condition += " AND updated_at >= :since"
             values[":since"] = since
-        if stored != Status.PENDING:
-            return self._query("by_status", condition, names, values, limit, cursor)
-        expression, ttl_names, ttl_values = self._ttl_filter(Status(status))
-        query = _Query("by_status", condition, names | ttl_names, values | ttl_values, expression)
-        return self._filtered(query, limit, cursor, _STATUS_KEY)
+        query = _Query(shards.INDEX, condition, names, values, "")
+        if stored == Status.PENDING:
+            expression, ttl_names, ttl_values = self._ttl_filter(Status(status))
+            query = _Query(shards.INDEX, condition, names | ttl_names, values | ttl_values, expression)
+        client = self.client
+        todo = [shard for shard, position in enumerate(positions) if position != shards.DONE]
+
+        def read(shard: int) -> shards.ShardRead:
+            shard_query = query.where({":k": shards.shard_key(stored, shard)})
+            position = positions[shard]
+            start = position if isinstance(position, dict) else None
+            items, after = self._read(client, shard_query, start, limit, shards.INDEX_KEY)
+            return shards.ShardRead(shard, items, after)
+
+        with ThreadPoolExecutor(max_workers=min(len(todo), STATUS_SHARDS) or 1) as pool:
+            reads = list(pool.map(read, todo))
+        items, moved = shards.merge(reads, positions, limit)
+        next_cursor = None if shards.exhausted(moved) else shards.encode(moved, status, since)
+        now = self.clock()
+        return Page([_record(i).read_at(now) for i in items], next_cursor)
 
     def _status_filter(self, status: str) -> tuple[str, dict[str, str], dict[str, Any]]:
         """A FilterExpression for records that read as `status` (expired and pending look at the TTL)."""
@@ -352,33 +421,49 @@ class Records:
         return "attribute_not_exists(#ttl) OR #ttl > :now", names, values
 
     def _filtered(self, query: _Query, limit: int, cursor: str | None, key_names: tuple[str, ...]) -> Page:
-        # A filter applies after Limit, so read on until the page is full (a bounded number of reads)
-        # and resume after the last item returned, so pages are full and never skip a match.
-        start = decode_cursor(cursor) if cursor else None
+        items, after = self._read(
+            self.client, query, decode_cursor(cursor) if cursor else None, limit, key_names
+        )
+        return self._page(items, after)
+
+    def _read(
+        self,
+        client: DynamoDBClient,
+        query: _Query,
+        start: Mapping[str, Any] | None,
+        limit: int,
+        key_names: tuple[str, ...],
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Up to `limit` items of `query` after `start`, and the key to resume after them (None: the end).
+
+        A filter applies after Limit, so a filtered query reads on until it has `limit` items (a bounded
+        number of reads) and resumes after the last item it returns: pages never skip a match.
+        """
         items: list[dict[str, Any]] = []
-        for _ in range(_MAX_FILTERED_READS):
+        for _ in range(_MAX_FILTERED_READS if query.filter else 1):
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
                 "IndexName": query.index,
                 "KeyConditionExpression": query.condition,
-                "FilterExpression": query.filter,
                 "ExpressionAttributeNames": query.names,
                 "ExpressionAttributeValues": _to_dynamo(query.values),
-                "ScanIndexForward": False,
-                "Limit": max(limit, _FILTERED_READ_SIZE),
+                "ScanIndexForward": False,  # newest first
+                "Limit": max(limit, _FILTERED_READ_SIZE) if query.filter else limit,
             }
+            if query.filter:
+                kwargs["FilterExpression"] = query.filter
             if start:
                 kwargs["ExclusiveStartKey"] = start
-            response = self.client.query(**kwargs)
+            response = client.query(**kwargs)
             page, start = response.get("Items", []), response.get("LastEvaluatedKey")
             for i, raw in enumerate(page):
                 items.append(raw)
                 if len(items) == limit:
                     more = i < len(page) - 1 or start is not None
-                    return self._page(items, _index_key(raw, key_names) if more else None)
+                    return items, _index_key(raw, key_names) if more else None
             if not start:
                 break
-        return self._page(items, start)
+        return items, dict(start) if start else None
 
     def _query(
         self,
@@ -418,7 +503,10 @@ class _Query:
     condition: str
     names: dict[str, str]
     values: dict[str, Any]
-    filter: str
+    filter: str  # "" for none
+
+    def where(self, values: dict[str, Any]) -> _Query:
+        return _Query(self.index, self.condition, self.names, self.values | values, self.filter)
 
 
 def _record(raw_item: Mapping[str, Any]) -> UploadRecord:
@@ -428,7 +516,6 @@ def _record(raw_item: Mapping[str, Any]) -> UploadRecord:
 _MAX_FILTERED_READS = 10
 _FILTERED_READ_SIZE = 100
 _OWNER_KEY = ("upload_id", "owner", "created_at")  # by_owner's index key plus the table key
-_STATUS_KEY = ("upload_id", "status", "updated_at")  # by_status's index key plus the table key
 
 
 def _index_key(raw_item: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:

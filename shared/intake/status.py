@@ -86,7 +86,8 @@ class StageResult:
 
 
 def supersedes(new: StageResult, old: StageResult | None) -> bool:
-    """Whether `new` may replace `old` (mirrored by the DynamoDB condition in records.py)."""
+    """Whether `new` may replace `old` (records.py applies it to the item it read, and writes on the
+    condition that the item is still that one)."""
     if old is None or new.version > old.version:
         return True
     return new.version == old.version and new.rank >= old.rank

@@ -177,23 +177,31 @@ def test_a_poison_message_alarms_and_is_redriven_once_the_fault_is_fixed(
 
 
 def test_ops_lists_abandoned_uploads_as_expired(cloud: LocalCloud) -> None:
+    """Across the status index's shards: the records land on several of them, and all are listed."""
     from intake.keys import UploadKey
+    from intake.status_shards import status_shard
 
     records = Records(cloud.outputs["IndexTableName"], client=cloud.client("dynamodb"))
-    gone, waiting = (f"abandoned-{uuid.uuid4().hex[:8]}" for _ in range(2))
-    for upload_id, ttl in ((gone, 1_000), (waiting, 4_000_000_000)):  # long past / far ahead
+    gone = [f"abandoned-{uuid.uuid4().hex[:8]}" for _ in range(6)]
+    waiting = [f"abandoned-{uuid.uuid4().hex[:8]}" for _ in range(6)]
+    for upload_id in gone + waiting:  # long past / far ahead
         records.create_pending(
             UploadKey("erin", upload_id, "never.jpg"),
             owner_email=None,
             content_type="image/jpeg",
             size=1,
-            expires_at_epoch=ttl,
+            expires_at_epoch=1_000 if upload_id in gone else 4_000_000_000,
         )
-    expired = ops(cloud, "uploads", "--status", "expired", "--since", "15m")["uploads"]
-    pending = ops(cloud, "uploads", "--status", "pending", "--since", "15m")["uploads"]
-    assert gone in [u["upload_id"] for u in expired] and waiting not in [u["upload_id"] for u in expired]
+    assert len({status_shard(u) for u in gone}) > 1 and len({status_shard(u) for u in waiting}) > 1
+    expired = ops(cloud, "uploads", "--status", "expired", "--since", "15m", "--limit", "10000")["uploads"]
+    pending = ops(cloud, "uploads", "--status", "pending", "--since", "15m", "--limit", "10000")["uploads"]
+    listed_expired, listed_pending = [u["upload_id"] for u in expired], [u["upload_id"] for u in pending]
+    assert set(gone) <= set(listed_expired) and not set(waiting) & set(listed_expired)
     assert all(u["status"] == "expired" for u in expired)
-    assert waiting in [u["upload_id"] for u in pending] and gone not in [u["upload_id"] for u in pending]
+    assert set(waiting) <= set(listed_pending) and not set(gone) & set(listed_pending)
+    assert len(listed_pending) == len(set(listed_pending))  # each once
+    updated = [u["updated_at"] for u in pending]
+    assert updated == sorted(updated, reverse=True)  # newest first, merged across shards
 
 
 def test_ops_status_shows_the_local_clouds_permission_denials(cloud: LocalCloud) -> None:

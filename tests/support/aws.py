@@ -25,11 +25,34 @@ def template() -> dict[str, Any]:
     return dict(loaded)
 
 
-def table_definition(logical_id: str) -> dict[str, Any]:
-    """The CreateTable arguments for a template table (so tests use the one real schema)."""
-    props = template()["Resources"][logical_id]["Properties"]
+def table_definition(logical_id: str, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """The CreateTable arguments for a template table (so tests use the one real schema), its
+    `Fn::If`s decided by the parameters' defaults or `parameters`."""
+    loaded = template()
+    values = {k: str(p.get("Default", "")) for k, p in loaded["Parameters"].items()} | (parameters or {})
+    props = _decided(loaded["Resources"][logical_id]["Properties"], loaded["Conditions"], values)
     keys = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
     return {k: json.loads(json.dumps(props[k])) for k in keys if k in props}
+
+
+_NO_VALUE = object()
+
+
+def _decided(value: Any, conditions: dict[str, Any], parameters: dict[str, str]) -> Any:
+    """`value` with each `Fn::If` on an `Fn::Equals [Ref parameter, literal]` condition decided."""
+    if isinstance(value, list):
+        decided = [_decided(v, conditions, parameters) for v in value]
+        return [v for v in decided if v is not _NO_VALUE]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] == "AWS::NoValue":
+        return _NO_VALUE
+    if set(value) == {"Fn::If"}:
+        name, then, otherwise = value["Fn::If"]
+        left, right = conditions[name]["Fn::Equals"]
+        holds = parameters[left["Ref"]] == str(right)
+        return _decided(then if holds else otherwise, conditions, parameters)
+    return {k: _decided(v, conditions, parameters) for k, v in value.items()}
 
 
 def load_handler(name: str) -> ModuleType:
