@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import ClientError
 
 from intake import aws
-from intake.dynamo_types import TypeDeserializer, TypeSerializer
 from intake import status_shards as shards
+from intake.dynamo_types import TypeDeserializer, TypeSerializer
 from intake.keys import UploadKey
 from intake.record import UploadRecord
 from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails, supersedes
