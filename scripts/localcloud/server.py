@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from moto.moto_server.werkzeug_app import (
@@ -94,7 +95,14 @@ class Emulator:
             self.authorization,
             secrets=secrets_with_roles(s3_presign.local_secrets),
         )
+        # What the port serves: the presign checks, or middlewares around them (`wrap`).
+        self._front: WSGIApplication = self.presign_checks
         self._server: ServerThread | None = None
+
+    def wrap(self, middleware: Callable[[WSGIApplication], WSGIApplication]) -> None:
+        """Put a WSGI middleware in front of everything (before `start`): the soak's fault injection
+        (localcloud.faults) sees each request first."""
+        self._front = middleware(self._front)
 
     @property
     def endpoint(self) -> str:
@@ -104,7 +112,7 @@ class Emulator:
         if self.authorization.enforce:
             deliveries.install()  # S3 -> SNS and SNS -> SQS evaluated against topic, queue and key policies
         self._server = ServerThread(
-            self.host, self.port, self.presign_checks, name="moto-server", request_handler=MotoRequestHandler
+            self.host, self.port, self._front, name="moto-server", request_handler=MotoRequestHandler
         ).start()
 
     def stop(self) -> None:
