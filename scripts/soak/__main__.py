@@ -42,6 +42,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bad-rate", type=float, default=0.02, help="share of truncated JPEGs, which must end rejected")
     p.add_argument("--seed", type=int, default=None, help="make the run's random choices repeatable")
     p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds (600 + 1 per upload)")
+    p.add_argument(
+        "--function-timeout", type=int, default=6, help="the consumers' timeout, s (queues: 6x) [6]"
+    )
+    p.add_argument(
+        "--consumer-concurrency", type=int, default=3,
+        help="each consumer mapping's MaximumConcurrency (0: the template's) [3]",
+    )
     p.add_argument("--json", action="store_true", help="also print the figures as one JSON line (last)")
     p.add_argument("--log", type=Path, default=None, help="the local cloud's log file (default: a temp file)")
     faults = p.add_argument_group("faults (rates per opportunity; defaults in brackets)")
@@ -64,7 +71,8 @@ def options_from(args: argparse.Namespace) -> Options:
         rates = Rates(**values, poison=not args.no_poison, function_kill_targets=targets)
     return Options(
         uploads=args.uploads, concurrency=args.concurrency, bad_rate=args.bad_rate, rates=rates, seed=args.seed,
-        timeout_s=args.timeout,
+        timeout_s=args.timeout, function_timeout_s=args.function_timeout,
+        consumer_concurrency=args.consumer_concurrency or None,
     )
 
 

@@ -22,6 +22,7 @@ from intake_build.artifacts import build
 from localcloud import users
 from localcloud.cloud import LocalCloud
 from localcloud.faults import FaultPlan, Rates
+from localcloud.faults.plan import set_concurrency
 from localcloud.faults import poison as poisons
 from localcloud.lambda_runtime import FunctionSpec, InvokeResult
 from localcloud.server import free_port
@@ -34,15 +35,8 @@ from .report import as_json
 
 SOAK_EMAIL = "soak@example.com"
 SOAK_PASSWORD = "Intake-soak-2026!"  # meets Cognito's default password policy
-# The template's shortest timeouts (its 6x ratio kept): a failed batch is back within 18 s and a
-# poison message reaches its DLQ after 5 receives, about 90 s. Every client is 127.0.0.1: WAF's
-# rate-based rules would count the whole soak as one client.
-PARAMETERS = {
-    "FunctionTimeout": "3",
-    "QueueVisibilityTimeout": "18",
-    "ApiRateLimitPerIp": "2000000000",
-    "ApiRateLimitPerUser": "2000000000",
-}
+# Every client is 127.0.0.1: WAF's rate-based rules would count the whole soak as one client.
+PARAMETERS = {"ApiRateLimitPerIp": "2000000000", "ApiRateLimitPerUser": "2000000000"}
 QUIET_CHECKS = 3  # consecutive quiet looks (0.5 s apart) before the pipeline counts as done
 
 log = logging.getLogger("soak")
@@ -56,6 +50,19 @@ class Options:
     rates: Rates = field(default_factory=Rates)
     seed: int | None = None
     timeout_s: float | None = None  # default: 600 s + 1 s per upload
+    # Short, so redeliveries come within seconds (the queues' visibility timeout is 6x, the template's
+    # ratio; a poison message reaches its DLQ after 5 receives), long enough for a batch of 10 on a
+    # loaded small machine.
+    function_timeout_s: int = 6
+    # Each consumer mapping's MaximumConcurrency (the template's is 10 per stage: 30 processes and
+    # their cold starts on a small machine push batches past the short timeout, and every timeout's
+    # new environment starts cold again).
+    consumer_concurrency: int | None = 3
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        timeout = self.function_timeout_s
+        return {**PARAMETERS, "FunctionTimeout": str(timeout), "QueueVisibilityTimeout": str(6 * timeout)}
 
     @property
     def deadline_s(self) -> float:
@@ -177,11 +184,13 @@ def _poison_bodies(sent: Mapping[str, str]) -> dict[str, str]:
 def soak(options: Options, console: Console) -> tuple[Ledger, dict[str, Any], dict[str, dict[str, int]]]:
     """Run one soak; (the ledger, the figures of the JSON line, the fault counts by kind and detail)."""
     plan = FaultPlan(options.rates, seed=options.seed)
-    cloud = LocalCloud(build(), port=free_port(), parameters=PARAMETERS)
+    cloud = LocalCloud(build(), port=free_port(), parameters=options.parameters)
     plan.install(cloud)
     invocations = Invocations()
     with cloud, tempfile.TemporaryDirectory(prefix="intake-soak-") as folder:
         cloud.invoker.observers.add(invocations)
+        if options.consumer_concurrency:
+            set_concurrency(cloud, options.consumer_concurrency)
         owner = users.create_user(cloud.client("cognito-idp"), cloud.outputs["UserPoolId"], SOAK_EMAIL, SOAK_PASSWORD)
         client = Client(sign_in_api(cloud.api_url, SOAK_EMAIL, SOAK_PASSWORD))
         good, bad = write_samples(Path(folder))

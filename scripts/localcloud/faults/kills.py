@@ -10,6 +10,7 @@ import contextlib
 import os
 import random
 import signal
+import time
 from collections.abc import Callable, Iterable
 
 from ..invoker import FunctionPool
@@ -44,14 +45,20 @@ class Killer:
         *,
         rng: random.Random | None = None,
         kill: Callable[[int], None] = kill_process_group,
+        patience_s: float = 0.0,
     ) -> None:
         self._pools, self.kind, self.counts = pools, kind, counts
         self._rng = rng or random.Random()
         self._kill = kill
+        self._patience_s = patience_s  # how long to wait for an environment to be busy
 
     def __call__(self) -> bool:
-        """Kill one busy environment, if any is busy; True if one was killed."""
+        """Kill one busy environment, waiting up to `patience_s` for one; True if one was killed."""
+        deadline = time.monotonic() + self._patience_s
         candidates = busy_pids(self._pools())
+        while not candidates and time.monotonic() < deadline:
+            time.sleep(0.02)  # invocations are short: look again soon
+            candidates = busy_pids(self._pools())
         if not candidates:
             return False
         name, pid = self._rng.choice(candidates)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from intake.status import STAGES
 
-from ..esm import SqsPoller
+from ..esm import EsmConfig, SqsPoller
 from ..invoker import FunctionPool
 from . import poison
 from .kills import Killer
@@ -51,6 +51,25 @@ class Ticker:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
+
+
+def poller_from_mapping(cloud: LocalCloud, old: SqsPoller) -> SqsPoller:
+    """A new poller for `old`'s mapping, as the Lambda API describes it now (not started)."""
+    mapping = cloud.client("lambda").get_event_source_mapping(UUID=old.config.uuid)
+    config = EsmConfig.from_api(mapping, old.config.queue_url)
+    return SqsPoller(config, old.spec, invoker=cloud.invoker, endpoint_url=cloud.endpoint)
+
+
+def set_concurrency(cloud: LocalCloud, maximum: int) -> None:
+    """Set every consumer mapping's MaximumConcurrency (UpdateEventSourceMapping) and restart its
+    poller, which reads it at start as Lambda's pollers do."""
+    lambda_ = cloud.client("lambda")
+    for i, old in enumerate(list(cloud.pollers)):
+        lambda_.update_event_source_mapping(UUID=old.config.uuid, ScalingConfig={"MaximumConcurrency": maximum})
+        old.stop()
+        new = poller_from_mapping(cloud, old)
+        new.start()
+        cloud.pollers[i] = new
 
 
 class FaultPlan:
@@ -93,11 +112,11 @@ class FaultPlan:
 
         def restart(old: Poller) -> Poller:
             assert isinstance(old, SqsPoller)
-            return SqsPoller(old.config, old.spec, invoker=cloud.invoker, endpoint_url=cloud.endpoint)
+            return poller_from_mapping(cloud, old)
 
         periodic: list[tuple[str, float, Callable[[], object]]] = [
-            ("function-kill", rates.function_kill_every_s, Killer(consumer_pools, FUNCTION_KILL, self.counts, rng=self._fork())),
-            ("api-kill", rates.api_kill_every_s, Killer(api_pools, API_KILL, self.counts, rng=self._fork())),
+            ("function-kill", rates.function_kill_every_s, Killer(consumer_pools, FUNCTION_KILL, self.counts, rng=self._fork(), patience_s=5)),
+            ("api-kill", rates.api_kill_every_s, Killer(api_pools, API_KILL, self.counts, rng=self._fork(), patience_s=5)),
             (
                 "poller-restart",
                 rates.poller_restart_every_s,
