@@ -22,7 +22,10 @@ from .run import Options, soak
 _DEFAULTS = Rates()
 # Rates field -> (option, help); each option's default is the field's.
 _RATE_OPTIONS = {
-    "throttle": ("--throttle-rate", "per function call to S3/DynamoDB/SNS/SES: the service's throttling error"),
+    "throttle": (
+        "--throttle-rate",
+        "per function call to S3/DynamoDB/SNS/SES: the service's throttling error",
+    ),
     "server_error": ("--server-error-rate", "per function call: the service's 500/503"),
     "connection_reset": ("--reset-rate", "per function call: the connection reset before an answer"),
     "duplicate_s3_event": ("--duplicate-event-rate", "per S3 event notification: published twice"),
@@ -39,14 +42,20 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m soak", description=__doc__)
     p.add_argument("--uploads", type=int, default=2000, help="uploads to push (default 2000)")
     p.add_argument("--concurrency", type=int, default=16, help="uploads in flight at once (default 16)")
-    p.add_argument("--bad-rate", type=float, default=0.02, help="share of truncated JPEGs, which must end rejected")
+    p.add_argument(
+        "--bad-rate", type=float, default=0.02, help="share of truncated JPEGs, which must end rejected"
+    )
     p.add_argument("--seed", type=int, default=None, help="make the run's random choices repeatable")
-    p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds (600 + 1 per upload)")
+    p.add_argument(
+        "--timeout", type=float, default=None, help="give up after this many seconds (600 + 1 per upload)"
+    )
     p.add_argument(
         "--function-timeout", type=int, default=6, help="the consumers' timeout, s (queues: 6x) [6]"
     )
     p.add_argument(
-        "--consumer-concurrency", type=int, default=3,
+        "--consumer-concurrency",
+        type=int,
+        default=3,
         help="each consumer mapping's MaximumConcurrency (0: the template's) [3]",
     )
     p.add_argument("--json", action="store_true", help="also print the figures as one JSON line (last)")
@@ -56,7 +65,9 @@ def parser() -> argparse.ArgumentParser:
         default = getattr(_DEFAULTS, name)
         faults.add_argument(option, dest=name, type=float, default=default, help=f"{text} [{default}]")
     kill_targets = ",".join(_DEFAULTS.function_kill_targets)
-    faults.add_argument("--kill-targets", default=kill_targets, help=f"consumers whose processes are killed [{kill_targets}]")
+    faults.add_argument(
+        "--kill-targets", default=kill_targets, help=f"consumers whose processes are killed [{kill_targets}]"
+    )
     faults.add_argument("--no-poison", action="store_true", help="send no poison message")
     faults.add_argument("--no-faults", action="store_true", help="inject nothing (a baseline run)")
     return p
@@ -70,8 +81,13 @@ def options_from(args: argparse.Namespace) -> Options:
         targets = tuple(t.strip() for t in args.kill_targets.split(",") if t.strip())
         rates = Rates(**values, poison=not args.no_poison, function_kill_targets=targets)
     return Options(
-        uploads=args.uploads, concurrency=args.concurrency, bad_rate=args.bad_rate, rates=rates, seed=args.seed,
-        timeout_s=args.timeout, function_timeout_s=args.function_timeout,
+        uploads=args.uploads,
+        concurrency=args.concurrency,
+        bad_rate=args.bad_rate,
+        rates=rates,
+        seed=args.seed,
+        timeout_s=args.timeout,
+        function_timeout_s=args.function_timeout,
         consumer_concurrency=args.consumer_concurrency or None,
     )
 

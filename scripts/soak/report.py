@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,7 +50,9 @@ def _row(table: Table, name: str, value: object, must_be_zero: bool = False) -> 
     table.add_row(name, text)
 
 
-def print_table(console: Console, figures: Mapping[str, Any], details: Mapping[str, Mapping[str, int]]) -> None:
+def print_table(
+    console: Console, figures: Mapping[str, Any], details: Mapping[str, Mapping[str, int]]
+) -> None:
     table = Table(title="Soak ledger (from the emulator's state)", show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -68,9 +69,15 @@ def print_table(console: Console, figures: Mapping[str, Any], details: Mapping[s
     _row(table, "left in queues", sum(figures["queued"].values()), must_be_zero=True)
     _row(table, "dlq_messages", ", ".join(f"{k} {v}" for k, v in figures["dlq_messages"].items()))
     _row(table, "DLQ messages other than the poison", figures["dlq_unexpected"], must_be_zero=True)
-    _row(table, "client: uploads restarted / given up", f"{figures['client_restarts']} / {figures['client_failures']}")
+    _row(
+        table,
+        "client: uploads restarted / given up",
+        f"{figures['client_restarts']} / {figures['client_failures']}",
+    )
     for kind, count in figures["faults"].items():
-        where = ", ".join(f"{d} {n}" for d, n in sorted(details.get(kind, {}).items(), key=lambda i: -i[1])[:6])
+        where = ", ".join(
+            f"{d} {n}" for d, n in sorted(details.get(kind, {}).items(), key=lambda i: -i[1])[:6]
+        )
         _row(table, f"fault: {kind}", f"{count}" + (f"  ({where})" if where else ""))
     _row(table, "duration", f"{figures['duration_s']} s")
     _row(table, "uploads/s", figures["uploads_per_s"])

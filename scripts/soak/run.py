@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -22,8 +23,8 @@ from intake_build.artifacts import build
 from localcloud import users
 from localcloud.cloud import LocalCloud
 from localcloud.faults import FaultPlan, Rates
-from localcloud.faults.plan import set_concurrency
 from localcloud.faults import poison as poisons
+from localcloud.faults.plan import set_concurrency
 from localcloud.lambda_runtime import FunctionSpec, InvokeResult
 from localcloud.server import free_port
 
@@ -74,16 +75,20 @@ class Invocations:
 
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()  # observers are told on each invoking thread
 
     def invoked(self, spec: FunctionSpec, result: InvokeResult) -> None:
         name = spec.name.rsplit("-", 1)[-1]
-        self.counts[(name, "invocations")] += 1
-        self.counts[(name, "errors")] += 0 if result.ok else 1
-        self.counts[(name, "timeouts")] += 1 if result.timed_out else 0
+        with self._lock:
+            self.counts[(name, "invocations")] += 1
+            self.counts[(name, "errors")] += 0 if result.ok else 1
+            self.counts[(name, "timeouts")] += 1 if result.timed_out else 0
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        for (name, what), n in sorted(self.counts.items()):
+        with self._lock:
+            items = sorted(self.counts.items())
+        for (name, what), n in items:
             out.setdefault(name, {})[what] = n
         return out
 
@@ -110,7 +115,11 @@ def look(cloud: LocalCloud, uploaded: set[str], poison: Mapping[str, str], all_s
 
 
 def wait_quiet(
-    cloud: LocalCloud, client: Client, poison: Mapping[str, str], sent: Callable[[], bool], deadline: float,
+    cloud: LocalCloud,
+    client: Client,
+    poison: Mapping[str, str],
+    sent: Callable[[], bool],
+    deadline: float,
     show: Callable[[Watch], None],
 ) -> bool:
     """Look every 0.5 s until the pipeline is quiet QUIET_CHECKS times in a row; False at the deadline."""
@@ -127,7 +136,9 @@ def wait_quiet(
     return False
 
 
-def choose_files(count: int, good: list[Path], bad: Path, bad_rate: float, seed: int | None) -> list[tuple[Path, bool]]:
+def choose_files(
+    count: int, good: list[Path], bad: Path, bad_rate: float, seed: int | None
+) -> list[tuple[Path, bool]]:
     """(file, is bad) for each upload: the good JPEGs in turn, a truncated one at `bad_rate`."""
     rng = random.Random(seed)
     files = []
@@ -150,7 +161,9 @@ class Drive:
             console=console,
         )
 
-    def run(self, files: list[tuple[Path, bool]], concurrency: int, poison: Mapping[str, str], deadline_s: float) -> bool:
+    def run(
+        self, files: list[tuple[Path, bool]], concurrency: int, poison: Mapping[str, str], deadline_s: float
+    ) -> bool:
         progress, n = self.progress, len(files)
         with progress:
             sent = progress.add_task("uploads sent (API + presigned POST)", total=n)
@@ -167,7 +180,12 @@ class Drive:
 
             try:
                 return wait_quiet(
-                    self.cloud, self.client, poison, lambda: _all_done(futures), time.monotonic() + deadline_s, show
+                    self.cloud,
+                    self.client,
+                    poison,
+                    lambda: _all_done(futures),
+                    time.monotonic() + deadline_s,
+                    show,
                 )
             finally:
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -191,7 +209,9 @@ def soak(options: Options, console: Console) -> tuple[Ledger, dict[str, Any], di
         cloud.invoker.observers.add(invocations)
         if options.consumer_concurrency:
             set_concurrency(cloud, options.consumer_concurrency)
-        owner = users.create_user(cloud.client("cognito-idp"), cloud.outputs["UserPoolId"], SOAK_EMAIL, SOAK_PASSWORD)
+        owner = users.create_user(
+            cloud.client("cognito-idp"), cloud.outputs["UserPoolId"], SOAK_EMAIL, SOAK_PASSWORD
+        )
         client = Client(sign_in_api(cloud.api_url, SOAK_EMAIL, SOAK_PASSWORD))
         good, bad = write_samples(Path(folder))
         files = choose_files(options.uploads, good, bad, options.bad_rate, options.seed)
@@ -199,7 +219,9 @@ def soak(options: Options, console: Console) -> tuple[Ledger, dict[str, Any], di
         started = time.monotonic()
         try:
             poison = _poison_bodies(plan.send_poison(cloud))
-            quiet = Drive(cloud, client, plan, console).run(files, options.concurrency, poison, options.deadline_s)
+            quiet = Drive(cloud, client, plan, console).run(
+                files, options.concurrency, poison, options.deadline_s
+            )
         finally:
             plan.disarm()
         duration_s = time.monotonic() - started

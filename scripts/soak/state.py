@@ -100,7 +100,7 @@ def records(dynamodb: Any, table: str, owner: str) -> list[dict[str, Any]]:
 
 
 def thumbnail_keys(s3: Any, bucket: str, owner: str) -> list[str]:
-    keys = []
+    keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"thumbnails/{owner}/"):
         keys.extend(str(o["Key"]) for o in page.get("Contents", []))
     return keys

@@ -23,7 +23,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_200_upload_soak_under_faults_keeps_an_exact_ledger(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), str(ROOT / "shared")])}
     log = tmp_path / "soak.log"
-    command = [sys.executable, "-m", "soak", "--uploads", "200", "--concurrency", "8", "--json", "--log", str(log)]
+    command = [
+        sys.executable,
+        "-m",
+        "soak",
+        "--uploads",
+        "200",
+        "--concurrency",
+        "8",
+        "--json",
+        "--log",
+        str(log),
+    ]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1100)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert done.returncode == 0, f"{figures['problems']}\n{done.stdout}\nlog: {log}"

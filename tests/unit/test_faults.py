@@ -70,7 +70,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, FaultInjectio
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0)
     faults, emulator, _ = injection(Rates(throttle=1.0, server_error=0.0, connection_reset=0.0))
     port = free_port()
-    server = ServerThread("127.0.0.1", port, faults, name="faults-test").start()  # type: ignore[arg-type]
+    server = ServerThread("127.0.0.1", port, faults, name="faults-test").start()
     try:
         yield f"http://127.0.0.1:{port}", faults, emulator
     finally:
@@ -168,7 +168,7 @@ def test_only_the_functions_own_calls_get_faults(served: tuple[str, FaultInjecti
 
 
 def test_a_presigned_request_is_never_a_fault() -> None:
-    faults, emulator, counts = injection(Rates(throttle=1.0, server_error=0.0, connection_reset=0.0))
+    faults, emulator, _counts = injection(Rates(throttle=1.0, server_error=0.0, connection_reset=0.0))
     query = f"X-Amz-Credential={ROLE_KEY}/20260101/us-east-1/s3/aws4_request&X-Amz-Signature=x"
     response = Client(faults).get(f"/bucket/key?{query}")
     assert response.status_code == 200 and emulator.calls == ["/bucket/key"]
@@ -183,7 +183,9 @@ def test_a_dropped_delete_is_acknowledged_but_not_performed() -> None:
     faults, emulator, counts = injection(Rates(sqs_redelivery=1.0))
     entries = [{"Id": "0", "ReceiptHandle": "r0"}, {"Id": "1", "ReceiptHandle": "r1"}]
     headers = {**_signed(POLLER_KEY, "sqs"), "X-Amz-Target": "AmazonSQS.DeleteMessageBatch"}
-    response = Client(faults).post("/", headers=headers, data=json.dumps({"QueueUrl": "q", "Entries": entries}))
+    response = Client(faults).post(
+        "/", headers=headers, data=json.dumps({"QueueUrl": "q", "Entries": entries})
+    )
     assert response.status_code == 200
     assert json.loads(response.data) == {"Successful": [{"Id": "0"}, {"Id": "1"}], "Failed": []}
     assert emulator.calls == [] and counts.snapshot()[SQS_REDELIVERY] == 1
@@ -241,9 +243,16 @@ def test_a_busy_environment_killed_mid_invocation_is_a_failed_invocation(tmp_pat
         "import time\n\ndef handler(event, context):\n    time.sleep(30)\n    return 'finished'\n"
     )
     spec = FunctionSpec(
-        name="intake-api", arn="arn:aws:lambda:us-east-1:123456789012:function:intake-api",
-        handler="handler.handler", code_dir=tmp_path, layer_dirs=(), environment={}, timeout_s=60,
-        memory_mb=128, region="us-east-1", endpoint_url="http://127.0.0.1:1",
+        name="intake-api",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:intake-api",
+        handler="handler.handler",
+        code_dir=tmp_path,
+        layer_dirs=(),
+        environment={},
+        timeout_s=60,
+        memory_mb=128,
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:1",
     )
     invoker = Invoker()
     pool = invoker.pool(spec)

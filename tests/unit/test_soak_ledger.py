@@ -72,7 +72,7 @@ def test_a_clean_run_passes_with_every_figure_in_the_json_line() -> None:
 
 def test_an_upload_without_a_final_record_is_lost() -> None:
     uploads, state = clean(["u1", "u2", "u3"])
-    records = (record("u1", "processing"),) + state.records[1:2]  # u1 not final, u3 has no record
+    records = (record("u1", "processing"), *state.records[1:2])  # u1 not final, u3 has no record
     ledger = reconcile(uploads, dataclasses.replace(state, records=records), POISON)
     assert ledger.lost == 2 and ledger.final == {"missing": 1, "processing": 1, "ready": 1}
     assert not ledger.ok
@@ -116,7 +116,12 @@ def test_each_upload_is_announced_exactly_once() -> None:
     uploads, state = clean(["u1", "u2", "u3"])
     emails = (email("u1"), email("u1"), email("u1"), email("u2"), email("other"))
     ledger = reconcile(uploads, dataclasses.replace(state, emails=emails), POISON)
-    assert (ledger.emails, ledger.missing_emails, ledger.duplicate_emails, ledger.stray_emails) == (4, 1, 2, 1)
+    assert (ledger.emails, ledger.missing_emails, ledger.duplicate_emails, ledger.stray_emails) == (
+        4,
+        1,
+        2,
+        1,
+    )
 
 
 def test_queues_must_be_empty_and_dlqs_hold_exactly_the_poison() -> None:

@@ -30,7 +30,11 @@ _ERRORS: dict[tuple[str, str], tuple[tuple[int, str, str], ...]] = {
             _DYNAMODB + "ProvisionedThroughputExceededException",
             "The level of configured provisioned throughput for the table was exceeded.",
         ),
-        (400, "com.amazon.coral.availability#ThrottlingException", "Rate of requests exceeds the allowed throughput."),
+        (
+            400,
+            "com.amazon.coral.availability#ThrottlingException",
+            "Rate of requests exceeds the allowed throughput.",
+        ),
     ),
     ("dynamodb", SERVER_ERROR): ((500, _DYNAMODB + "InternalServerError", "Internal server error"),),
     ("sns", THROTTLE): ((400, "Throttling", "Rate exceeded"),),

@@ -170,12 +170,16 @@ class FaultInjection:
         start_response(status, headers)
         return [body]
 
-    def _poller(self, environ: Environ, start_response: StartResponse, function: str) -> Iterable[bytes] | None:
+    def _poller(
+        self, environ: Environ, start_response: StartResponse, function: str
+    ) -> Iterable[bytes] | None:
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target == _DELETE_BATCH and self._roll(self.rates.sqs_redelivery) is not None:
             entries = json.loads(_read_body(environ) or b"{}").get("Entries") or []
             self.counts.add(SQS_REDELIVERY, consumer_of(function))
-            return _json_reply(start_response, {"Successful": [{"Id": e["Id"]} for e in entries], "Failed": []})
+            return _json_reply(
+                start_response, {"Successful": [{"Id": e["Id"]} for e in entries], "Failed": []}
+            )
         if target == _RECEIVE and function in self._stages and self._roll(self.rates.stage_delay) is not None:
             self.counts.add(STAGE_DELAY, consumer_of(function))
             self._sleep(self._rng.uniform(0, self.rates.max_delay_s))

@@ -65,7 +65,9 @@ def set_concurrency(cloud: LocalCloud, maximum: int) -> None:
     poller, which reads it at start as Lambda's pollers do."""
     lambda_ = cloud.client("lambda")
     for i, old in enumerate(list(cloud.pollers)):
-        lambda_.update_event_source_mapping(UUID=old.config.uuid, ScalingConfig={"MaximumConcurrency": maximum})
+        lambda_.update_event_source_mapping(
+            UUID=old.config.uuid, ScalingConfig={"MaximumConcurrency": maximum}
+        )
         old.stop()
         new = poller_from_mapping(cloud, old)
         new.start()
@@ -89,8 +91,8 @@ class FaultPlan:
         """Put the fault middleware in front of the emulator (before `cloud.start()`)."""
 
         def make(app: WSGIApplication) -> WSGIApplication:
-            self.middleware = FaultInjection(app, self.rates, self.counts, rng=self._fork())  # type: ignore[arg-type]
-            return self.middleware  # type: ignore[return-value]
+            self.middleware = FaultInjection(app, self.rates, self.counts, rng=self._fork())
+            return self.middleware
 
         cloud.emulator.wrap(make)
 
@@ -115,8 +117,16 @@ class FaultPlan:
             return poller_from_mapping(cloud, old)
 
         periodic: list[tuple[str, float, Callable[[], object]]] = [
-            ("function-kill", rates.function_kill_every_s, Killer(consumer_pools, FUNCTION_KILL, self.counts, rng=self._fork(), patience_s=5)),
-            ("api-kill", rates.api_kill_every_s, Killer(api_pools, API_KILL, self.counts, rng=self._fork(), patience_s=5)),
+            (
+                "function-kill",
+                rates.function_kill_every_s,
+                Killer(consumer_pools, FUNCTION_KILL, self.counts, rng=self._fork(), patience_s=5),
+            ),
+            (
+                "api-kill",
+                rates.api_kill_every_s,
+                Killer(api_pools, API_KILL, self.counts, rng=self._fork(), patience_s=5),
+            ),
             (
                 "poller-restart",
                 rates.poller_restart_every_s,
