@@ -17,7 +17,7 @@ SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell cat $(SCAN_LOCK) | cksum | cut -d'
 TEMPLATES := infra/cloudformation/intake.yaml infra/cloudformation/consumer.yaml
 OPENAPI := infra/cloudformation/openapi.yaml
 
-.PHONY: install lock up demo test chromium lint package deploy destroy bench clean
+.PHONY: install lock up demo test chromium lint package deploy destroy bench soak clean
 
 install: $(STAMP)
 
@@ -88,6 +88,9 @@ destroy: install ## empty the stack's buckets and delete the stack (asks first)
 
 bench: install ## thumbnails, cold starts, end to end: tables + bench/out/results.json and charts
 	$(RUN) -m bench $(ARGS)
+
+soak: install ## N uploads (default 2,000) under injected faults, then the exact ledger (ARGS="--uploads 10000")
+	$(RUN) -m soak $(ARGS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache $(SCAN_VENV)

@@ -187,6 +187,12 @@ class FunctionPool:
             return len(self._envs)
 
     @property
+    def environments(self) -> list[ExecutionEnvironment]:
+        """The environments that exist now, busy or idle (the soak's fault injection kills busy ones)."""
+        with self._ready:
+            return list(self._envs)
+
+    @property
     def in_flight(self) -> int:
         """Invocations running or waiting for an environment (Lambda's ConcurrentExecutions)."""
         with self._ready:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -108,7 +109,14 @@ class Emulator:
         # Outermost: counts every request by service and action (the bench reports them per upload).
         self.requests = RequestStats(self.presign_checks)
         self.connections = keepalive.Connections()  # kept-alive client connections, ended by stop()
+        # What the port serves: the request counter, or middlewares around it (`wrap`).
+        self._front: WSGIApplication = self.requests
         self._server: ServerThread | None = None
+
+    def wrap(self, middleware: Callable[[WSGIApplication], WSGIApplication]) -> None:
+        """Put a WSGI middleware in front of everything (before `start`): the soak's fault injection
+        (localcloud.faults) sees each request first."""
+        self._front = middleware(self._front)
 
     @property
     def endpoint(self) -> str:
@@ -120,7 +128,7 @@ class Emulator:
         self._server = ServerThread(
             self.host,
             self.port,
-            self.requests,
+            self._front,
             name="moto-server",
             request_handler=keepalive.handler_for(self.connections),
         ).start()
