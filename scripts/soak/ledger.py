@@ -2,7 +2,7 @@
 
 Per upload: a record in a final state (else it is lost), the status its file deserves (ready, or
 rejected for the deliberately bad ones), exactly the thumbnails its record lists when it is ready and
-none otherwise, and exactly one email naming it. Across the stack: one record per S3 object, no
+none otherwise, and exactly one email naming it (its own, or a line of one digest). Across the stack: one record per S3 object, no
 message left in any queue, and in each dead-letter queue exactly its deliberate poison.
 """
 
@@ -115,7 +115,8 @@ def _thumbnails(
 
 
 def _emails(ledger: Ledger, uploads: Mapping[str, Upload], state: State) -> None:
-    named = Counter(email.upload_id for email in state.emails)
+    # Each upload appears in exactly one email: its own, or one line of one digest.
+    named = Counter(upload_id for email in state.emails for upload_id in email.upload_ids)
     ledger.emails = sum(n for upload_id, n in named.items() if upload_id in uploads)
     ledger.stray_emails = sum(n for upload_id, n in named.items() if upload_id not in uploads)
     ledger.missing_emails = sum(1 for upload_id in uploads if named[upload_id] == 0)

@@ -106,7 +106,7 @@ class Watch:
 def look(cloud: LocalCloud, uploaded: set[str], poison: Mapping[str, str], all_sent: bool) -> Watch:
     """One look at the pipeline: quiet when every upload made is announced, no queue holds a message
     (visible or in flight) and every poison is in its DLQ."""
-    announced = {e.upload_id for e in state.sent_emails(SOAK_EMAIL)}
+    announced = {i for e in state.sent_emails(SOAK_EMAIL) for i in e.upload_ids}
     main, dead = state.queues(cloud.outputs)
     queued = sum(q.total for q in main.values())
     poisoned = sum(1 for consumer, body in poison.items() if body in dead[consumer].bodies)

@@ -18,7 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from localcloud.authz.identity import DEFAULT_ACCOUNT
 from localcloud.deploy import REGION
 
-_UPLOAD_ID = re.compile(r"\(id ([A-Za-z0-9_.-]+)\)")  # how the outcome email names its upload
+_UPLOAD_ID = re.compile(r"\(id ([A-Za-z0-9_.-]+)\)")  # how an outcome or digest email names each upload
 _deserializer = TypeDeserializer()
 
 
@@ -28,9 +28,9 @@ class Email:
     body: str
 
     @property
-    def upload_id(self) -> str | None:
-        found = _UPLOAD_ID.search(self.body)
-        return found.group(1) if found else None
+    def upload_ids(self) -> tuple[str, ...]:
+        """Every upload the email announces: one, or each line of a digest."""
+        return tuple(_UPLOAD_ID.findall(self.body))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 from werkzeug.test import Client
 
-from intake.events import FinishedRecord, object_created_events
+from intake.events import object_created_events
+from intake.finished_record import FinishedRecord
 from localcloud.authz.identity import Caller
 from localcloud.faults import Counts, Rates, poison
 from localcloud.faults.kills import Killer

@@ -151,5 +151,9 @@ def test_uploads_the_client_gave_up_on_fail_the_run() -> None:
 
 
 def test_an_email_names_its_upload() -> None:
-    assert email("0123abcd").upload_id == "0123abcd"
-    assert Email(("x",), "ALARM: queue age").upload_id is None
+    assert email("0123abcd").upload_ids == ("0123abcd",)
+    assert Email(("x",), "ALARM: queue age").upload_ids == ()
+    digest = (
+        '2 of your uploads have finished.\n\n- "a.jpg" (id aaa1) is ready\n- "b.jpg" (id bbb2) is ready\n'
+    )
+    assert Email(("x",), digest).upload_ids == ("aaa1", "bbb2")
