@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--uploads", type=int, default=2000, help="uploads to push (default 2000)")
     p.add_argument("--concurrency", type=int, default=16, help="uploads in flight at once (default 16)")
     p.add_argument(
+        "--backlog", type=int, default=100, help="uploads in the pipeline at most (sent, not announced) [100]"
+    )
+    p.add_argument(
         "--bad-rate", type=float, default=0.02, help="share of truncated JPEGs, which must end rejected"
     )
     p.add_argument("--seed", type=int, default=None, help="make the run's random choices repeatable")
@@ -82,6 +85,7 @@ def options_from(args: argparse.Namespace) -> Options:
         rates = Rates(**values, poison=not args.no_poison, function_kill_targets=targets)
     return Options(
         uploads=args.uploads,
+        backlog=args.backlog,
         concurrency=args.concurrency,
         bad_rate=args.bad_rate,
         rates=rates,

@@ -45,12 +45,53 @@ def sign_in_api(api_url: str, email: str, password: str) -> IntakeApi:
     return IntakeApi(settings, sign_in(settings, email, password))
 
 
+class Backlog:
+    """At most `limit` uploads in the pipeline (started, not yet announced): the client waits for the
+    pipeline rather than piling thousands of messages into the queues (moto's SQS slows down as a
+    queue deepens, and then every batch runs past its timeout)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._started = self._announced = 0
+        self._changed = threading.Condition()
+
+    def enter(self, timeout_s: float | None = None) -> bool:
+        """Take a place in the pipeline, waiting for one (at most `timeout_s`); False if none came."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._started - self._announced < self.limit, timeout_s):
+                return False
+            self._started += 1
+            return True
+
+    def announced(self, count: int) -> None:
+        """The pipeline has announced `count` uploads so far."""
+        with self._changed:
+            self._announced = count
+            self._changed.notify_all()
+
+    def open(self) -> None:
+        """No limit any more (the soak is ending: no upload thread may stay blocked)."""
+        with self._changed:
+            self.limit = 2**62
+            self._changed.notify_all()
+
+    def give_back(self) -> None:
+        """An upload given up: it will never be announced."""
+        with self._changed:
+            self._started -= 1
+            self._changed.notify_all()
+
+
 class Client:
-    def __init__(self, api: IntakeApi, *, attempts: int = 4, backoff_s: float = 0.5) -> None:
+    def __init__(
+        self, api: IntakeApi, *, backlog: int = 1_000_000, attempts: int = 4, backoff_s: float = 0.5
+    ) -> None:
         self.api, self.attempts, self.backoff_s = api, attempts, backoff_s
         self.tally = ClientTally()
+        self.backlog = Backlog(backlog)
 
     def upload(self, path: Path, bad: bool) -> None:
+        self.backlog.enter()
         error = ""
         for attempt in range(self.attempts):
             if attempt:
@@ -65,6 +106,7 @@ class Client:
             with self.tally.lock:
                 self.tally.uploaded.append(Upload(str(grant["upload_id"]), path.name, bad))
             return
+        self.backlog.give_back()
         with self.tally.lock:
             self.tally.failures.append(f"{path.name}: {error}")
 

@@ -47,6 +47,7 @@ log = logging.getLogger("soak")
 class Options:
     uploads: int = 2000
     concurrency: int = 16
+    backlog: int = 100  # uploads in the pipeline at most (sent, not yet announced)
     bad_rate: float = 0.02  # share of uploads that are truncated JPEGs (must end rejected)
     rates: Rates = field(default_factory=Rates)
     seed: int | None = None
@@ -173,6 +174,7 @@ class Drive:
             pool, futures = self.client.start(files, concurrency, lambda: progress.advance(sent))
 
             def show(watch: Watch) -> None:
+                self.client.backlog.announced(watch.announced)
                 progress.update(announced, completed=watch.announced)
                 progress.update(dead, completed=watch.poisoned)
                 total = sum(self.plan.counts.snapshot().values())
@@ -188,6 +190,7 @@ class Drive:
                     show,
                 )
             finally:
+                self.client.backlog.open()
                 pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -212,7 +215,7 @@ def soak(options: Options, console: Console) -> tuple[Ledger, dict[str, Any], di
         owner = users.create_user(
             cloud.client("cognito-idp"), cloud.outputs["UserPoolId"], SOAK_EMAIL, SOAK_PASSWORD
         )
-        client = Client(sign_in_api(cloud.api_url, SOAK_EMAIL, SOAK_PASSWORD))
+        client = Client(sign_in_api(cloud.api_url, SOAK_EMAIL, SOAK_PASSWORD), backlog=options.backlog)
         good, bad = write_samples(Path(folder))
         files = choose_files(options.uploads, good, bad, options.bad_rate, options.seed)
         plan.arm(cloud)

@@ -31,6 +31,10 @@ def test_a_200_upload_soak_under_faults_keeps_an_exact_ledger(tmp_path: Path) ->
         "200",
         "--concurrency",
         "8",
+        "--seed",
+        "7",
+        "--api-kill-every",
+        "4",  # the uploads are sent within a minute: kill API workers while they are
         "--json",
         "--log",
         str(log),
