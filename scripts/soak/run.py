@@ -37,7 +37,15 @@ from .report import as_json
 SOAK_EMAIL = "soak@example.com"
 SOAK_PASSWORD = "Intake-soak-2026!"  # meets Cognito's default password policy
 # Every client is 127.0.0.1: WAF's rate-based rules would count the whole soak as one client.
-PARAMETERS = {"ApiRateLimitPerIp": "2000000000", "ApiRateLimitPerUser": "2000000000"}
+# Notify's batch is cut to the other consumers' 10: a digest batch of the template's 100 runs past
+# the soak's short function timeout on a loaded small machine (a 1,000-upload soak timed out 9 of
+# 26 notify batches and dead-lettered 3 healthy messages). The window is e2e's, so nothing idles.
+PARAMETERS = {
+    "ApiRateLimitPerIp": "2000000000",
+    "ApiRateLimitPerUser": "2000000000",
+    "NotifyBatchSize": "10",
+    "NotifyBatchingWindowSeconds": "2",
+}
 QUIET_CHECKS = 3  # consecutive quiet looks (0.5 s apart) before the pipeline counts as done
 
 log = logging.getLogger("soak")
