@@ -100,7 +100,9 @@ class Emulator:
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
         # The local cloud's IAM (localcloud.authz) right in front of moto; the presign checks before it.
-        self.authorization = authz.install(DomainDispatcherApplication(create_backend_app))
+        # Right in front of moto, behind IAM: S3's NoSuchUpload for a multipart request (s3_presign.multipart).
+        moto_app = s3_presign.MultipartChecks(DomainDispatcherApplication(create_backend_app))
+        self.authorization = authz.install(moto_app)
         # Presigned URLs are signed with a function role's credentials (STS), as on AWS.
         self.presign_checks = s3_presign.PresignChecks(
             self.authorization,
