@@ -21,6 +21,7 @@ from localcloud import (
     keepalive,
     moto_dispatch,
     moto_dynamodb,
+    moto_s3_parts,
     moto_serialize,
     moto_sqs,
     no_docker,
@@ -97,6 +98,7 @@ class Emulator:
         moto_serialize.install()
         moto_sqs.install()
         moto_dynamodb.install()
+        moto_s3_parts.install()  # multipart parts in moto's state dump (tests read SES mail there)
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
         # The local cloud's IAM (localcloud.authz) right in front of moto; the presign checks before it.

@@ -175,3 +175,13 @@ def test_sdk_calls_on_an_unknown_upload_are_no_such_upload(
             call()
         assert caught.value.response["Error"]["Code"] == "NoSuchUpload"
     s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)  # the right key: still there
+
+
+def test_moto_state_dump_still_answers_with_parts_in_it(
+    emulator: Emulator, s3: Any, bucket: str, upload: tuple[str, str]
+) -> None:
+    """The tests read SES's sent mail from /moto-api/data.json (localcloud.moto_s3_parts)."""
+    key, upload_id = upload
+    s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=PART)
+    answer = requests.get(f"{emulator.endpoint}/moto-api/data.json", timeout=30)
+    assert answer.status_code == 200 and "ses" in answer.json()
