@@ -227,6 +227,8 @@ def _check(data: bytes, max_pixels: int) -> str:
         raise ImageRejected(verdicts.too_many_pixels(width, height, max_pixels))
     if content_type == "image/webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
         raise ImageRejected(verdicts.TRUNCATED)  # shorter than its RIFF header says; libwebp won't say
+    if content_type in ("image/heic", "image/heif", "image/avif") and verdicts.bmff_truncated(data):
+        raise ImageRejected(verdicts.TRUNCATED)  # shorter than its boxes say
     return content_type
 
 

@@ -104,12 +104,14 @@ def unreadable(error: Exception, content_type: str, max_pixels: int) -> str:
     text = str(error).lower()
     if isinstance(error, OSError) and "truncated" in text:
         return TRUNCATED
+    if isinstance(error, ValueError) and "unexpected end of file" in text:
+        return TRUNCATED  # libheif (pillow-heif)
     if isinstance(error, ValueError) and "decompressed data too large" in text:
         return METADATA_TOO_LARGE  # PNG text or ICC chunks: Pillow stops at 1 MB (MAX_TEXT_CHUNK)
     if isinstance(error, UnidentifiedImageError | SyntaxError):
-        return (
-            f"file starts like a {NAMES[content_type]} image but is not one (damaged or another kind of file)"
-        )
+        name = NAMES[content_type]
+        article = "an" if name[0] in "AEIOU" else "a"  # an AVIF
+        return f"file starts like {article} {name} image but is not one (damaged or another kind of file)"
     return f"{NAMES[content_type]} image data is damaged and cannot be decoded"
 
 
@@ -171,6 +173,14 @@ def _heif_size(head: bytes) -> tuple[int, int]:
     if not sizes or min(min(s) for s in sizes) < 1:
         raise SyntaxError("no image size (ispe) in the header")
     return max(sizes, key=lambda s: s[0] * s[1])
+
+
+def bmff_truncated(data: bytes) -> bool:
+    """A whole ISO-BMFF file whose top-level boxes run past its end (libavif only says it can't read it)."""
+    try:
+        return any(box_end > len(data) for _, _, box_end in _boxes(data, 0, len(data)))
+    except SyntaxError:
+        return False  # malformed, not short: the decoder says so
 
 
 def header_size(head: bytes, content_type: str) -> tuple[int, int]:
