@@ -23,6 +23,11 @@ from localcloud.server import free_port
 E2E_PARAMETERS = {"FunctionTimeout": "3", "QueueVisibilityTimeout": "18", "ApiRateLimitPerIp": "100000"}
 # Notify gathers a batch (one digest email per owner) for 2 s, not the default 20: every email waits for it.
 E2E_PARAMETERS["NotifyBatchingWindowSeconds"] = "2"
+# HEIC/HEIF and AVIF are allowlist options (the template's default leaves them out): the session allows
+# them so tests/e2e/test_heic_avif.py can push real ones through the pipeline.
+E2E_PARAMETERS["AllowedContentTypes"] = (
+    "image/jpeg,image/png,image/webp,image/gif,image/heic,image/heif,image/avif"
+)
 # Alarm periods pass 30x faster: a 60 s period is 2 s (metric values such as ages stay real).
 E2E_TIME_SCALE = 30.0
 
