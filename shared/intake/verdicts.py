@@ -40,8 +40,8 @@ def sniff_content_type(head: bytes) -> str | None:
         return "image/gif"
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
-    if head[4:8] == b"ftyp":
-        return _iso_bmff_type(head)
+    if head[4:8] == b"ftyp" and (image := _iso_bmff_type(head)):
+        return image  # HEIF/AVIF; other ISO-BMFF files (MP4, QuickTime) are not images
     return None
 
 
