@@ -49,6 +49,8 @@ def thumbnails(results: dict[str, Any], out: Path) -> None:
                     _f(e["peak_rss_mb"] / vips["peak_rss_mb"]) if vips else "n/a",
                 ]
             )
+        # An engine that cannot decode the input at all (pyvips-binary has no HEVC decoder).
+        rows += [["", engine, "cannot read it", *[""] * 7] for engine in data.get("cannot_read", [])]
     print_table(
         f"Thumbnails 1024/512/128 q85, one core, median of {results['rounds']} interleaved rounds"
         " (PSNR of the 1024 against the naive full-resolution LANCZOS)",

@@ -46,10 +46,10 @@ LAYER_LOCKS = {arch: ROOT / "requirements" / f"layer-{arch}.txt" for arch in PLA
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all its layers, unzipped
 # Never in the layer: big, and nothing of ours needs it (a dependency that pulls it in is a bug).
 FORBIDDEN_PACKAGES = ("numpy",)
-# Pillow extension modules Intake never loads: AVIF (not an allowed type), fonts (ImageFont) and Tk.
-# Pillow imports each of them lazily and degrades to "unsupported", so removing them is safe; the
-# bundled libraries only they need (libavif, freetype, harfbuzz, libpng, brotli) go with them.
-PILLOW_UNUSED_MODULES = ("_avif", "_imagingft", "_imagingtk")
+# Pillow extension modules Intake never loads: fonts (ImageFont) and Tk (_avif stays: AVIF uploads are
+# decoded by it). Pillow imports each of them lazily and degrades to "unsupported", so removing them is
+# safe; the bundled libraries only they need (freetype, harfbuzz, libpng, brotli) go with them.
+PILLOW_UNUSED_MODULES = ("_imagingft", "_imagingtk")
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # reproducible zips: same content, same hash
 
 

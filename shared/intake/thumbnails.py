@@ -1,4 +1,12 @@
-"""Thumbnail engine: JPEG thumbnails from JPEG/PNG/GIF/WebP with stock Pillow.
+"""Thumbnail engine: JPEG thumbnails from JPEG/PNG/GIF/WebP/AVIF with stock Pillow, and HEIC/HEIF
+through pillow-heif (libheif + libde265), imported and registered when the first HEIF arrives so a
+consumer that never sees one does not pay for it at cold start.
+
+HEIF/AVIF orientation: libheif applies `irot`/`imir` to the pixels and pillow-heif then sets the EXIF
+orientation to 1; Pillow's AVIF plugin does not rotate but writes `irot`/`imir` as the EXIF orientation
+(ignoring a stale EXIF tag, as the HEIF spec says). Either way the EXIF orientation read below is
+the one rotation still to apply, so nothing is rotated twice. A sequence (HEIF burst, AVIF `avis`)
+gives its primary image / first frame only.
 
 Thumbnails carry pixels and nothing else from the source. Every metadata channel an uploader controls
 is dropped: JPEG COM markers, EXIF, XMP, IPTC/Photoshop APP segments, PNG tEXt/iTXt/zTXt/eXIf
@@ -19,6 +27,7 @@ LittleCMS cannot read is ignored (the pixels are then shown as sRGB, as a browse
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from collections.abc import Sequence
@@ -145,15 +154,31 @@ def _pixels_only(im: Image.Image) -> Image.Image:
     return im
 
 
-def _decode_largest(data: bytes, content_type: str, longest: int) -> tuple[Image.Image, tuple[int, int]]:
+@functools.cache
+def _register_heif() -> None:
+    """pillow-heif's opener, on first use (its import loads libheif, libde265 and x265)."""
+    from pillow_heif import register_heif_opener
+
+    # Only the primary image: no thumbnail, depth or auxiliary (gain map) images are read.
+    register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+
+def _decode_largest(
+    data: bytes, content_type: str, longest: int, max_pixels: int
+) -> tuple[Image.Image, tuple[int, int]]:
     """Decode the first frame straight to the largest thumbnail.
 
     Returns it (RGB, sRGB, upright, no metadata) and the original's upright
     size. All full-size pixel data is dropped when this returns.
     """
+    pil_format = verdicts.PIL_FORMATS[content_type]
+    if pil_format == "HEIF":
+        _register_heif()
     # Only the sniffed format's decoder may run on user data (no EPS/PSD/TIFF surprises).
-    with Image.open(io.BytesIO(data), formats=[verdicts.PIL_FORMATS[content_type]]) as im:
+    with Image.open(io.BytesIO(data), formats=[pil_format]) as im:
         width, height = im.size
+        if width * height > max_pixels:  # the decoder's own view of the size, before any pixel
+            raise ImageRejected(verdicts.too_many_pixels(width, height, max_pixels))
         # Work in stored (pre-rotation) coordinates: the box has the image's
         # real aspect ratio, so draft() can pick the biggest DCT scale that
         # still covers it. A 90-degree EXIF rotation only swaps w and h, and
@@ -202,6 +227,8 @@ def _check(data: bytes, max_pixels: int) -> str:
         raise ImageRejected(verdicts.too_many_pixels(width, height, max_pixels))
     if content_type == "image/webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
         raise ImageRejected(verdicts.TRUNCATED)  # shorter than its RIFF header says; libwebp won't say
+    if content_type in ("image/heic", "image/heif", "image/avif") and verdicts.bmff_truncated(data):
+        raise ImageRejected(verdicts.TRUNCATED)  # shorter than its boxes say
     return content_type
 
 
@@ -222,7 +249,7 @@ def make_thumbnails(
         with warnings.catch_warnings():
             # Our max_pixels is the limit that counts; Pillow's warning is noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            current, upright = _decode_largest(data, content_type, descending[0])
+            current, upright = _decode_largest(data, content_type, descending[0], max_pixels)
         made: dict[int, Thumbnail] = {}
         for size in descending:
             # Target from the original's size so rounding does not compound.
@@ -231,8 +258,8 @@ def make_thumbnails(
                 # Each size from the previous (larger) result, not the original.
                 current = current.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)
             made[size] = Thumbnail(size, current.width, current.height, _encode(current, quality))
-    except MemoryError:
-        raise  # our sizing problem, not the user's: let it be retried/alarmed
+    except (MemoryError, ImageRejected):
+        raise  # MemoryError: our sizing problem, not the user's: let it be retried/alarmed
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error... on bad data
         raise ImageRejected(verdicts.unreadable(exc, content_type, max_pixels)) from exc
     return [made[size] for size in sizes]

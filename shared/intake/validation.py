@@ -118,7 +118,7 @@ def _validate(facts: ObjectFacts, limits: Limits) -> ValidationResult:
     if actual is None:
         if facts.size > 0:
             reasons.append(verdicts.NOT_AN_IMAGE)
-    elif declared is not None and actual != declared:
+    elif declared is not None and not verdicts.same_type(actual, declared):
         reasons.append(verdicts.declared_otherwise(actual, declared))
 
     if facts.size <= 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 
 from PIL import Image, UnidentifiedImageError
 
@@ -19,6 +20,9 @@ MB = 1024 * 1024
 # other (possibly risky) decoder ever runs.
 PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
 NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP"}
+# HEIC/HEIF (pillow-heif, registered by the thumbnail engine when it first meets one) and AVIF (Pillow).
+PIL_FORMATS |= {"image/heic": "HEIF", "image/heif": "HEIF", "image/avif": "AVIF"}
+NAMES |= {"image/heic": "HEIC", "image/heif": "HEIF", "image/avif": "AVIF"}
 
 EMPTY = "file is empty"
 NOT_AN_IMAGE = "content is not a JPEG, PNG, GIF or WebP image"
@@ -36,7 +40,40 @@ def sniff_content_type(head: bytes) -> str | None:
         return "image/gif"
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
+    if head[4:8] == b"ftyp" and (image := _iso_bmff_type(head)):
+        return image  # HEIF/AVIF; other ISO-BMFF files (MP4, QuickTime) are not images
     return None
+
+
+# ISO-BMFF (HEIF, ISO/IEC 23008-12; AVIF) brands in the leading `ftyp` box, by the type they mean.
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"})  # HEVC-coded
+_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})  # the HEIF container, codec not named
+# Equivalent declarations: an HEIC is a HEIF, and clients label the same photo either way.
+_SAME_TYPE = {"image/heif": "image/heic"}
+
+
+def _iso_bmff_type(head: bytes) -> str | None:
+    """image/avif, image/heic or image/heif from the `ftyp` box's major and compatible brands.
+
+    The box must be whole and well formed (size >= 16, a multiple of 4, within `head`). The major brand
+    decides when it names a type; otherwise the first compatible brand that does (AVIF files also list
+    mif1, so AVIF and HEVC brands win over the bare container brands)."""
+    size = int.from_bytes(head[:4], "big")
+    if size < 16 or size % 4 or size > len(head):
+        return None
+    brands = [head[8:12]] + [head[i : i + 4] for i in range(16, size, 4)]
+    for brand in brands:
+        if brand in _AVIF_BRANDS:
+            return "image/avif"
+        if brand in _HEIC_BRANDS:
+            return "image/heic"
+    return "image/heif" if any(b in _HEIF_BRANDS for b in brands) else None
+
+
+def same_type(actual: str, declared: str) -> bool:
+    """The sniffed type is the declared one (image/heif and image/heic name the same files)."""
+    return _SAME_TYPE.get(actual, actual) == _SAME_TYPE.get(declared, declared)
 
 
 def too_large(size: int, limit: int) -> str:
@@ -67,12 +104,14 @@ def unreadable(error: Exception, content_type: str, max_pixels: int) -> str:
     text = str(error).lower()
     if isinstance(error, OSError) and "truncated" in text:
         return TRUNCATED
+    if isinstance(error, ValueError) and "unexpected end of file" in text:
+        return TRUNCATED  # libheif (pillow-heif)
     if isinstance(error, ValueError) and "decompressed data too large" in text:
         return METADATA_TOO_LARGE  # PNG text or ICC chunks: Pillow stops at 1 MB (MAX_TEXT_CHUNK)
     if isinstance(error, UnidentifiedImageError | SyntaxError):
-        return (
-            f"file starts like a {NAMES[content_type]} image but is not one (damaged or another kind of file)"
-        )
+        name = NAMES[content_type]
+        article = "an" if name[0] in "AEIOU" else "a"  # an AVIF
+        return f"file starts like {article} {name} image but is not one (damaged or another kind of file)"
     return f"{NAMES[content_type]} image data is damaged and cannot be decoded"
 
 
@@ -93,10 +132,63 @@ def _webp_size(head: bytes) -> tuple[int, int]:
     raise SyntaxError("no WebP canvas size in the header")
 
 
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, box end) of the ISO-BMFF boxes in data[start:end]."""
+    pos = start
+    while pos + 8 <= end:
+        size, kind, header = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8], 8
+        if size == 1:  # a 64-bit size follows the type
+            size, header = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
+        elif size == 0:  # the box runs to the end
+            size = end - pos
+        if size < header:
+            raise SyntaxError("ISO-BMFF box smaller than its header")
+        yield kind, pos + header, pos + size
+        pos += size
+
+
+def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int]:
+    for found, payload, box_end in _boxes(data, start, end):
+        if found == kind:
+            if box_end > end:
+                raise SyntaxError(f"{kind.decode()} box is truncated")
+            return payload, box_end
+    raise SyntaxError(f"no {kind.decode()} box in the header")
+
+
+def _heif_size(head: bytes) -> tuple[int, int]:
+    """The largest image extent (`ispe`) a HEIF/AVIF file declares, read from meta/iprp/ipco.
+
+    The largest, not only the primary item's: the pixel limit then bounds any image the file holds (the
+    primary is the largest in every real file: thumbnails, depth and gain maps are smaller). Stored
+    (pre-`irot`) size, as Pillow reports a JPEG's before EXIF rotation."""
+    meta = _child(head, 0, len(head), b"meta")
+    iprp = _child(head, meta[0] + 4, meta[1], b"iprp")  # meta is a FullBox: version and flags first
+    ipco = _child(head, *iprp, b"ipco")
+    sizes = [
+        (int.from_bytes(head[p + 4 : p + 8], "big"), int.from_bytes(head[p + 8 : p + 12], "big"))
+        for kind, p, box_end in _boxes(head, *ipco)
+        if kind == b"ispe" and box_end >= p + 12
+    ]
+    if not sizes or min(min(s) for s in sizes) < 1:
+        raise SyntaxError("no image size (ispe) in the header")
+    return max(sizes, key=lambda s: s[0] * s[1])
+
+
+def bmff_truncated(data: bytes) -> bool:
+    """A whole ISO-BMFF file whose top-level boxes run past its end (libavif only says it can't read it)."""
+    try:
+        return any(box_end > len(data) for _, _, box_end in _boxes(data, 0, len(data)))
+    except SyntaxError:
+        return False  # malformed, not short: the decoder says so
+
+
 def header_size(head: bytes, content_type: str) -> tuple[int, int]:
     """Width and height from the header only; pixels are never decoded. Raises what Pillow raises."""
     if content_type == "image/webp":
         return _webp_size(head)
+    if content_type in ("image/heic", "image/heif", "image/avif"):
+        return _heif_size(head)  # no decoder library needed (validate never imports pillow-heif)
     with warnings.catch_warnings():
         # Callers apply their own (usually lower) pixel limit; the warning is noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -29,6 +29,11 @@ E2E_PARAMETERS |= {
     "MultipartThresholdBytes": str(8 * 1024 * 1024),
     "MultipartMinPartBytes": str(5 * 1024 * 1024),
 }
+# HEIC/HEIF and AVIF are allowlist options (the template's default leaves them out): the session allows
+# them so tests/e2e/test_heic_avif.py can push real ones through the pipeline.
+E2E_PARAMETERS["AllowedContentTypes"] = (
+    "image/jpeg,image/png,image/webp,image/gif,image/heic,image/heif,image/avif"
+)
 # Alarm periods pass 30x faster: a 60 s period is 2 s (metric values such as ages stay real).
 E2E_TIME_SCALE = 30.0
 

@@ -240,6 +240,38 @@ def test_layer_is_stripped_and_compiled_for_its_python(unpacked: Lambda) -> None
     assert all(list(unpacked.task(n).glob(f"__pycache__/handler.{tag}.pyc")) for n in FUNCTIONS)
 
 
+# Runs in the clean interpreter on the layer alone: both decoders the layer must carry (issue 13).
+DECODES = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+from intake.thumbnails import make_thumbnails
+for name in sys.argv[2:]:
+    with open(name, "rb") as f:
+        print(name, [(t.width, t.height) for t in make_thumbnails(f.read(), 10**7)])
+"""
+
+
+def test_the_layer_decodes_heic_and_avif(unpacked: Lambda, tmp_path: Path) -> None:
+    from tests.support import heif
+
+    files = {"rotated.heic": heif.rotated("HEIF"), "alpha.avif": heif.with_alpha("AVIF")}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", DECODES, json.dumps(unpacked.sys_path("thumbnail")), *files],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "rotated.heic [(200, 400), (200, 400), (64, 128)]",
+        "alpha.avif [(300, 200), (300, 200), (128, 85)]",
+    ]
+
+
 def test_every_handler_runs_one_event_in_the_lambda_layout(
     unpacked: Lambda, stack: Stack, tmp_path: Path
 ) -> None:
