@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from intake.api import Caller, NotFound, PreferencesApi, UploadsApi
+from intake.api import Caller, NotFound, NotOpenMultipart, PreferencesApi, UploadsApi
 from intake.settings import ApiSettings
 from intake.uploads import BadRequest, EmailNotVerified, email_verified, upload_method
 
@@ -49,6 +49,11 @@ def bad_request(exc: BadRequest) -> Response[str]:
 @app.exception_handler(NotFound)  # type: ignore[untyped-decorator]
 def not_found(exc: NotFound) -> Response[str]:
     return _error(404, "upload not found")
+
+
+@app.exception_handler(NotOpenMultipart)  # type: ignore[untyped-decorator]
+def not_open_multipart(exc: NotOpenMultipart) -> Response[str]:
+    return _error(409, exc.message)
 
 
 @app.exception_handler(Unauthorized)  # type: ignore[untyped-decorator]
@@ -100,6 +105,28 @@ def get_upload(upload_id: str) -> dict[str, Any]:
 @app.delete("/uploads/<upload_id>")
 def delete_upload(upload_id: str) -> Response[str]:
     uploads.delete(caller(), upload_id)
+    return Response(204, None, "")
+
+
+# Multipart uploads (issue 13): POST /uploads answers a part plan above the threshold; these go on.
+@app.post("/uploads/<upload_id>/parts")
+def part_urls(upload_id: str) -> dict[str, Any]:
+    return uploads.part_urls(caller(), upload_id, body_text())
+
+
+@app.get("/uploads/<upload_id>/parts")
+def list_parts(upload_id: str) -> dict[str, Any]:
+    return uploads.parts(caller(), upload_id)
+
+
+@app.post("/uploads/<upload_id>/complete")
+def complete_upload(upload_id: str) -> dict[str, Any]:
+    return uploads.complete(caller(), upload_id, body_text())
+
+
+@app.post("/uploads/<upload_id>/abort")
+def abort_upload(upload_id: str) -> Response[str]:
+    uploads.abort(caller(), upload_id)
     return Response(204, None, "")
 
 

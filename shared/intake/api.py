@@ -17,20 +17,30 @@ from typing import Any, Literal
 from intake import parameters, storage
 from intake.keys import THUMBNAIL_PREFIX
 from intake.preferences import InvalidPreferences, UserSettings, parse_preferences
-from intake.records import Records, UploadRecord
+from intake.records import Multipart, Records, UploadRecord
 from intake.settings import ApiSettings
 from intake.signing import CloudFrontUrls
 from intake.uploads import (
     DOWNLOAD_URL_TTL_S,
     UPLOAD_URL_TTL_S,
     BadRequest,
+    HeldPart,
+    NewUpload,
+    PartPlan,
+    UploadTerms,
     abandoned_after,
+    completion_problem,
     downloadable,
     expiry,
     new_upload_id,
+    parse_completion,
     parse_list_query,
     parse_new_upload,
+    parse_part_numbers,
+    part_plan,
+    part_size_problem,
     public_view,
+    size_problem,
     upload_terms,
     valid_upload_id,
     without_downloads,
@@ -39,6 +49,12 @@ from intake.uploads import (
 
 class NotFound(LookupError):
     """No such upload for this caller."""
+
+
+class NotOpenMultipart(Exception):
+    """The upload is not an open multipart upload (never was, or completed, aborted, refused): 409."""
+
+    message = "this upload is not an open multipart upload (it is a single-request upload, or was completed or aborted)"
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,8 @@ class UploadsApi:
         )
         terms = upload_terms(caller.sub, new_upload_id(), upload)
         now = self.clock()
+        if upload.size > self.cfg.multipart_threshold_bytes:  # whatever ?method= asked for
+            return self._create_multipart(caller, upload, terms, now)
         presigned: dict[str, Any]
         if method == "POST":
             post = storage.presigned_post(
@@ -92,6 +110,22 @@ class UploadsApi:
             )
             presigned = {"method": "PUT", "url": url, "headers": terms.put_headers()}
         # Written after signing (which is local), so a failure here never hands out a URL without a record.
+        self._create_record(caller, upload, terms, now, None)
+        return {
+            "upload_id": terms.key.upload_id,
+            "key": terms.key.key,
+            "upload": presigned,
+            "expires_at": expiry(now, UPLOAD_URL_TTL_S),
+        }
+
+    def _create_record(
+        self,
+        caller: Caller,
+        upload: NewUpload,
+        terms: UploadTerms,
+        now: datetime,
+        multipart: Multipart | None,
+    ) -> None:
         self.records.create_pending(
             terms.key,
             filename=upload.filename,
@@ -101,14 +135,151 @@ class UploadsApi:
             title=upload.title,
             description=upload.description,
             tags=list(upload.tags),
-            expires_at_epoch=abandoned_after(now, UPLOAD_URL_TTL_S + self.cfg.abandoned_upload_grace_s),
+            expires_at_epoch=self._pending_ttl(now),
+            multipart=multipart,
         )
+
+    def _pending_ttl(self, now: datetime) -> int:
+        return abandoned_after(now, UPLOAD_URL_TTL_S + self.cfg.abandoned_upload_grace_s)
+
+    # --- multipart uploads (issue 13) -------------------------------------------------------------
+
+    def _create_multipart(
+        self, caller: Caller, upload: NewUpload, terms: UploadTerms, now: datetime
+    ) -> dict[str, Any]:
+        """Start the S3 multipart upload (key, type and metadata as a POST would pin them), record it,
+        and hand out the plan with the first part URLs."""
+        plan = part_plan(upload.size, self.cfg.multipart_min_part_bytes)
+        s3_upload_id = storage.create_multipart_upload(
+            self.cfg.upload_bucket,
+            terms.key.key,
+            content_type=terms.content_type,
+            metadata=dict(terms.metadata),
+        )
+        # A record that fails to be written leaves an S3 upload nobody knows: the bucket's lifecycle
+        # rule (AbortIncompleteMultipartUpload) frees it.
+        multipart = Multipart(s3_upload_id=s3_upload_id, part_size=plan.part_size, part_count=plan.part_count)
+        self._create_record(caller, upload, terms, now, multipart)
+        parts = self._part_urls(terms.key.key, s3_upload_id, plan.first_urls)
         return {
             "upload_id": terms.key.upload_id,
             "key": terms.key.key,
-            "upload": presigned,
+            "upload": {
+                "method": "MULTIPART",
+                "part_size": plan.part_size,
+                "part_count": plan.part_count,
+                "parts": parts,
+            },
             "expires_at": expiry(now, UPLOAD_URL_TTL_S),
         }
+
+    def _part_urls(self, key: str, s3_upload_id: str, numbers: list[int]) -> list[dict[str, Any]]:
+        return [
+            {
+                "part_number": number,
+                "url": storage.presigned_upload_part(
+                    self.cfg.upload_bucket,
+                    key,
+                    upload_id=s3_upload_id,
+                    part_number=number,
+                    expires_in=UPLOAD_URL_TTL_S,
+                ),
+            }
+            for number in numbers
+        ]
+
+    def _open_multipart(self, caller: Caller, upload_id: str) -> tuple[UploadRecord, Multipart, PartPlan]:
+        record = self._owned(caller, upload_id)
+        multipart = record.multipart
+        if multipart is None or record.declared_size is None:
+            raise NotOpenMultipart(upload_id)
+        plan = PartPlan(
+            size=record.declared_size, part_size=multipart.part_size, part_count=multipart.part_count
+        )
+        return record, multipart, plan
+
+    def _held_parts(self, record: UploadRecord, multipart: Multipart) -> dict[int, HeldPart]:
+        try:
+            parts = storage.list_parts(
+                self.cfg.upload_bucket, record.object_key, upload_id=multipart.s3_upload_id
+            )
+        except storage.MultipartGone:
+            raise NotOpenMultipart(record.upload_id) from None
+        return {p.part_number: HeldPart(p.part_number, p.etag, p.size) for p in parts}
+
+    def part_urls(self, caller: Caller, upload_id: str, body: str | None) -> dict[str, Any]:
+        """Fresh UploadPart URLs for the part numbers asked for (POST /uploads/{id}/parts).
+
+        A client asking for URLs is still at work: the pending record's TTL moves on with them.
+        """
+        record, multipart, plan = self._open_multipart(caller, upload_id)
+        numbers = parse_part_numbers(body, plan)
+        now = self.clock()
+        if not self.records.extend_multipart(
+            upload_id, multipart.s3_upload_id, expires_at_epoch=self._pending_ttl(now)
+        ):
+            raise NotOpenMultipart(upload_id)  # completed or aborted meanwhile
+        return {
+            "parts": self._part_urls(record.object_key, multipart.s3_upload_id, numbers),
+            "expires_at": expiry(now, UPLOAD_URL_TTL_S),
+        }
+
+    def parts(self, caller: Caller, upload_id: str) -> dict[str, Any]:
+        """What S3 holds of the upload so far, to resume it (GET /uploads/{id}/parts)."""
+        record, multipart, plan = self._open_multipart(caller, upload_id)
+        held = self._held_parts(record, multipart)
+        return {
+            "part_size": plan.part_size,
+            "part_count": plan.part_count,
+            "parts": [
+                {"part_number": p.part_number, "etag": f'"{p.etag}"', "size": p.size}
+                for p in sorted(held.values(), key=lambda p: p.part_number)
+            ],
+        }
+
+    def complete(self, caller: Caller, upload_id: str, body: str | None) -> dict[str, Any]:
+        """Complete the upload from the listed parts, checked against what S3 holds (POST .../complete).
+
+        A missing part or a wrong ETag is a 400 that leaves the upload open (the client resumes);
+        parts that do not add up to the declared size abort it and reject the record (a 400 too).
+        """
+        record, multipart, plan = self._open_multipart(caller, upload_id)
+        listed = parse_completion(body)
+        held = self._held_parts(record, multipart)
+        problem = completion_problem(plan, listed, held)
+        if problem:
+            raise BadRequest(problem)
+        refused = size_problem(plan, held)
+        if refused:
+            storage.abort_multipart_upload(
+                self.cfg.upload_bucket, record.object_key, upload_id=multipart.s3_upload_id
+            )
+            self.records.reject_multipart(upload_id, multipart.s3_upload_id, refused)
+            raise BadRequest(refused)
+        problem = part_size_problem(plan, held)
+        if problem:
+            raise BadRequest(problem)
+        try:
+            storage.complete_multipart_upload(
+                self.cfg.upload_bucket,
+                record.object_key,
+                upload_id=multipart.s3_upload_id,
+                parts=[(n, held[n].etag) for n in range(1, plan.part_count + 1)],
+            )
+        except storage.MultipartGone:
+            raise NotOpenMultipart(upload_id) from None
+        # The record is an ordinary pending upload now: the stages take it from the ObjectCreated events.
+        # Lost to a concurrent complete or abort, it still answers the record as it stands.
+        self.records.end_multipart(upload_id, multipart.s3_upload_id)
+        return self.get(caller, upload_id)
+
+    def abort(self, caller: Caller, upload_id: str) -> None:
+        """Abort the open multipart upload and remove it as DELETE does (POST /uploads/{id}/abort)."""
+        record, multipart, _ = self._open_multipart(caller, upload_id)
+        storage.abort_multipart_upload(
+            self.cfg.upload_bucket, record.object_key, upload_id=multipart.s3_upload_id
+        )
+        self._remove(caller, record)
 
     def list(self, caller: Caller, params: Mapping[str, str] | None) -> dict[str, Any]:
         query = parse_list_query(params)
@@ -144,10 +315,19 @@ class UploadsApi:
     def delete(self, caller: Caller, upload_id: str) -> None:
         """Remove the object, its thumbnails and the record (the record last, so a retry finds it)."""
         record = self._owned(caller, upload_id)
+        if record.multipart is not None:  # an open multipart upload: free its parts too
+            storage.abort_multipart_upload(
+                self.cfg.upload_bucket, record.object_key, upload_id=record.multipart.s3_upload_id
+            )
+        self._remove(caller, record)
+
+    def _remove(self, caller: Caller, record: UploadRecord) -> None:
         storage.delete(self.cfg.upload_bucket, record.object_key)
-        storage.delete_prefix(self.cfg.thumbnail_bucket, f"{THUMBNAIL_PREFIX}{caller.sub}/{upload_id}/")
-        if not self.records.delete(upload_id, owner=caller.sub):
-            raise NotFound(upload_id)  # deleted concurrently
+        storage.delete_prefix(
+            self.cfg.thumbnail_bucket, f"{THUMBNAIL_PREFIX}{caller.sub}/{record.upload_id}/"
+        )
+        if not self.records.delete(record.upload_id, owner=caller.sub):
+            raise NotFound(record.upload_id)  # deleted concurrently
 
     def _owned(self, caller: Caller, upload_id: str) -> UploadRecord:
         if not valid_upload_id(upload_id):

@@ -50,6 +50,19 @@ class NotifyError(BaseModel):
     at: str
 
 
+class Multipart(BaseModel):
+    """An open multipart upload (issue 13): S3's UploadId (never shown to clients) and the part plan.
+
+    Removed when the upload is completed, aborted or refused: a record with it is an open multipart upload.
+    """
+
+    model_config = _FROZEN
+
+    s3_upload_id: str
+    part_size: int
+    part_count: int
+
+
 class UploadRecord(BaseModel):
     model_config = _FROZEN
 
@@ -74,6 +87,7 @@ class UploadRecord(BaseModel):
     title: str | None = None
     description: str | None = None
     tags: tuple[str, ...] = ()
+    multipart: Multipart | None = None  # an open multipart upload (POST /uploads above the threshold)
     # what the stages found
     width: int | None = None  # validate
     height: int | None = None

@@ -38,12 +38,13 @@ from intake import aws
 from intake import status_shards as shards
 from intake.dynamo_types import TypeDeserializer, TypeSerializer
 from intake.keys import UploadKey
-from intake.record import UploadRecord
+from intake.record import Multipart, UploadRecord
 from intake.status import Outcome, StageResult, Status, derive, listed_thumbnails, supersedes
 from intake.status_shards import STATUS_SHARDS, status_key
 
 __all__ = [
     "STATUS_SHARDS",
+    "Multipart",
     "Page",
     "Records",
     "Settled",
@@ -121,6 +122,15 @@ class Page:
 
 
 TTL_ATTRIBUTE = "expires_at_epoch"  # the IndexTable's TimeToLiveSpecification.AttributeName
+MULTIPART_ATTRIBUTE = "multipart"  # an open multipart upload (record.Multipart)
+_EXPRESSION_NAMES = {"#ttl": TTL_ATTRIBUTE, "#status": "status"}
+
+
+def _names_in(expression: str) -> dict[str, str]:
+    """The attribute names an update expression uses, of those that need a placeholder."""
+    return {name: value for name, value in _EXPRESSION_NAMES.items() if name in expression}
+
+
 _MAX_WRITE_ATTEMPTS = 10  # a stage write that loses the race this often raises (SQS retries it)
 
 
@@ -167,10 +177,12 @@ class Records:
         description: str | None = None,
         tags: list[str] | None = None,
         expires_at_epoch: int | None = None,
+        multipart: Multipart | None = None,
     ) -> UploadRecord:
         """The pending record of a presigned upload; `expires_at_epoch` is its TTL if the object never comes.
 
-        `filename` is the name the user gave (the key's name is its safe form, and the default).
+        `filename` is the name the user gave (the key's name is its safe form, and the default);
+        `multipart` is the S3 multipart upload of a large one (until it is completed or aborted).
         """
         now = now_iso()
         item: dict[str, Any] = {
@@ -191,6 +203,8 @@ class Records:
         }
         if expires_at_epoch is not None:
             item[TTL_ATTRIBUTE] = expires_at_epoch
+        if multipart is not None:
+            item[MULTIPART_ATTRIBUTE] = multipart.model_dump()
         item.update(
             {
                 k: v
@@ -301,6 +315,59 @@ class Records:
             ReturnValuesOnConditionCheckFailure="ALL_OLD",  # free: the item to try again with
         )
         return UploadRecord.from_item(_from_dynamo(response["Attributes"]))
+
+    # --- multipart uploads: the open S3 upload id, removed when it ends (issue 13) -------------------
+
+    def _update_multipart(
+        self, upload_id: str, s3_upload_id: str, expression: str, values: Mapping[str, Any]
+    ) -> bool:
+        """Update the record only while it still holds this open multipart upload; False otherwise."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"upload_id": {"S": upload_id}},
+                UpdateExpression=expression,
+                ConditionExpression="#mp.s3_upload_id = :mp",
+                ExpressionAttributeNames={"#mp": MULTIPART_ATTRIBUTE} | _names_in(expression),
+                ExpressionAttributeValues=_to_dynamo({":mp": s3_upload_id, **values}),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def extend_multipart(self, upload_id: str, s3_upload_id: str, *, expires_at_epoch: int) -> bool:
+        """A client still works on the upload (it asked for part URLs): push its pending TTL back."""
+        return self._update_multipart(
+            upload_id,
+            s3_upload_id,
+            "SET #ttl = :ttl, updated_at = :now",
+            {":ttl": expires_at_epoch, ":now": now_iso()},
+        )
+
+    def end_multipart(self, upload_id: str, s3_upload_id: str) -> bool:
+        """The multipart upload was completed: the record is an ordinary pending upload from now on
+        (the stages take it from the ObjectCreated events). False if it was no longer open."""
+        return self._update_multipart(upload_id, s3_upload_id, "REMOVE #mp", {})
+
+    def reject_multipart(self, upload_id: str, s3_upload_id: str, reason: str) -> bool:
+        """The multipart upload was refused and aborted: the record ends `rejected` with `reason`.
+
+        No object was made, so no stage will ever write the record: this status stays, the TTL goes
+        (a rejected record keeps its verdict, as the stages' do). False if it was no longer open.
+        """
+        values = {
+            ":status": Status.REJECTED.value,
+            ":status_key": status_key(Status.REJECTED, upload_id),
+            ":reasons": [reason],
+            ":now": now_iso(),
+        }
+        expression = (
+            "SET #status = :status, status_key = :status_key, status_reasons = :reasons, updated_at = :now"
+            " REMOVE #mp, #ttl"
+        )
+        return self._update_multipart(upload_id, s3_upload_id, expression, values)
 
     def mark_notified(self, upload_id: str, *, version: str, status: Status, detail: str) -> None:
         self._update_existing(

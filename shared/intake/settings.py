@@ -51,7 +51,7 @@ class StageSettings(ConsumerSettings):
 
 
 class _UploadLimit(BaseModel):
-    max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    max_upload_bytes: int = Field(default=5 * 1024**3, gt=0)  # 5 GiB: S3's largest single PUT or POST
 
 
 class _ImageLimits(_UploadLimit):
@@ -110,6 +110,10 @@ class ApiSettings(FunctionSettings, _UploadLimit, _AllowedTypes):
     # URL does; a large upload started just before the URL expired still has time to finish.
     abandoned_upload_grace_s: int = Field(default=3600, ge=0)
     user_settings_table: Name  # GET/PUT /me/preferences (intake.preferences)
+    # Above this declared size, POST /uploads starts an S3 multipart upload and hands out part URLs.
+    multipart_threshold_bytes: int = Field(default=100 * 1024**2, gt=0)
+    # The smallest part size of a multipart upload (the contract's 16 MiB; S3's minimum is 5 MiB).
+    multipart_min_part_bytes: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
 
     @property
     def cors_origin(self) -> str:

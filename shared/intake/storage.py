@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from intake import aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 
 class ObjectGone(Exception):
@@ -134,3 +137,79 @@ def delete_prefix(bucket: str, prefix: str) -> int:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
             deleted += len(keys)
     return deleted
+
+
+# --- the API's side: multipart uploads (issue 13) --------------------------------------------------
+
+
+class MultipartGone(Exception):
+    """S3 no longer has this multipart upload: completed, aborted (by us or the lifecycle rule)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    part_number: int
+    etag: str  # without quotes
+    size: int
+
+
+def _no_upload(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in {"NoSuchUpload", "404"}
+
+
+def create_multipart_upload(bucket: str, key: str, *, content_type: str, metadata: dict[str, str]) -> str:
+    """Start a multipart upload with the type and metadata a presigned POST would pin; its UploadId.
+
+    No encryption arguments: the bucket's default (SSE-KMS with the stack's key) applies, as it does to
+    a POST upload.
+    """
+    response = aws.s3().create_multipart_upload(
+        Bucket=bucket, Key=key, ContentType=content_type, Metadata=metadata
+    )
+    return response["UploadId"]
+
+
+def presigned_upload_part(bucket: str, key: str, *, upload_id: str, part_number: int, expires_in: int) -> str:
+    """A presigned UploadPart (PUT): the signature covers the key, the upload id and the part number."""
+    params = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number}
+    return aws.s3().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
+
+
+def list_parts(bucket: str, key: str, *, upload_id: str) -> list[Part]:
+    """Every part S3 holds for the upload (all ListParts pages), by part number; MultipartGone if none."""
+    parts: list[Part] = []
+    try:
+        pages = aws.s3().get_paginator("list_parts").paginate(Bucket=bucket, Key=key, UploadId=upload_id)
+        for page in pages:
+            parts.extend(
+                Part(p["PartNumber"], p["ETag"].strip('"'), p["Size"]) for p in page.get("Parts", [])
+            )
+    except ClientError as exc:
+        if _no_upload(exc):
+            raise MultipartGone(upload_id) from exc
+        raise
+    return sorted(parts, key=lambda p: p.part_number)
+
+
+def complete_multipart_upload(bucket: str, key: str, *, upload_id: str, parts: list[tuple[int, str]]) -> None:
+    """Assemble the object from (part number, ETag) pairs; MultipartGone if the upload is gone."""
+    listed: list[CompletedPartTypeDef] = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in parts]
+    try:
+        aws.s3().complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+        )
+    except ClientError as exc:
+        if _no_upload(exc):
+            raise MultipartGone(upload_id) from exc
+        raise
+
+
+def abort_multipart_upload(bucket: str, key: str, *, upload_id: str) -> bool:
+    """Abort the upload and free its parts; False if S3 no longer has it (nothing to free)."""
+    try:
+        aws.s3().abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    except ClientError as exc:
+        if _no_upload(exc):
+            return False
+        raise
+    return True

@@ -321,3 +321,193 @@ def public_view(record: UploadRecord) -> dict[str, Any]:
         "height": record.height,
         "thumbnails": sorted(thumbnails, key=lambda t: -t["size"]),
     }
+
+
+# --- multipart uploads (issue 13): the part plan and the completion checks -----------------------
+
+MIB = 1024 * 1024
+MULTIPART_MIN_PART_BYTES = 16 * MIB  # the contract's smallest part size (the template may lower it for tests)
+S3_MIN_PART_BYTES = 5 * MIB  # S3 refuses smaller parts at completion, except the last
+S3_MAX_PARTS = 10_000
+FIRST_PART_URLS = 100  # POST /uploads hands out URLs for parts 1..100; POST /parts for the rest
+MAX_PART_NUMBERS = 1000  # part numbers one POST /uploads/{id}/parts may ask for
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    """How a multipart upload of `size` bytes is cut: every part but the last is `part_size` bytes."""
+
+    size: int
+    part_size: int
+    part_count: int
+
+    def size_of(self, part_number: int) -> int:
+        """The bytes part `part_number` (1..part_count) must hold."""
+        if part_number < self.part_count:
+            return self.part_size
+        return self.size - self.part_size * (self.part_count - 1)
+
+    @property
+    def first_urls(self) -> list[int]:
+        return list(range(1, min(self.part_count, FIRST_PART_URLS) + 1))
+
+
+def part_plan(size: int, min_part_bytes: int = MULTIPART_MIN_PART_BYTES) -> PartPlan:
+    """The smallest of min_part_bytes, twice that, four times... that cuts `size` into at most 10,000
+    parts (S3's limit)."""
+    if size < 1:
+        raise ValueError("a multipart upload holds at least one byte")
+    part_size = max(min_part_bytes, S3_MIN_PART_BYTES)
+    while -(-size // part_size) > S3_MAX_PARTS:
+        part_size *= 2
+    return PartPlan(size=size, part_size=part_size, part_count=-(-size // part_size))
+
+
+def size_words(size: int, *, exact: bool = False) -> str:
+    """A size for people: "150 MiB", "1.5 GiB", "512 bytes". A rounded one, or any with `exact`,
+    carries its bytes too: "1.5 MiB (1572864 bytes)"."""
+    for unit, scale in (("GiB", 1024 * MIB), ("MiB", MIB), ("KiB", 1024)):
+        if size >= scale:
+            short = f"{size // scale} {unit}" if size % scale == 0 else f"{size / scale:.1f} {unit}"
+            return f"{short} ({size} bytes)" if exact or size % scale else short
+    return f"{size} byte" if size == 1 else f"{size} bytes"
+
+
+class _PartNumbersBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    part_numbers: Annotated[list[StrictInt], Field(min_length=1, max_length=MAX_PART_NUMBERS)]
+
+
+class _CompletedPartBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    part_number: StrictInt
+    etag: Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+
+
+class _CompleteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parts: Annotated[list[_CompletedPartBody], Field(min_length=1, max_length=S3_MAX_PARTS)]
+
+
+def _json_object(body: str | None, what: str) -> dict[str, Any]:
+    if not body:
+        raise BadRequest(f"the body must be a JSON object with {what}")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BadRequest(f"the body must be a JSON object with {what}")
+    return data
+
+
+def _list_sentence(err: ErrorDetails, most: int) -> str:
+    if err["type"] == "too_short":
+        return f"{_where(err)} must not be empty"
+    if err["type"] == "too_long":
+        return f"{_where(err)} may hold at most {most} items"
+    return _sentence(err)
+
+
+def parse_part_numbers(body: str | None, plan: PartPlan) -> list[int]:
+    """The body of POST /uploads/{id}/parts: 1..1000 part numbers, each one of the plan's, once."""
+    data = _json_object(body, "part_numbers")
+    try:
+        numbers = _PartNumbersBody.model_validate(data).part_numbers
+    except ValidationError as exc:
+        raise BadRequest(_list_sentence(exc.errors()[0], MAX_PART_NUMBERS)) from None
+    for number in numbers:
+        if not 1 <= number <= plan.part_count:
+            raise BadRequest(f"part number {number} is not one of this upload's parts 1 to {plan.part_count}")
+    return sorted(set(numbers))
+
+
+@dataclass(frozen=True)
+class CompletedPart:
+    """One entry of POST /uploads/{id}/complete: the part and the ETag its upload answered (no quotes)."""
+
+    part_number: int
+    etag: str
+
+
+def bare_etag(etag: str) -> str:
+    """An ETag without its quotes: S3 answers "\\"abc\\"", clients may send abc."""
+    return etag.strip().strip('"')
+
+
+def parse_completion(body: str | None) -> list[CompletedPart]:
+    """The body of POST /uploads/{id}/complete, parsed; `completion_problem` checks it against S3."""
+    data = _json_object(body, "parts")
+    try:
+        parts = _CompleteBody.model_validate(data).parts
+    except ValidationError as exc:
+        raise BadRequest(_list_sentence(exc.errors()[0], S3_MAX_PARTS)) from None
+    return [CompletedPart(p.part_number, bare_etag(p.etag)) for p in parts]
+
+
+@dataclass(frozen=True)
+class HeldPart:
+    """A part S3 holds for an open multipart upload (ListParts)."""
+
+    part_number: int
+    etag: str  # without quotes
+    size: int
+
+
+def completion_problem(
+    plan: PartPlan, listed: list[CompletedPart], held: Mapping[int, HeldPart]
+) -> str | None:
+    """Why the listed parts cannot complete the upload (the first problem, one sentence), or None.
+
+    Every part 1..part_count must be listed once, with the ETag S3 holds for it. Such a problem leaves
+    the upload open: the client can upload what is missing and complete again.
+    """
+    seen: set[int] = set()
+    for part in listed:
+        if not 1 <= part.part_number <= plan.part_count:
+            return f"part {part.part_number} is not one of this upload's parts 1 to {plan.part_count}"
+        if part.part_number in seen:
+            return f"part {part.part_number} is listed more than once"
+        seen.add(part.part_number)
+    etags = {part.part_number: part.etag for part in listed}
+    for number in range(1, plan.part_count + 1):
+        if number not in etags:
+            return f"part {number} is missing from the list: list every part from 1 to {plan.part_count}"
+        stored = held.get(number)
+        if stored is None:
+            return f"part {number} has not been uploaded yet: upload it, then complete again"
+        if etags[number] != stored.etag:
+            return (
+                f"part {number}'s ETag {quoted(etags[number])} is not the one S3 holds for it"
+                f" ({quoted(stored.etag)}): send the ETag its upload answered, or upload it again"
+            )
+    return None
+
+
+def size_problem(plan: PartPlan, held: Mapping[int, HeldPart]) -> str | None:
+    """Why the parts S3 holds are not the declared upload (a sentence for the record), or None.
+
+    The total must be the declared size exactly; the upload is then refused for good (aborted and
+    rejected), since no re-sent part changes what the client declared.
+    """
+    total = sum(held[n].size for n in range(1, plan.part_count + 1) if n in held)
+    if total == plan.size:
+        return None
+    more_or_less = "more" if total > plan.size else "less"
+    return f"the parts add up to {size_words(total, exact=True)}, {more_or_less} than the {size_words(plan.size)} declared"
+
+
+def part_size_problem(plan: PartPlan, held: Mapping[int, HeldPart]) -> str | None:
+    """A part whose size is not the plan's (the total being right): the client re-sends that part."""
+    for number in range(1, plan.part_count + 1):
+        part = held.get(number)
+        if part is not None and part.size != plan.size_of(number):
+            return (
+                f"part {number} holds {size_words(part.size)}, not the {size_words(plan.size_of(number))}"
+                f" of the upload's plan (parts of {size_words(plan.part_size)}, the last one smaller):"
+                " upload it again"
+            )
+    return None

@@ -407,7 +407,7 @@ def test_every_operation_the_document_proxies_reaches_a_route_of_the_function(ap
         if isinstance(operation, dict)
         and operation.get("x-amazon-apigateway-integration", {}).get("type") == "aws_proxy"
     ]
-    assert len(proxied) == 6
+    assert len(proxied) == 10
     for method, path in proxied:
         status, body, _ = api.call(method, path.replace("{upload_id}", "0" * 32), body={})
         assert body != {"statusCode": 404, "message": "Not found"}, (method, path)

@@ -27,7 +27,11 @@ from tests.support import images
 
 MB = 1024 * 1024
 KEY = UploadKey(owner="alice", upload_id="u-1", filename="upload.bin")
-COMMON = {"INDEX_TABLE": "index", "FINISHED_TOPIC_ARN": "arn:aws:sns:us-east-1:1:finished"}
+COMMON = {
+    "INDEX_TABLE": "index",
+    "FINISHED_TOPIC_ARN": "arn:aws:sns:us-east-1:1:finished",
+    "MAX_UPLOAD_BYTES": str(25 * MB),  # the stack's default is 5 GiB: a 30 MB object must be too large here
+}
 VALIDATE = ValidateSettings.from_env(COMMON)
 THUMBNAIL = ThumbnailSettings.from_env(COMMON | {"THUMBNAIL_BUCKET": "thumbs"})
 INDEX = IndexSettings.from_env(COMMON)

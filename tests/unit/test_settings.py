@@ -52,6 +52,8 @@ READS: dict[str, set[str]] = {
         "MAX_UPLOAD_BYTES",
         "WEB_ORIGIN",
         "ABANDONED_UPLOAD_GRACE_S",
+        "MULTIPART_THRESHOLD_BYTES",
+        "MULTIPART_MIN_PART_BYTES",
     },
 }
 

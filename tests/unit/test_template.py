@@ -43,7 +43,9 @@ PARAMETER_DEFAULTS: dict[str, Any] = {
     "SenderEmail": "intake@example.com",
     "OpsEmail": "ops@example.com",
     "AllowedContentTypes": "image/jpeg,image/png,image/webp,image/gif",
-    "MaxUploadBytes": 26214400,
+    "MaxUploadBytes": 5368709120,
+    "MultipartThresholdBytes": 104857600,
+    "MultipartMinPartBytes": 16777216,
     "MaxImagePixels": 40000000,
     "FunctionTimeout": 30,
     "QueueVisibilityTimeout": 180,
@@ -488,10 +490,12 @@ STAGE_KMS = {
 READ_UPLOADS_KMS = {("kms:Decrypt", "s3")}  # read SSE-KMS uploads' bytes (index only HEADs them)
 #: Role -> the (action, service of kms:ViaService) it needs on DataKey; it may have no other.
 REQUIRED_KMS: dict[str, set[tuple[str, str]]] = {
-    # Presigned uploads to an SSE-KMS bucket carry the signer's rights (GenerateDataKey); downloads
-    # are CloudFront signed URLs (no Decrypt as the API); the index table is encrypted.
+    # Presigned uploads to an SSE-KMS bucket carry the signer's rights (GenerateDataKey; a multipart
+    # upload's parts Decrypt the data key its create made); downloads are CloudFront signed URLs (the
+    # API role has no s3:GetObject); the index table is encrypted.
     "ApiFunctionRole": {
         ("kms:GenerateDataKey", "s3"),
+        ("kms:Decrypt", "s3"),
         ("kms:GenerateDataKey", "dynamodb"),
         ("kms:Decrypt", "dynamodb"),
     },
