@@ -35,6 +35,7 @@ from intake_cli.multipart import (
     MULTIPART,
     FileFacts,
     OpenUpload,
+    PartSource,
     StateStore,
     Transfer,
     UploadChanged,
@@ -279,12 +280,28 @@ class IntakeApi:
     ) -> dict[str, Any]:
         """Upload one file: POST /uploads, then its presigned POST (or PUT); returns the API's grant
         (`upload_id`, `key`, `expires_at`, ...). `size` bytes are read from `file`'s current position;
-        a seekable `file` is sent again from there when a try fails. Each request is retried by
+        a seekable `file` is sent again from there when a try fails. A large file (the API answers
+        MULTIPART) goes in parts, one at a time, from a seekable `file` (`upload_file` sends a path's
+        parts in parallel, and resumes). Each request is retried by
         `self.retry`; an IntakeError says what failed for good."""
         kind = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         grant = self.create_upload(filename, kind, size, metadata, method=method)
         if on_start:
             on_start(size)
+        upload = grant.get("upload") or {}
+        if upload.get("method") == MULTIPART:  # a large file: its parts one at a time, not resumable
+            parts = plan_parts(size, int(upload.get("part_size") or 0), int(upload.get("part_count") or 0))
+            transfer = Transfer(
+                self,
+                PartSource.stream(file),
+                str(grant.get("upload_id")),
+                parts,
+                timeout_s=self.timeout_s * 10,
+                retry=self.retry,
+                parallel=1,
+                on_progress=on_progress,
+            )
+            return {**grant, "multipart": transfer.run(upload.get("parts") or []).as_json()}
         self.send(grant, file, size, kind, filename, on_progress)
         return grant
 
@@ -401,7 +418,7 @@ class IntakeApi:
         parts = plan_parts(state.size, state.part_size, state.part_count)
         transfer = Transfer(
             self,
-            job.path,
+            PartSource.file(job.path),
             state.upload_id,
             parts,
             timeout_s=self.timeout_s * 10,

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -252,6 +253,31 @@ class PartUrls:
 # --- sending the parts --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PartSource:
+    """Where the parts' bytes are: `open()` gives a file to seek in (a new handle per part for a
+    path, so parts go in parallel), `base` is where the upload's first byte is in it."""
+
+    name: str
+    open: Callable[[], AbstractContextManager[IO[bytes]]]
+    base: int = 0
+
+    @classmethod
+    def file(cls, path: Path) -> PartSource:
+        return cls(str(path), lambda: path.open("rb"))
+
+    @classmethod
+    def stream(cls, stream: IO[bytes]) -> PartSource:
+        """An open stream, from its current position; one part at a time only (one handle)."""
+        try:
+            base = stream.tell()
+        except (AttributeError, OSError, ValueError):
+            base = -1
+        if base < 0 or not stream.seekable():
+            raise IntakeError("a large (multipart) upload needs a file it can seek in, not a pipe")
+        return cls(getattr(stream, "name", "the stream"), lambda: nullcontext(stream), base)
+
+
 class PartReader:
     """`size` bytes of a file from its current position, read lazily (requests streams it with a
     Content-Length, as S3 requires), counting progress and stopping when `cancel` is set."""
@@ -285,7 +311,7 @@ class PartSender:
     """Sends parts of one file: each from its own file handle, retried by `retry` while its URL is
     valid, with a fresh URL when S3 says it expired."""
 
-    path: Path
+    source: PartSource
     urls: PartUrls
     timeout_s: float
     retry: RetryPolicy = DEFAULT_POLICY
@@ -322,8 +348,8 @@ class PartSender:
             if sent and self.on_progress:
                 self.on_progress(-sent)  # this try sends the part again, whole
             sent = 0
-            with self.path.open("rb") as handle:
-                handle.seek(part.offset)
+            with self.source.open() as handle:
+                handle.seek(self.source.base + part.offset)
                 body = PartReader(handle, part.size, count, self.cancel)
                 return requests.put(
                     url, data=body, headers={"Content-Length": str(part.size)}, timeout=self.timeout_s
@@ -341,7 +367,7 @@ class PartSender:
                 raise IntakeError(
                     f"{what} failed: {exc.__class__.__name__}{after_tries(self.retry, exc)}"
                 ) from exc
-            raise IntakeError(f"cannot read {self.path}: {exc.strerror}") from exc
+            raise IntakeError(f"cannot read {self.source.name}: {exc.strerror}") from exc
 
     def _etag(self, part: Part, url: str, response: requests.Response) -> str:
         if response.status_code == 404 and "NoSuchUpload" in s3_error(response):
@@ -429,7 +455,7 @@ class Transfer:
     """One multipart upload of one file, from its open upload to /complete."""
 
     api: PartsApi
-    path: Path
+    source: PartSource
     upload_id: str
     parts: list[Part]
     timeout_s: float
@@ -459,7 +485,7 @@ class Transfer:
             known_urls,
             clock=self.retry.clock,
         )
-        sender = PartSender(self.path, urls, self.timeout_s, self.retry, self.on_progress, self.cancel)
+        sender = PartSender(self.source, urls, self.timeout_s, self.retry, self.on_progress, self.cancel)
         etags.update(send_parts(sender, missing, self.parallel))
         self.sent = len(missing)
         if self.before_complete:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import math
 import os
@@ -492,6 +493,23 @@ def test_a_failing_part_stops_the_others(fake: Fake, tmp_path: Path) -> None:
     with pytest.raises(IntakeError, match="S3 refused part 1"):
         api_for(fake, store).upload_file(path, parallel=2)
     assert len(fake.put_tries) < 8  # the queued parts never started
+
+
+def test_a_stream_goes_part_by_part_and_a_pipe_is_refused(fake: Fake, tmp_path: Path) -> None:
+    data = os.urandom(int(PART * 2.5))
+    api = api_for(fake, StateStore(tmp_path / "state"))
+    stream = io.BytesIO(b"skipped" + data)
+    stream.seek(7)
+    grant = api.upload_stream(stream, "big.jpg", len(data))
+    assert stored(fake, grant["upload_id"]) == data and fake.max_in_flight == 1
+    assert grant["multipart"]["parts_sent"] == 3
+    read, write = os.pipe()
+    with (
+        os.fdopen(read, "rb") as pipe,
+        os.fdopen(write, "wb"),
+        pytest.raises(IntakeError, match="needs a file it can seek in"),
+    ):
+        api.upload_stream(pipe, "big.jpg", len(data))
 
 
 # --- the command ----------------------------------------------------------------------------------
