@@ -5,6 +5,7 @@ They parse options, call the API client (api, cognito, config) and print (output
 
 from __future__ import annotations
 
+import shlex
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -157,7 +158,8 @@ def upload(
         with UploadProgress(quiet=json_out) as progress:
             results = upload_files(api, files, plan, progress, jobs=jobs)
     except KeyboardInterrupt:
-        fail("interrupted: `intake upload FILE --resume` continues a large file where it stopped", code=130)
+        again = shlex.join(["intake", "upload", *map(str, files), "--resume"])
+        fail(f"interrupted: `{again}` continues the large files where they stopped", code=130)
     print_upload_results(results, as_json=json_out)
     if any(r.error or (wait and r.status != "ready") for r in results):
         raise typer.Exit(1)
