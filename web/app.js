@@ -471,6 +471,12 @@ export class OpenUploads {
     delete data[key];
     this.storage.setItem(OPEN_UPLOADS_KEY, JSON.stringify(data));
   }
+
+  // An upload deleted from the page (DELETE aborts an open multipart upload) has nothing to resume.
+  forgetUpload(uploadId) {
+    const data = Object.fromEntries(Object.entries(this.all()).filter(([, entry]) => entry?.uploadId !== uploadId));
+    this.storage.setItem(OPEN_UPLOADS_KEY, JSON.stringify(data));
+  }
 }
 
 // The presigned URL of each part, asked from POST /parts in batches (up to 100) when missing or
@@ -619,6 +625,7 @@ class Page {
     this.active = 0;
     this.challenge = null;
     this.openUploads = new OpenUploads(window.localStorage);
+    this.sending = new Set(); // fileKey of the files being uploaded now: one upload per file at once
   }
 
   start() {
@@ -934,9 +941,22 @@ class Page {
     const contentType = file.type || "application/octet-stream";
     const key = fileKey(file, this.session.email);
     $(".meta", card).textContent = humanSize(file.size);
+    if (this.sending.has(key)) {
+      // Its parts are on their way: a second upload of the same parts would race with the first.
+      this.setStatus(card, "error", "upload failed");
+      this.handle(new Error("This file is already uploading."), card);
+      $(".delete", card).hidden = false;
+      $(".delete", card).textContent = "Dismiss";
+      return;
+    }
+    let mine = false;
     try {
       const open = this.openUploads.get(key);
-      if (open && (await this.resumeUpload(file, card, key, open))) return;
+      if (open) {
+        mine = true;
+        this.sending.add(key);
+        if (await this.resumeUpload(file, card, key, open)) return;
+      }
       this.setStatus(card, "uploading", "requesting upload");
       const grant = await this.api.createUpload(file, contentType);
       this.adopt(card, grant.upload_id);
@@ -945,6 +965,8 @@ class Page {
       if (grant.upload?.method === "MULTIPART") {
         const { part_size: partSize, part_count: partCount, parts: known } = grant.upload;
         const uploadId = grant.upload_id;
+        mine = true;
+        this.sending.add(key);
         this.openUploads.set(key, { uploadId, partSize, partCount, startedAt: new Date().toISOString() });
         await this.sendMultipart(file, card, key, { uploadId, partSize, partCount, known, expiresAt: grant.expires_at });
       } else {
@@ -963,6 +985,8 @@ class Page {
       const button = $(".delete", card);
       button.hidden = false;
       if (!card.dataset.uploadId) button.textContent = "Dismiss";
+    } finally {
+      if (mine) this.sending.delete(key);
     }
   }
 
@@ -988,6 +1012,12 @@ class Page {
         return false;
       }
       throw error;
+    }
+    try {
+      planParts(file.size, listing.part_size, listing.part_count);
+    } catch {
+      this.openUploads.forget(key); // planned otherwise than this file: start anew
+      return false;
     }
     this.adopt(card, open.uploadId);
     await this.sendMultipart(file, card, key, {
@@ -1090,6 +1120,7 @@ class Page {
         return;
       }
     }
+    this.openUploads.forgetUpload(uploadId);
     window.clearTimeout(this.polls.get(uploadId));
     this.polls.delete(uploadId);
     this.cards.delete(uploadId);

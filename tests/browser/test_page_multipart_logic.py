@@ -87,11 +87,14 @@ def test_open_uploads_are_kept_per_user_and_file(app: Any) -> None:
            const found = [store.get(app.fileKey(same, "a@example.com"))?.uploadId,
                           store.get(app.fileKey(edited, "a@example.com")),
                           store.get(app.fileKey(file, "b@example.com"))];
+           store.set("other", {uploadId: "u2"});
+           store.forgetUpload("u2");
+           const left = Object.keys(store.all()).map((k) => k === key);
            store.forget(key);
            localStorage.setItem("intake.multipart.v1", "{broken");
-           return [...found, store.get(key), new app.OpenUploads(localStorage).all()];""",
+           return [...found, left, store.get(key), new app.OpenUploads(localStorage).all()];""",
     )
-    assert kept == ["u1", None, None, None, {}]
+    assert kept == ["u1", None, None, [True], None, {}]
 
 
 def test_part_urls_come_in_batches_and_are_renewed_before_expiry(app: Any) -> None:
