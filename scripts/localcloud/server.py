@@ -21,6 +21,7 @@ from localcloud import (
     keepalive,
     moto_dispatch,
     moto_dynamodb,
+    moto_s3_parts,
     moto_serialize,
     moto_sqs,
     no_docker,
@@ -97,10 +98,13 @@ class Emulator:
         moto_serialize.install()
         moto_sqs.install()
         moto_dynamodb.install()
+        moto_s3_parts.install()  # multipart parts in moto's state dump (tests read SES mail there)
         self.host, self.port = host, port
         # moto's ThreadedMotoServer serves DomainDispatcherApplication as is; this serves it wrapped.
         # The local cloud's IAM (localcloud.authz) right in front of moto; the presign checks before it.
-        self.authorization = authz.install(DomainDispatcherApplication(create_backend_app))
+        # Right in front of moto, behind IAM: S3's NoSuchUpload for a multipart request (s3_presign.multipart).
+        moto_app = s3_presign.MultipartChecks(DomainDispatcherApplication(create_backend_app))
+        self.authorization = authz.install(moto_app)
         # Presigned URLs are signed with a function role's credentials (STS), as on AWS.
         self.presign_checks = s3_presign.PresignChecks(
             self.authorization,

@@ -18,9 +18,9 @@ import pytest
 
 from localcloud.cloud import LocalCloud
 from tests.browser.test_upload_page import PIPELINE_TIMEOUT_MS, card, new_user, sign_in_on_page
-from tests.e2e.test_multipart_cli import _settled_part_keys, big_jpeg
+from tests.e2e.test_multipart_cli import big_jpeg
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures(_settled_part_keys.__name__)]
+pytestmark = pytest.mark.e2e
 
 MIB = 1024 * 1024
 SIZE = 22 * MIB  # parts of 5 MiB: 5, 5, 5, 5 and 2

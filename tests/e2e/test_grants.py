@@ -36,6 +36,7 @@ from localcloud.cloud import LocalCloud
 SCENARIOS = (
     "test_pipeline.py",
     "test_api.py",
+    "test_multipart_api.py",
     "test_delivery.py",
     "test_encryption.py",
     "test_function_logs.py",

@@ -8,7 +8,6 @@ The e2e stack cuts parts of 5 MiB (MultipartMinPartBytes, tests/e2e/conftest.py)
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -94,26 +93,6 @@ def part_log(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> PartLog:
     log = PartLog(cloud.emulator.requests.app)
     monkeypatch.setattr(cloud.emulator.requests, "app", log)
     return log
-
-
-def settle_part_keys() -> None:
-    """Works around a moto bug the local cloud does not patch (yet): the first read of a multipart
-    part's FakeKey.status raises NoSuchBucket (its restore-event code looks up a bucket that parts
-    lack), so `/moto-api/data.json`, which reads every property of every model and is how the e2e
-    tests read SES's emails, answers 500 once for each part key ever made. Reading each status once
-    here (the emulator runs in this process) lets the later tests read their emails."""
-    from moto.core.model_instances import model_data
-
-    keys = model_data.get("s3", {}).get("FakeKey")
-    for key in list(getattr(keys, "instances_tracked", [])):
-        with contextlib.suppress(Exception):
-            _ = key.status
-
-
-@pytest.fixture(autouse=True)
-def _settled_part_keys() -> Iterator[None]:
-    yield
-    settle_part_keys()
 
 
 @pytest.fixture

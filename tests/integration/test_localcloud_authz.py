@@ -409,3 +409,73 @@ def test_cloudfront_origin_reads_need_the_bucket_and_key_policies(emulator: Emul
         ("cloudfront.amazonaws.com", "kms:Decrypt"),
         ("cloudfront.amazonaws.com", "s3:ListBucket"),
     ]
+
+
+def test_multipart_uploads_are_evaluated_action_by_action(emulator: Emulator) -> None:
+    """As AWS documents them: CreateMultipartUpload, UploadPart (presigned too) and Complete are
+    s3:PutObject, ListParts s3:ListMultipartUploadParts, Abort s3:AbortMultipartUpload; to an SSE-KMS
+    bucket the create needs kms:GenerateDataKey and each part (and the completion) kms:Decrypt, via S3."""
+    kms, s3 = client(emulator, "kms"), client(emulator, "s3")
+    key = kms.create_key()["KeyMetadata"]["Arn"]  # the default key policy delegates to IAM
+    bucket = f"mp-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}
+            ]
+        },
+    )
+    objects = f"arn:aws:s3:::{bucket}/uploads/*"
+    via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}}
+    put = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": objects}
+    generate = {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": key, "Condition": via_s3}
+    decrypt = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key, "Condition": via_s3}
+    list_parts = {"Effect": "Allow", "Action": "s3:ListMultipartUploadParts", "Resource": objects}
+    abort = {"Effect": "Allow", "Action": "s3:AbortMultipartUpload", "Resource": objects}
+    part = b"p" * (5 * 1024 * 1024)
+
+    def denied_action(statements: list[dict[str, Any]], call: str) -> str | None:
+        signer = client(emulator, "s3", role(emulator, statements)[1])
+        started = s3.create_multipart_upload(Bucket=bucket, Key="uploads/a")["UploadId"]
+        args = {"Bucket": bucket, "Key": "uploads/a", "UploadId": started}
+        etag = s3.upload_part(**args, PartNumber=1, Body=part)["ETag"]
+        try:
+            if call == "create":
+                signer.create_multipart_upload(Bucket=bucket, Key="uploads/b")
+            elif call == "presigned part":
+                url = signer.generate_presigned_url("upload_part", Params={**args, "PartNumber": 2})
+                answer = requests.put(url, data=b"last", timeout=10)
+                if answer.status_code == 403:
+                    return answer.text.split("<Message>", 1)[1].split("</Message>", 1)[0]
+                assert answer.status_code == 200, answer.text
+            elif call == "list":
+                signer.list_parts(**args)
+            elif call == "complete":
+                signer.complete_multipart_upload(
+                    **args, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}
+                )
+            elif call == "abort":
+                signer.abort_multipart_upload(**args)
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "AccessDenied"
+            return str(error.response["Error"]["Message"])
+        return None
+
+    everything = [put, generate, decrypt, list_parts, abort]
+    for call in ("create", "presigned part", "list", "complete", "abort"):
+        assert denied_action(everything, call) is None, call
+    for call, without, action in [
+        ("create", put, "s3:PutObject"),
+        ("create", generate, "kms:GenerateDataKey"),
+        ("presigned part", put, "s3:PutObject"),
+        ("presigned part", decrypt, "kms:Decrypt"),
+        ("complete", put, "s3:PutObject"),
+        ("complete", decrypt, "kms:Decrypt"),
+        ("list", list_parts, "s3:ListMultipartUploadParts"),
+        ("abort", abort, "s3:AbortMultipartUpload"),
+    ]:
+        message = denied_action([s for s in everything if s is not without], call)
+        assert message is not None and action in message, (call, action, message)
+    assert denied_action([s for s in everything if s is not generate], "presigned part") is None

@@ -74,6 +74,19 @@ def object_key(account: str, bucket: str, key: str) -> str | None:
     return None
 
 
+def multipart_key(account: str, bucket: str, upload_id: str) -> str | None:
+    """The KMS key a multipart upload in progress encrypts its parts with (SSE-KMS), if any: the one
+    its CreateMultipartUpload asked for, or else the bucket's default."""
+    with _missing():
+        found = _s3_bucket(account, bucket)
+        upload = found.multiparts.get(upload_id) if found is not None else None
+        if upload is not None and upload.sse_encryption == "aws:kms":
+            return str(upload.kms_key_id or "alias/aws/s3")
+        if upload is not None and upload.sse_encryption:
+            return None  # SSE-S3
+    return bucket_default_key(account, bucket)
+
+
 def bucket_region(account: str, bucket: str) -> str:
     """The bucket's region (us-east-1 when it is unknown)."""
     with _missing():

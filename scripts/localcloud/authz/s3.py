@@ -103,10 +103,17 @@ def checks(environ: Environ, caller: Caller) -> list[Check]:
         # S3 answers 404 for a missing key only to a caller allowed s3:ListBucket, 403 otherwise. The
         # key stands as s3:prefix (AWS does not document the context of this implicit check).
         found.append(Check("s3:ListBucket", bucket_arn, {**context, "s3:prefix": key}, policy))
-    return found + _object_kms(environ, caller, bucket, key, action)
+    return found + _object_kms(environ, caller, bucket, key, action, query)
 
 
-def _object_kms(environ: Environ, caller: Caller, bucket: str, key: str, action: str) -> list[Check]:
+def _object_kms(
+    environ: Environ, caller: Caller, bucket: str, key: str, action: str, query: dict[str, str]
+) -> list[Check]:
+    if action == "s3:PutObject" and "uploadId" in query:
+        # UploadPart and CompleteMultipartUpload of an SSE-KMS upload: S3 decrypts the data key its
+        # CreateMultipartUpload made (kms:GenerateDataKey, below) to encrypt and assemble the parts.
+        key_id = resources.multipart_key(caller.account, bucket, query["uploadId"])
+        return kms_checks(caller, key_id, ("kms:Decrypt",), "s3")
     if action == "s3:PutObject" and "HTTP_X_AMZ_COPY_SOURCE" not in environ:
         asked = environ.get("HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION")
         key_id = environ.get("HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_AWS_KMS_KEY_ID")
