@@ -1,5 +1,9 @@
-// Intake's upload page: Cognito sign-in, presigned POST uploads with progress, live status,
-// thumbnails, a paginated list of past uploads, download and delete. No build step, no libraries.
+// Intake's upload page: Cognito sign-in, presigned POST uploads with progress, large files in parallel
+// multipart parts (resumed after a reload or a dropped connection), live status, thumbnails, a
+// paginated list of past uploads, download and delete. No build step, no libraries.
+//
+// The pure helpers are exported (tests import this module in Chromium); the page starts only where
+// the page's markup is.
 
 const FINAL = new Set(["ready", "rejected", "failed", "expired"]);  // expired: the upload never arrived
 const PAGE_SIZE = 12;
@@ -8,6 +12,9 @@ const POLL_MS = 700;
 const POLL_MAX_MS = 5000;
 const EXPIRY_LEEWAY_S = 60;
 const SESSION_KEY = "intake.session";
+const PART_PARALLEL = 4; // parts of one large file in flight at once
+const OPEN_UPLOADS_KEY = "intake.multipart.v1"; // localStorage: the open multipart uploads, per file
+const URL_RENEWALS = 2; // fresh URLs one part asks for after S3 said its URL expired
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -322,6 +329,20 @@ class Api {
     });
   }
 
+  // The routes of an open multipart upload (404: gone or not yours, 409: no longer open).
+  partUrls(uploadId, numbers) {
+    return this.call("POST", `/uploads/${encodeURIComponent(uploadId)}/parts`, { part_numbers: numbers });
+  }
+
+  listParts(uploadId) {
+    return this.call("GET", `/uploads/${encodeURIComponent(uploadId)}/parts`);
+  }
+
+  complete(uploadId, etags) {
+    const parts = [...etags.entries()].sort(([a], [b]) => a - b).map(([number, etag]) => ({ part_number: number, etag }));
+    return this.call("POST", `/uploads/${encodeURIComponent(uploadId)}/complete`, { parts });
+  }
+
   list(cursor) {
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (cursor) query.set("cursor", cursor);
@@ -378,6 +399,207 @@ async function postToS3(upload, file, contentType, onProgress, expiresAt) {
   if (answer.status < 200 || answer.status >= 300) throw new Error(s3ErrorText(answer.text, answer.status));
 }
 
+// --- large files: presigned multipart, resumable ------------------------------------------------
+
+// Above the API's threshold POST /uploads answers {"method": "MULTIPART", part_size, part_count, parts}:
+// the page PUTs each part (a slice of the File, never read whole), PART_PARALLEL at a time, collects
+// the ETags and completes. localStorage remembers the open upload of each file, so that dropping
+// the same file again after a reload or a dropped connection sends only the parts S3 lacks.
+
+class UploadClosed extends Error {}
+
+// [{number, start, end}] of a `size`-byte file; refuses a plan that does not cover it exactly.
+export function planParts(size, partSize, partCount) {
+  if (!(size > 0 && partSize > 0 && partCount === Math.ceil(size / partSize))) {
+    throw new Error(`The API's part plan (${partCount} parts of ${partSize} bytes) does not fit the file's ${size} bytes.`);
+  }
+  return Array.from({ length: partCount }, (_, i) => ({
+    number: i + 1,
+    start: i * partSize,
+    end: Math.min(size, (i + 1) * partSize),
+  }));
+}
+
+// The parts still to send, and the ETags (Map) of those S3 holds with the same number and size.
+export function partsToSend(parts, held) {
+  const sizes = new Map(parts.map((p) => [p.number, p.end - p.start]));
+  const etags = new Map();
+  for (const item of held || []) {
+    if (Number.isInteger(item?.part_number) && typeof item.etag === "string" && item.etag
+        && sizes.get(item.part_number) === item.size) {
+      etags.set(item.part_number, item.etag);
+    }
+  }
+  return { missing: parts.filter((p) => !etags.has(p.number)), etags };
+}
+
+export function resumedText(held, count) {
+  return `resumed: ${held} of ${count} parts already uploaded`;
+}
+
+// Which file an open upload belongs to: the user, and what the browser tells of the file.
+export function fileKey(file, email) {
+  return JSON.stringify([email, file.name, file.size, file.lastModified, file.type]);
+}
+
+// The open multipart uploads, per file (fileKey), in `storage` (localStorage).
+export class OpenUploads {
+  constructor(storage) {
+    this.storage = storage;
+  }
+
+  all() {
+    try {
+      const data = JSON.parse(this.storage.getItem(OPEN_UPLOADS_KEY) || "{}");
+      return data && typeof data === "object" && !Array.isArray(data) ? data : {};
+    } catch {
+      return {};
+    }
+  }
+
+  get(key) {
+    const entry = this.all()[key];
+    return entry && typeof entry.uploadId === "string" ? entry : null;
+  }
+
+  set(key, entry) {
+    this.storage.setItem(OPEN_UPLOADS_KEY, JSON.stringify({ ...this.all(), [key]: entry }));
+  }
+
+  forget(key) {
+    const data = this.all();
+    delete data[key];
+    this.storage.setItem(OPEN_UPLOADS_KEY, JSON.stringify(data));
+  }
+
+  // An upload deleted from the page (DELETE aborts an open multipart upload) has nothing to resume.
+  forgetUpload(uploadId) {
+    const data = Object.fromEntries(Object.entries(this.all()).filter(([, entry]) => entry?.uploadId !== uploadId));
+    this.storage.setItem(OPEN_UPLOADS_KEY, JSON.stringify(data));
+  }
+}
+
+// The presigned URL of each part, asked from POST /parts in batches (up to 100) when missing or
+// about to expire; `ask(numbers)` answers {parts: [{part_number, url}], expires_at}.
+export class PartUrls {
+  constructor(ask, wanted, known = [], knownExpiresAt = "", now = () => Date.now()) {
+    this.ask = ask;
+    this.wanted = wanted;
+    this.now = now;
+    this.urls = new Map(); // number -> {url, expiresMs}
+    this.pending = null; // one POST /parts at a time
+    this.add(known, knownExpiresAt);
+  }
+
+  add(parts, expiresAt) {
+    const expiresMs = Date.parse(expiresAt || "") || Infinity;
+    for (const item of parts || []) {
+      if (Number.isInteger(item?.part_number) && typeof item.url === "string") {
+        this.urls.set(item.part_number, { url: item.url, expiresMs });
+      }
+    }
+  }
+
+  fresh(number) {
+    const entry = this.urls.get(number);
+    return Boolean(entry) && entry.expiresMs - EXPIRY_LEEWAY_S * 1000 > this.now();
+  }
+
+  async url(number) {
+    while (!this.fresh(number)) {
+      if (!this.pending) {
+        const numbers = [number, ...this.wanted.filter((n) => n > number && !this.fresh(n))].slice(0, 100);
+        this.pending = this.ask(numbers)
+          .then((answer) => this.add(answer.parts, answer.expires_at))
+          .finally(() => (this.pending = null));
+        await this.pending;
+        if (!this.fresh(number)) throw new Error(`The API gave no upload link for part ${number}.`);
+      } else {
+        await this.pending.catch(() => null);
+      }
+    }
+    return this.urls.get(number).url;
+  }
+
+  expired(number, url) {
+    if (this.urls.get(number)?.url === url) this.urls.delete(number);
+  }
+}
+
+// Runs `send(part)` over `parts`, `parallel` at a time. The first failure stops new parts from
+// starting, calls `onFailure` (to abort those in flight) and is what the promise rejects with.
+export async function runParts(parts, parallel, send, onFailure = () => {}) {
+  const queue = [...parts];
+  let failure = null;
+  async function worker() {
+    while (queue.length && !failure) {
+      const part = queue.shift();
+      try {
+        await send(part);
+      } catch (error) {
+        if (!failure) {
+          failure = error;
+          onFailure(error);
+        }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(parallel, parts.length) }, worker));
+  if (failure) throw failure;
+}
+
+// One try of a part PUT: resolves {status, text, etag}; `xhrs` holds the requests in flight.
+function putPart(url, blob, onProgress, xhrs) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhrs.add(xhr);
+    const done = () => xhrs.delete(xhr);
+    xhr.open("PUT", url);
+    xhr.upload.addEventListener("progress", (event) => onProgress(event.loaded));
+    xhr.addEventListener("load", () => {
+      done();
+      resolve({ status: xhr.status, text: xhr.responseText, etag: xhr.getResponseHeader("ETag") });
+    });
+    xhr.addEventListener("error", () => {
+      done();
+      reject(new NetworkError("A part of the upload failed: the connection was refused, dropped or blocked."));
+    });
+    xhr.addEventListener("abort", () => {
+      done();
+      reject(new Error("The upload was stopped."));
+    });
+    xhr.send(blob);
+  });
+}
+
+// A part, retried as every request (429/5xx/network) while its URL is valid, with a fresh URL when
+// it expires; resolves its ETag.
+async function sendPart(part, file, urls, onProgress, xhrs) {
+  for (let renewal = 0; ; renewal += 1) {
+    const url = await urls.url(part.number);
+    const deadline = urls.urls.get(part.number)?.expiresMs ?? Infinity;
+    let answer = null;
+    try {
+      answer = await withRetries(() => putPart(url, file.slice(part.start, part.end), onProgress, xhrs), deadline);
+    } catch (error) {
+      if (!(error instanceof UrlExpired)) throw error;
+    }
+    const expired = !answer || (answer.status === 403 && /expired/i.test(answer.text || ""));
+    if (!expired) return partEtag(part, answer);
+    if (renewal >= URL_RENEWALS) throw new Error(`The upload link of part ${part.number} kept expiring. Is this computer's clock right?`);
+    urls.expired(part.number, url);
+  }
+}
+
+function partEtag(part, answer) {
+  if (answer.status === 404 && /NoSuchUpload/.test(answer.text || "")) {
+    throw new UploadClosed("This upload was aborted or completed meanwhile.");
+  }
+  if (answer.status < 200 || answer.status >= 300) throw new Error(`Part ${part.number}: ${s3ErrorText(answer.text, answer.status)}`);
+  if (!answer.etag) throw new Error("S3 did not show the part's ETag (the bucket's CORS rule must expose ETag).");
+  return answer.etag;
+}
+
 // --- record fields ------------------------------------------------------------------------------
 
 function originalUrl(record) {
@@ -402,6 +624,8 @@ class Page {
     this.queue = [];
     this.active = 0;
     this.challenge = null;
+    this.openUploads = new OpenUploads(window.localStorage);
+    this.sending = new Set(); // fileKey of the files being uploaded now: one upload per file at once
   }
 
   start() {
@@ -715,36 +939,151 @@ class Page {
   async uploadOne(file, card) {
     const progress = $("progress", card);
     const contentType = file.type || "application/octet-stream";
+    const key = fileKey(file, this.session.email);
     $(".meta", card).textContent = humanSize(file.size);
+    if (this.sending.has(key)) {
+      // Its parts are on their way: a second upload of the same parts would race with the first.
+      this.setStatus(card, "error", "upload failed");
+      this.handle(new Error("This file is already uploading."), card);
+      $(".delete", card).hidden = false;
+      $(".delete", card).textContent = "Dismiss";
+      return;
+    }
+    let mine = false;
     try {
+      const open = this.openUploads.get(key);
+      if (open) {
+        mine = true;
+        this.sending.add(key);
+        if (await this.resumeUpload(file, card, key, open)) return;
+      }
       this.setStatus(card, "uploading", "requesting upload");
       const grant = await this.api.createUpload(file, contentType);
       this.adopt(card, grant.upload_id);
       progress.hidden = false;
       this.setStatus(card, "uploading", "uploading");
-      await postToS3(
-        grant.upload,
-        file,
-        contentType,
-        (fraction) => {
+      if (grant.upload?.method === "MULTIPART") {
+        const { part_size: partSize, part_count: partCount, parts: known } = grant.upload;
+        const uploadId = grant.upload_id;
+        mine = true;
+        this.sending.add(key);
+        this.openUploads.set(key, { uploadId, partSize, partCount, startedAt: new Date().toISOString() });
+        await this.sendMultipart(file, card, key, { uploadId, partSize, partCount, known, expiresAt: grant.expires_at });
+      } else {
+        await postToS3(grant.upload, file, contentType, (fraction) => {
           progress.value = Math.round(fraction * 100);
-        },
-        grant.expires_at,
-      );
-      progress.value = 100;
-      progress.hidden = true;
-      this.setStatus(card, "pending", "pending");
-      announce(`${file.name} uploaded; processing.`);
-      this.poll(grant.upload_id, 300);
+        }, grant.expires_at);
+      }
+      this.uploaded(file, card);
     } catch (error) {
       progress.hidden = true;
       this.setStatus(card, "error", "upload failed");
-      this.handle(error, card);
+      // An open multipart upload stays: the same file dropped again continues it.
+      const resumable = this.openUploads.get(key) && !(error instanceof SessionExpired);
+      this.handle(resumable ? new Error(`${error.message} Drop the same file again to resume.`) : error, card);
       // Without an upload id there is nothing to delete on the server: the button just dismisses.
       const button = $(".delete", card);
       button.hidden = false;
       if (!card.dataset.uploadId) button.textContent = "Dismiss";
+    } finally {
+      if (mine) this.sending.delete(key);
     }
+  }
+
+  uploaded(file, card) {
+    const progress = $("progress", card);
+    progress.value = 100;
+    progress.hidden = true;
+    this.setStatus(card, "pending", "pending");
+    announce(`${file.name} uploaded; processing.`);
+    this.poll(card.dataset.uploadId, 300);
+  }
+
+  // Continues the open multipart upload of this file: true once sent, false when it is no longer
+  // open (completed, aborted, expired or deleted meanwhile), so that a new upload starts.
+  async resumeUpload(file, card, key, open) {
+    this.setStatus(card, "uploading", "resuming");
+    let listing;
+    try {
+      listing = await this.api.listParts(open.uploadId);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 404 || error.status === 409)) {
+        this.openUploads.forget(key);
+        return false;
+      }
+      throw error;
+    }
+    try {
+      planParts(file.size, listing.part_size, listing.part_count);
+    } catch {
+      this.openUploads.forget(key); // planned otherwise than this file: start anew
+      return false;
+    }
+    this.adopt(card, open.uploadId);
+    await this.sendMultipart(file, card, key, {
+      uploadId: open.uploadId,
+      partSize: listing.part_size,
+      partCount: listing.part_count,
+      held: listing.parts,
+    });
+    this.uploaded(file, card);
+    return true;
+  }
+
+  // Sends the parts S3 lacks (`plan.held`: what GET /parts listed), PART_PARALLEL at a time with one
+  // progress bar for the whole file, then completes the upload.
+  async sendMultipart(file, card, key, plan) {
+    const progress = $("progress", card);
+    const parts = planParts(file.size, plan.partSize, plan.partCount);
+    const { missing, etags } = partsToSend(parts, plan.held);
+    if (plan.held) {
+      const note = resumedText(etags.size, parts.length);
+      $(".note", card).textContent = `${note[0].toUpperCase()}${note.slice(1)}.`;
+      $(".note", card).hidden = false;
+      announce(`${file.name}: ${note}.`);
+    }
+    let done = parts.filter((p) => etags.has(p.number)).reduce((sum, p) => sum + p.end - p.start, 0);
+    const inFlight = new Map(); // part number -> bytes sent by its current try
+    const show = () => {
+      const sent = done + [...inFlight.values()].reduce((sum, n) => sum + n, 0);
+      progress.value = Math.round((100 * sent) / file.size);
+    };
+    progress.hidden = false;
+    show();
+    this.setStatus(card, "uploading", "uploading");
+    const ask = (numbers) => this.api.partUrls(plan.uploadId, numbers);
+    const urls = new PartUrls(ask, missing.map((p) => p.number), plan.known, plan.expiresAt);
+    const xhrs = new Set();
+    const send = async (part) => {
+      const onProgress = (loaded) => {
+        inFlight.set(part.number, loaded);
+        show();
+      };
+      etags.set(part.number, await sendPart(part, file, urls, onProgress, xhrs));
+      inFlight.delete(part.number);
+      done += part.end - part.start;
+      show();
+    };
+    try {
+      await runParts(missing, PART_PARALLEL, send, () => xhrs.forEach((xhr) => xhr.abort()));
+      this.setStatus(card, "uploading", "completing");
+      await this.api.complete(plan.uploadId, etags);
+    } catch (error) {
+      if (await this.closedFor(error, plan.uploadId)) this.openUploads.forget(key);
+      throw error;
+    }
+    this.openUploads.forget(key);
+  }
+
+  // Whether `error` left the upload closed for good (nothing to resume).
+  async closedFor(error, uploadId) {
+    if (error instanceof UploadClosed) return true;
+    if (!(error instanceof ApiError)) return false;
+    if (error.status === 404 || error.status === 409) return true;
+    if (error.status !== 400) return false;
+    // A 400 of /complete: refused for good when the parts add up to another size (rejected).
+    const record = await this.api.get(uploadId).catch(() => null);
+    return record?.status === "rejected";
   }
 
   // --- download and delete ---
@@ -781,6 +1120,7 @@ class Page {
         return;
       }
     }
+    this.openUploads.forgetUpload(uploadId);
     window.clearTimeout(this.polls.get(uploadId));
     this.polls.delete(uploadId);
     this.cards.delete(uploadId);
@@ -790,7 +1130,7 @@ class Page {
   }
 }
 
-function main() {
+export function main() {
   let config;
   try {
     config = readConfig();
@@ -801,4 +1141,5 @@ function main() {
   new Page(config).start();
 }
 
-main();
+// Only on the upload page: a test importing this module for its helpers gets them alone.
+if (document.querySelector("#sign-in")) main();

@@ -1,8 +1,9 @@
 """Where the `intake` CLI keeps its settings and tokens, and how it finds the API and Cognito ids.
 
 Files live in `$INTAKE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/intake`, else `~/.config/intake`:
-`config.json` (API URL, region, user pool and client ids, Cognito endpoint) and `tokens.json`
-(the Cognito tokens, readable by the user only).
+`config.json` (API URL, region, user pool and client ids, Cognito endpoint), `tokens.json`
+(the Cognito tokens, readable by the user only) and `uploads/` (the open multipart uploads, one
+state file per local file, for `intake upload FILE --resume`).
 
 The ids are discovered, in order, from: explicit options; the `/config.js` the API front serves
 (the same file the browser page reads); the CloudFormation stack's outputs.
@@ -39,6 +40,11 @@ def config_dir() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "intake"
+
+
+def uploads_dir() -> Path:
+    """Where the open multipart uploads are remembered, one state file per local file (--resume)."""
+    return config_dir() / "uploads"
 
 
 def cognito_endpoint_for(region: str) -> str:

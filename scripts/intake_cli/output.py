@@ -19,6 +19,7 @@ from rich.table import Table
 
 from intake_cli.api import UploadResult, original_url, reasons_of, thumbnails_of
 from intake_cli.errors import IntakeError
+from intake_cli.multipart import resumed_note
 
 out = Console()
 err = Console(stderr=True)
@@ -193,7 +194,16 @@ def print_upload_results(results: Sequence[UploadResult], *, as_json: bool) -> N
             error(f"{r.file}: {r.error}")
         else:
             why = f" ({'; '.join(r.reasons)})" if r.reasons else ""
-            out.print(f"{r.file} -> {r.upload_id} {status_markup(r.status)}{why}", highlight=False)
+            out.print(f"{r.file} -> {r.upload_id} {status_markup(r.status)}{why}{_parts(r)}", highlight=False)
+
+
+def _parts(result: UploadResult) -> str:
+    """', 10 parts' for a multipart upload; ', resumed: 4 of 10 parts already uploaded' when resumed."""
+    summary = result.multipart or {}
+    count, held = summary.get("part_count"), summary.get("parts_held")
+    if not count:
+        return ""
+    return f", {resumed_note(held, count)}" if held else f", {count} parts"
 
 
 # --- the ops commands -------------------------------------------------------------------------------

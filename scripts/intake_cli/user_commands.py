@@ -5,6 +5,7 @@ They parse options, call the API client (api, cognito, config) and print (output
 
 from __future__ import annotations
 
+import shlex
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +18,7 @@ from intake_cli.api import IntakeApi, UploadPlan, original_url, upload_files
 from intake_cli.cognito import sign_in
 from intake_cli.config import ConfigError, Settings
 from intake_cli.errors import IntakeError
+from intake_cli.multipart import DEFAULT_PARALLEL, StateStore
 from intake_cli.output import (
     UploadProgress,
     fail,
@@ -36,7 +38,7 @@ def connect() -> IntakeApi:
         settings, tokens = config.load_settings(), config.load_tokens()
     if not settings or not tokens:
         fail("not signed in: run `intake login`")
-    return IntakeApi(settings, tokens, on_tokens=config.save_tokens)
+    return IntakeApi(settings, tokens, on_tokens=config.save_tokens, uploads=StateStore(config.uploads_dir()))
 
 
 def _settings_for_login(api_url: str | None, stack: str, overrides: dict[str, str | None]) -> Settings:
@@ -128,12 +130,36 @@ def upload(
     description: Annotated[str | None, typer.Option(help="a description for every file")] = None,
     tags: Annotated[str | None, typer.Option(help="comma-separated tags for every file")] = None,
     timeout: Annotated[float, typer.Option(help="seconds --wait waits for each upload")] = 120,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="continue the interrupted upload of a large file (sends only missing parts)"
+        ),
+    ] = False,
+    parallel: Annotated[
+        int, typer.Option(min=1, max=32, help="parts of a large file sent at the same time")
+    ] = DEFAULT_PARALLEL,
 ) -> None:
-    """Upload files through presigned POSTs, several at once, with progress bars."""
+    """Upload files through presigned requests, several at once, with progress bars.
+
+    Large files (above the API's threshold, 100 MiB by default) go by multipart, in parallel parts;
+    an interrupted one continues with --resume.
+    """
     api = connect()
-    plan = UploadPlan(content_type, _metadata(title, description, tags), wait=wait, wait_timeout_s=timeout)
-    with UploadProgress(quiet=json_out) as progress:
-        results = upload_files(api, files, plan, progress, jobs=jobs)
+    plan = UploadPlan(
+        content_type,
+        _metadata(title, description, tags),
+        wait=wait,
+        wait_timeout_s=timeout,
+        resume=resume,
+        parallel=parallel,
+    )
+    try:
+        with UploadProgress(quiet=json_out) as progress:
+            results = upload_files(api, files, plan, progress, jobs=jobs)
+    except KeyboardInterrupt:
+        again = shlex.join(["intake", "upload", *map(str, files), "--resume"])
+        fail(f"interrupted: `{again}` continues the large files where they stopped", code=130)
     print_upload_results(results, as_json=json_out)
     if any(r.error or (wait and r.status != "ready") for r in results):
         raise typer.Exit(1)

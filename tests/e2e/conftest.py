@@ -24,7 +24,8 @@ E2E_PARAMETERS = {"FunctionTimeout": "3", "QueueVisibilityTimeout": "18", "ApiRa
 # Notify gathers a batch (one digest email per owner) for 2 s, not the default 20: every email waits for it.
 E2E_PARAMETERS["NotifyBatchingWindowSeconds"] = "2"
 # Multipart uploads above 8 MiB in parts of 5 MiB (S3's smallest), not 100 MiB in parts of 16 MiB: an
-# 11 MiB upload has three parts (tests/e2e/test_multipart_api.py).
+# 11 MiB upload has three parts (tests/e2e/test_multipart_api.py), the page's resume test sends 22 MiB
+# in five (tests/browser/test_multipart_page.py), the CLI's 150 MiB goes in 30 (test_multipart_cli.py).
 E2E_PARAMETERS |= {
     "MultipartThresholdBytes": str(8 * 1024 * 1024),
     "MultipartMinPartBytes": str(5 * 1024 * 1024),
