@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
+from intake import signatures
+
 MB = 1024 * 1024
+# How much of an object both content stages sniff (the same bytes give the same verdict) and validate
+# reads its image header from.
+HEAD_BYTES = 256 * 1024
 # Pillow format names for the content types we sniff; Image.open is limited to the sniffed one so no
 # other (possibly risky) decoder ever runs.
 PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
@@ -36,11 +42,17 @@ def sniff_content_type(head: bytes) -> str | None:
         return "image/gif"
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
-    return None
+    # Documents and media an operator may allow (intake.signatures; never decoded): after the images.
+    return signatures.sniff(head)
 
 
 def too_large(size: int, limit: int) -> str:
     return f"file is {size / MB:.1f} MB, the limit is {limit / MB:.1f} MB"
+
+
+def image_too_large(size: int, limit: int) -> str:
+    """MaxImageBytes: both content stages say it before the thumbnail stage reads the image."""
+    return f"image is {size / MB:.1f} MB, the limit for images is {limit / MB:.1f} MB"
 
 
 def _mp(pixels: int) -> str:
@@ -93,12 +105,17 @@ def _webp_size(head: bytes) -> tuple[int, int]:
     raise SyntaxError("no WebP canvas size in the header")
 
 
-def header_size(head: bytes, content_type: str) -> tuple[int, int]:
-    """Width and height from the header only; pixels are never decoded. Raises what Pillow raises."""
+def header_size(head: bytes | IO[bytes], content_type: str) -> tuple[int, int]:
+    """Width and height from the header only; pixels are never decoded. Raises what Pillow raises.
+
+    `head` is the first bytes of the file, or the file itself (seekable; read from where it is, and
+    left wherever Pillow stops: the caller seeks back).
+    """
     if content_type == "image/webp":
-        return _webp_size(head)
+        return _webp_size(head if isinstance(head, bytes) else head.read(30))
+    stream = io.BytesIO(head) if isinstance(head, bytes) else head
     with warnings.catch_warnings():
         # Callers apply their own (usually lower) pixel limit; the warning is noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(io.BytesIO(head), formats=[PIL_FORMATS[content_type]]) as im:
+        with Image.open(stream, formats=[PIL_FORMATS[content_type]]) as im:
             return im.size

@@ -120,7 +120,9 @@ CASES: dict[str, Upload] = {
     ),
     "html declared as jpeg": Upload(images.html, "image/jpeg", (NOT_AN_IMAGE,)),
     "svg with a script declared as png": Upload(images.svg, "image/png", (NOT_AN_IMAGE,)),
-    "pdf declared as jpeg": Upload(images.pdf, "image/jpeg", (NOT_AN_IMAGE,)),
+    "pdf declared as jpeg": Upload(
+        images.pdf, "image/jpeg", ("content is application/pdf but was declared image/jpeg",)
+    ),
     "bmp declared as jpeg": Upload(images.bmp, "image/jpeg", (NOT_AN_IMAGE,)),
     "tiff declared as png": Upload(images.tiff, "image/png", (NOT_AN_IMAGE,)),
     "jpeg declared as text/html": Upload(
