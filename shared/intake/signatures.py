@@ -13,8 +13,8 @@ Which formats are here, and why only these: each has a signature at offset 0 tha
 other entry shares. text/plain (and CSV, JSON, ...) has none: any bytes are text, so it cannot be
 allowed. What each check proves, and what not:
 
-- PDF: `%PDF-1.x`/`%PDF-2.x` first, and `%%EOF` in the last 1024 bytes (where readers look for it), so
-  a cut-off PDF, or one with another file appended (a PDF+ZIP polyglot), is refused.
+- PDF: `%PDF-1.x`/`%PDF-2.x` first, and `%%EOF` last (only whitespace or NUL padding after it), so a
+  cut-off PDF, or one with another file appended (a PDF+ZIP polyglot), is refused.
 - ZIP: a local file header `PK\\x03\\x04` first (or `PK\\x05\\x06`, an empty archive), and the end of
   central directory record whose comment runs exactly to the end of the file (it is where every unzip
   tool starts), so a truncated archive or one with data appended is refused.
@@ -62,7 +62,8 @@ def _pdf_starts(head: bytes) -> bool:
 
 
 def _pdf_ends(tail: bytes) -> bool:
-    return b"%%EOF" in tail[-_PDF_TAIL_BYTES:]
+    # %%EOF is the last line; only line ends, spaces and NUL padding may follow it.
+    return tail[-_PDF_TAIL_BYTES:].rstrip(b" \t\r\n\x00\x0c").endswith(b"%%EOF")
 
 
 # --- ZIP --------------------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ SIGNATURES: tuple[Signature, ...] = (
         _pdf_starts,
         _PDF_TAIL_BYTES,
         _pdf_ends,
-        "PDF document is truncated or has other data after its end (no %%EOF in its last 1024 bytes)",
+        "the PDF document is truncated or has other data after its end (it does not end with %%EOF)",
     ),
     Signature(
         "application/zip",
@@ -198,7 +199,7 @@ SIGNATURES: tuple[Signature, ...] = (
         _zip_starts,
         _ZIP_TAIL_BYTES,
         _zip_ends,
-        "ZIP archive is truncated or has other data after its end (no end of central directory record)",
+        "the ZIP archive is truncated or has other data after its end (no end of central directory record)",
     ),
     Signature(
         "video/mp4",

@@ -132,7 +132,8 @@ def _content(facts: ObjectFacts, declared: str | None, limits: Limits) -> tuple[
             )
     elif declared is not None and actual != declared:
         reasons.append(verdicts.declared_otherwise(actual, declared))
-    if actual in verdicts.PIL_FORMATS and facts.size > limits.max_image_bytes:
+    # Said only under MaxUploadBytes: over both, the upload limit is the one reason (as in the thumbnail stage).
+    if actual in verdicts.PIL_FORMATS and limits.max_bytes >= facts.size > limits.max_image_bytes:
         reasons.append(verdicts.image_too_large(facts.size, limits.max_image_bytes))
     if actual is not None and signatures.is_other(actual):
         problem = signatures.end_problem(actual, facts.end)

@@ -129,7 +129,9 @@ def test_documents_and_media_may_be_allowed_and_images_have_a_size_limit() -> No
 
 @pytest.mark.parametrize("function", ["validate", "api"])
 @pytest.mark.parametrize("listed", ["image/jpeg,text/plain", "text/plain,application/x-msdownload", " , "])
-def test_an_allowlist_naming_a_type_without_a_signature_fails_the_cold_start(function: str, listed: str) -> None:
+def test_an_allowlist_naming_a_type_without_a_signature_fails_the_cold_start(
+    function: str, listed: str
+) -> None:
     model = REQUIRED[function][0]
     with pytest.raises(ValidationError) as raised:
         model.from_env(complete(function) | {"ALLOWED_CONTENT_TYPES": listed})
