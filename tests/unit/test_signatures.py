@@ -3,12 +3,14 @@ validate rules say about each: good, not of its type, truncated, and polyglots."
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
 from intake import signatures, verdicts
+from intake.uploads import BadRequest, parse_new_upload
 from intake.metadata import UploadMetadata, encode_metadata
 from intake.validation import HEAD_BYTES, TAIL_BYTES, Limits, ObjectFacts, validate
 from tests.support import documents, images
@@ -262,3 +264,24 @@ def test_the_refusal_names_the_types_and_what_can_be_listed() -> None:
     message = signatures.refusal(frozenset({"image/jpeg", "text/plain", "text/csv"}))
     assert message.startswith("text/csv, text/plain cannot be allowed: Intake has no file signature")
     assert "application/pdf" in message and "image/jpeg" in message
+
+
+def test_presign_refuses_a_document_the_stack_does_not_allow_and_a_type_without_a_signature() -> None:
+    def refusal(content_type: str, allowed: frozenset[str]) -> str:
+        body = json.dumps({"filename": "f", "content_type": content_type, "size": 10})
+        with pytest.raises(BadRequest) as raised:
+            parse_new_upload(body, allowed_content_types=allowed, max_bytes=100)
+        return str(raised.value)
+
+    images_only = signatures.IMAGE_TYPES
+    assert refusal("application/pdf", images_only) == (
+        "content_type 'application/pdf' is not allowed; allowed: image/gif, image/jpeg, image/png, image/webp"
+    )
+    assert refusal("text/plain", images_only | {"application/pdf"}) == (
+        "content_type 'text/plain' is not allowed; allowed: application/pdf, image/gif, image/jpeg, image/png,"
+        " image/webp (Intake accepts only types whose content it can check, and has no file signature for"
+        " text/plain)"
+    )
+    body = json.dumps({"filename": "f.pdf", "content_type": "Application/PDF", "size": 10})
+    parsed = parse_new_upload(body, allowed_content_types=images_only | {"application/pdf"}, max_bytes=100)
+    assert parsed.content_type == "application/pdf"
