@@ -70,7 +70,7 @@ def test_an_allowed_pdf_becomes_ready_without_thumbnails_and_is_announced(
 def test_a_type_the_stack_does_not_allow_is_refused_at_presign(
     cloud: LocalCloud, user: User, filename: str, declared: str, sentence: str
 ) -> None:
-    request = {"filename": filename, "content_type": declared, "size": 100}
+    request: dict[str, Any] = {"filename": filename, "content_type": declared, "size": 100}
     response = requests.post(f"{cloud.api_url}/uploads", json=request, headers=user.auth, timeout=30)
     assert response.status_code == 400
     assert sentence in response.json()["message"]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from intake import signatures, verdicts
-from intake.uploads import BadRequest, parse_new_upload
 from intake.metadata import UploadMetadata, encode_metadata
+from intake.uploads import BadRequest, parse_new_upload
 from intake.validation import HEAD_BYTES, TAIL_BYTES, Limits, ObjectFacts, validate
 from tests.support import documents, images
 from tests.support.templates import PARENT_PATH, load
@@ -229,13 +229,13 @@ def test_an_image_over_max_image_bytes_is_refused_before_it_is_decoded() -> None
         max_image_bytes=1000,
     )
     data = images.jpeg() + bytes(2000)
-    assert verdict(data, "image/jpeg", small) == (f"image is 0.0 MB, the limit for images is 0.0 MB",)
+    assert verdict(data, "image/jpeg", small) == ("image is 0.0 MB, the limit for images is 0.0 MB",)
     # documents are bounded by MaxUploadBytes only
     assert verdict(documents.pdf(pages=100), "application/pdf", small) == ()
 
 
 def test_the_image_types_are_the_ones_verdicts_decodes() -> None:
-    assert signatures.IMAGE_TYPES == set(verdicts.PIL_FORMATS)
+    assert set(verdicts.PIL_FORMATS) == signatures.IMAGE_TYPES
     assert not signatures.IMAGE_TYPES & signatures.OTHER_TYPES
 
 
