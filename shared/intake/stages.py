@@ -23,7 +23,7 @@ import functools
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -39,6 +39,9 @@ from intake.publisher import publish_finished
 from intake.records import Records, Settled, now_iso
 from intake.settings import IndexSettings, StageSettings, ThumbnailSettings, ValidateSettings
 from intake.status import Stage, StageResult, Status
+
+if TYPE_CHECKING:
+    from intake.thumbnails import Thumbnail  # Pillow: imported by the thumbnail function only
 
 logger = Logger(child=True)
 metrics = Metrics()  # shares the handler's buffer; flushed as EMF by @metrics.log_metrics
@@ -149,7 +152,7 @@ def thumbnail(
     return _result("thumbnail", event, (), thumbnails=listed), {}
 
 
-def _thumbnails_of(event: ObjectCreated, size: int, first: bytes, max_pixels: int) -> list[Any]:
+def _thumbnails_of(event: ObjectCreated, size: int, first: bytes, max_pixels: int) -> list[Thumbnail]:
     """The image's thumbnails: from memory up to IN_MEMORY_BYTES, else from a temporary file."""
     from intake import thumbnails
 
