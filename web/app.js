@@ -611,6 +611,50 @@ function thumbnailsOf(record) {
   return (Array.isArray(record.thumbnails) ? record.thumbnails : []).filter((t) => t && typeof t.url === "string");
 }
 
+// Documents and media have no thumbnails (the stack may allow them: intake.signatures): a file icon
+// with a short label stands in for one. Inline SVG built through the DOM, so the page's CSP holds.
+const FILE_LABELS = {
+  "application/pdf": "PDF",
+  "application/zip": "ZIP",
+  "video/mp4": "MP4",
+  "video/quicktime": "MOV",
+  "audio/mpeg": "MP3",
+};
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function fileLabel(contentType) {
+  return FILE_LABELS[contentType] || (String(contentType).split("/")[1] || "file").slice(0, 4).toUpperCase();
+}
+
+// Not an image, by the type the record holds (the sniffed type once validated, else the declared one).
+function isDocument(record) {
+  const type = typeof record.content_type === "string" ? record.content_type : "";
+  return type !== "" && !type.startsWith("image/");
+}
+
+function fileIcon(contentType) {
+  const label = fileLabel(contentType);
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 48 60");
+  svg.setAttribute("class", "file-icon");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `${label} file (no thumbnail)`);
+  svg.dataset.kind = label;
+  const sheet = document.createElementNS(SVG_NS, "path");
+  sheet.setAttribute("d", "M4 2h28l12 12v44H4z");
+  sheet.setAttribute("class", "sheet");
+  const fold = document.createElementNS(SVG_NS, "path");
+  fold.setAttribute("d", "M32 2v12h12");
+  fold.setAttribute("class", "fold");
+  const text = document.createElementNS(SVG_NS, "text");
+  text.setAttribute("x", "24");
+  text.setAttribute("y", "42");
+  text.setAttribute("text-anchor", "middle");
+  text.textContent = label;
+  svg.append(sheet, fold, text);
+  return svg;
+}
+
 // --- the page -----------------------------------------------------------------------------------
 
 class Page {
@@ -880,6 +924,8 @@ class Page {
       img.sizes = "160px";
       img.addEventListener("error", () => (img.alt = `Thumbnail of ${card.dataset.filename} (failed to load)`));
       $(".thumb", card).replaceChildren(img);
+    } else if (!thumbs.length && isDocument(record) && !$(".file-icon", card)) {
+      $(".thumb", card).replaceChildren(fileIcon(record.content_type));
     }
     $(".download", card).hidden = !card.dataset.uploadId || record.status === "failed";
     $(".delete", card).hidden = !card.dataset.uploadId;

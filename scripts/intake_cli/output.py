@@ -14,9 +14,11 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from intake import signatures
 from intake_cli.api import UploadResult, original_url, reasons_of, thumbnails_of
 from intake_cli.errors import IntakeError
 from intake_cli.multipart import resumed_note
@@ -95,6 +97,21 @@ def _size_of(record: Mapping[str, Any]) -> Any:
     return record.get("size", record.get("declared_size"))
 
 
+def file_label(record: Mapping[str, Any]) -> str:
+    """A short label for a file that has no thumbnails because it is no image ('PDF', 'MP4'); else ''."""
+    content_type = str(record.get("content_type") or record.get("declared_content_type") or "")
+    if not content_type or content_type.startswith("image/"):
+        return ""
+    known = signatures.BY_TYPE.get(content_type)
+    return known.label if known else content_type.split("/")[-1][:4].upper()
+
+
+def _file_cell(record: Mapping[str, Any]) -> str:
+    label = file_label(record)
+    name = str(record.get("filename", ""))
+    return f"{name} [{label}]" if label else name
+
+
 def print_page(page: Mapping[str, Any]) -> None:
     """`intake ls`: one page of uploads, and how to get the next."""
     items = page.get("items", [])
@@ -104,7 +121,7 @@ def print_page(page: Mapping[str, Any]) -> None:
     for item in items:
         table.add_row(
             str(item.get("upload_id", "")),
-            str(item.get("filename", "")),
+            escape(_file_cell(item)),
             status_markup(item.get("status", "")),
             human_size(_size_of(item)),
             when(item.get("created_at")),
@@ -138,6 +155,8 @@ def print_record(record: Mapping[str, Any]) -> None:
     ]
     for thumb in thumbnails_of(record):
         rows.append((f"thumbnail {thumb.get('size', '')}", thumb.get("url") or thumb.get("key")))
+    if file_label(record) and not thumbnails_of(record):
+        rows.append(("thumbnails", f"none ({file_label(record)} file)"))
     for name, value in rows:
         if value:
             table.add_row(name, str(value))

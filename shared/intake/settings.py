@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from intake import signatures
+
 if TYPE_CHECKING:
     from intake.validation import Limits
 
@@ -56,6 +58,8 @@ class _UploadLimit(BaseModel):
 
 class _ImageLimits(_UploadLimit):
     max_image_pixels: int = Field(default=40_000_000, gt=0)
+    # MaxImageBytes: the largest image the thumbnail stage reads (streamed to /tmp above 32 MiB).
+    max_image_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
 
 
 class _AllowedTypes(BaseModel):
@@ -68,6 +72,17 @@ class _AllowedTypes(BaseModel):
             return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("allowed_content_types")
+    @classmethod
+    def _checkable(cls, value: frozenset[str]) -> frozenset[str]:
+        """Only types whose content Intake can check (intake.signatures): a declared type is never
+        taken on trust. A list with another one fails the function's init with this sentence."""
+        if not value:
+            raise ValueError("at least one content type must be allowed")
+        if signatures.unknown_types(value):
+            raise ValueError(signatures.refusal(value))
+        return value
+
 
 class ValidateSettings(StageSettings, _ImageLimits, _AllowedTypes):
     @property
@@ -78,6 +93,7 @@ class ValidateSettings(StageSettings, _ImageLimits, _AllowedTypes):
             allowed_content_types=self.allowed_content_types,
             max_bytes=self.max_upload_bytes,
             max_pixels=self.max_image_pixels,
+            max_image_bytes=self.max_image_bytes,
         )
 
 

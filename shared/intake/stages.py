@@ -20,9 +20,10 @@ stored its thumbnails and then died before it could settle finds it gone on its 
 from __future__ import annotations
 
 import functools
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,6 +39,9 @@ from intake.publisher import publish_finished
 from intake.records import Records, Settled, now_iso
 from intake.settings import IndexSettings, StageSettings, ThumbnailSettings, ValidateSettings
 from intake.status import Stage, StageResult, Status
+
+if TYPE_CHECKING:
+    from intake.thumbnails import Thumbnail  # Pillow: imported by the thumbnail function only
 
 logger = Logger(child=True)
 metrics = Metrics()  # shares the handler's buffer; flushed as EMF by @metrics.log_metrics
@@ -65,14 +69,25 @@ def _result(stage: Stage, event: ObjectCreated, reasons: tuple[str, ...], **deta
 def validate(
     event: ObjectCreated, key: UploadKey, cfg: ValidateSettings
 ) -> tuple[StageResult, Mapping[str, Any]]:
-    from intake import validation  # Pillow and the metadata model: the validate function loads it at init
+    # Pillow and the metadata model: the validate function loads them at init.
+    from intake import signatures, validation, verdicts
 
     head = storage.head(event.bucket, event.key)
     first = storage.read(event.bucket, event.key, first_bytes=validation.HEAD_BYTES) if head.size else b""
+    last = b""
+    if len(first) < head.size and signatures.end_checked(verdicts.sniff_content_type(first)):
+        last = storage.read(event.bucket, event.key, last_bytes=validation.TAIL_BYTES)  # its end marker
     facts = validation.ObjectFacts(
-        key=event.key, content_type=head.content_type, size=head.size, metadata=head.metadata, head=first
+        key=event.key,
+        content_type=head.content_type,
+        size=head.size,
+        metadata=head.metadata,
+        head=first,
+        tail=last,
     )
-    checked = validation.validate(facts, cfg.limits, read_whole=lambda: storage.read(event.bucket, event.key))
+    checked = validation.validate(
+        facts, cfg.limits, read_more=lambda n: storage.read(event.bucket, event.key, first_bytes=n)
+    )
     attributes: dict[str, Any] = {}
     if checked.metadata:
         meta = checked.metadata
@@ -83,18 +98,40 @@ def validate(
     return _result("validate", event, checked.reasons, content_type=head.content_type or ""), attributes
 
 
+# Above this an image is streamed to a temporary file (/tmp) and Pillow reads it from there: the
+# function's memory then holds the decoder's buffers, not the file (MaxImageBytes, 200 MiB by default).
+IN_MEMORY_BYTES = 32 * 1024 * 1024
+
+
+def _nothing_to_do(event: ObjectCreated, content_type: str) -> tuple[StageResult, Mapping[str, Any]]:
+    """A document or media file: no thumbnails. Recorded as done, so the status still settles."""
+    logger.info("not an image: no thumbnails", extra={"key": event.key, "content_type": content_type})
+    return _result(
+        "thumbnail", event, (), thumbnails=[], nothing_to_do=f"{content_type} has no thumbnails"
+    ), {}
+
+
 def thumbnail(
     event: ObjectCreated, key: UploadKey, cfg: ThumbnailSettings
 ) -> tuple[StageResult, Mapping[str, Any]]:
-    from intake import thumbnails, verdicts  # Pillow: the thumbnail function loads them at init
+    from intake import signatures, thumbnails, verdicts  # Pillow: the thumbnail function loads them at init
 
     head = storage.head(event.bucket, event.key)
     if head.size > cfg.max_upload_bytes:  # the validate stage's sentence: one problem, one reason
         return _result("thumbnail", event, (verdicts.too_large(head.size, cfg.max_upload_bytes),)), {}
+    # The same first bytes validate sniffs, so both stages see the same type.
+    first = storage.read(event.bucket, event.key, first_bytes=verdicts.HEAD_BYTES) if head.size else b""
+    sniffed = verdicts.sniff_content_type(first)
+    declared = signatures.media_type(head.content_type)
+    # Validate judges whether a document is what it claims; there is nothing to draw either way.
+    if signatures.is_other(sniffed) or (sniffed is None and signatures.is_other(declared)):
+        return _nothing_to_do(event, sniffed or declared or "")
+    if sniffed is None and head.size:  # not read further: it may be gigabytes of anything
+        return _result("thumbnail", event, (verdicts.NOT_AN_IMAGE,)), {}
+    if head.size > cfg.max_image_bytes:  # checked before the image is read
+        return _result("thumbnail", event, (verdicts.image_too_large(head.size, cfg.max_image_bytes),)), {}
     try:
-        made = thumbnails.make_thumbnails(
-            storage.read(event.bucket, event.key), max_pixels=cfg.max_image_pixels
-        )
+        made = _thumbnails_of(event, head.size, first, cfg.max_image_pixels)
     except thumbnails.ImageRejected as exc:
         return _result("thumbnail", event, (exc.reason,)), {}
     listed = []
@@ -113,6 +150,21 @@ def thumbnail(
         )
     # The record lists them from this result when it settles (status.listed_thumbnails), not here.
     return _result("thumbnail", event, (), thumbnails=listed), {}
+
+
+def _thumbnails_of(event: ObjectCreated, size: int, first: bytes, max_pixels: int) -> list[Thumbnail]:
+    """The image's thumbnails: from memory up to IN_MEMORY_BYTES, else from a temporary file."""
+    from intake import thumbnails
+
+    if len(first) >= size:  # the head was the whole object
+        return thumbnails.make_thumbnails(first, max_pixels=max_pixels)
+    if size <= IN_MEMORY_BYTES:
+        return thumbnails.make_thumbnails(storage.read(event.bucket, event.key), max_pixels=max_pixels)
+    # Unlinked at once (O_TMPFILE): /tmp is freed when it closes, even if the process dies.
+    with tempfile.TemporaryFile(prefix="intake-") as spooled:
+        storage.read_into(event.bucket, event.key, spooled)
+        spooled.seek(0)
+        return thumbnails.make_thumbnails(spooled, max_pixels=max_pixels)
 
 
 def index(event: ObjectCreated, key: UploadKey, cfg: IndexSettings) -> tuple[StageResult, Mapping[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -46,16 +46,29 @@ def head(bucket: str, key: str) -> Head:
     )
 
 
-def read(bucket: str, key: str, *, first_bytes: int | None = None) -> bytes:
-    """The object's bytes, or only its first `first_bytes` (a ranged GET)."""
-    extra = {"Range": f"bytes=0-{first_bytes - 1}"} if first_bytes else {}
+def _get(bucket: str, key: str, **extra: str) -> Any:
     try:
-        response = aws.s3().get_object(Bucket=bucket, Key=key, **extra)  # type: ignore[arg-type]
+        return aws.s3().get_object(Bucket=bucket, Key=key, **extra)  # type: ignore[arg-type]
     except ClientError as exc:
         if _gone(exc):
             raise ObjectGone(f"s3://{bucket}/{key}") from exc
         raise
-    return response["Body"].read()
+
+
+def read(bucket: str, key: str, *, first_bytes: int | None = None, last_bytes: int | None = None) -> bytes:
+    """The object's bytes, or only its first `first_bytes` or its last `last_bytes` (a ranged GET)."""
+    extra = {"Range": f"bytes=0-{first_bytes - 1}"} if first_bytes else {}
+    if last_bytes:
+        extra = {"Range": f"bytes=-{last_bytes}"}
+    return bytes(_get(bucket, key, **extra)["Body"].read())
+
+
+def read_into(bucket: str, key: str, out: IO[bytes], chunk_bytes: int = 1024 * 1024) -> int:
+    """Stream the object into `out` (a temporary file) a chunk at a time; returns its size."""
+    written = 0
+    for chunk in _get(bucket, key)["Body"].iter_chunks(chunk_bytes):
+        written += out.write(chunk)
+    return written
 
 
 def delete_if_unchanged(bucket: str, key: str, etag: str) -> bool:

@@ -32,6 +32,7 @@ import io
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from PIL import ExifTags, Image, ImageCms, JpegImagePlugin
 
@@ -164,7 +165,7 @@ def _register_heif() -> None:
 
 
 def _decode_largest(
-    data: bytes, content_type: str, longest: int, max_pixels: int
+    data: IO[bytes], content_type: str, longest: int, max_pixels: int
 ) -> tuple[Image.Image, tuple[int, int]]:
     """Decode the first frame straight to the largest thumbnail.
 
@@ -174,8 +175,9 @@ def _decode_largest(
     pil_format = verdicts.PIL_FORMATS[content_type]
     if pil_format == "HEIF":
         _register_heif()
+    data.seek(0)
     # Only the sniffed format's decoder may run on user data (no EPS/PSD/TIFF surprises).
-    with Image.open(io.BytesIO(data), formats=[pil_format]) as im:
+    with Image.open(data, formats=[pil_format]) as im:
         width, height = im.size
         if width * height > max_pixels:  # the decoder's own view of the size, before any pixel
             raise ImageRejected(verdicts.too_many_pixels(width, height, max_pixels))
@@ -211,38 +213,46 @@ def _encode(im: Image.Image, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def _check(data: bytes, max_pixels: int) -> str:
+def _check(data: IO[bytes], max_pixels: int) -> str:
     """The sniffed content type of an image we may decode; ImageRejected, with the sentence the
     validate stage gives for the same problem (intake.verdicts), for one we will not."""
-    if not data:
+    size = data.seek(0, io.SEEK_END)
+    if not size:
         raise ImageRejected(verdicts.EMPTY)
-    content_type = verdicts.sniff_content_type(data)
-    if content_type is None:
+    data.seek(0)
+    head = data.read(verdicts.HEAD_BYTES)
+    content_type = verdicts.sniff_content_type(head)
+    if content_type not in verdicts.PIL_FORMATS:  # None, or a document (the stage never sends one)
         raise ImageRejected(verdicts.NOT_AN_IMAGE)
     try:
+        data.seek(0)
         width, height = verdicts.header_size(data, content_type)
     except Exception as exc:  # Pillow raises many types on bad headers
         raise ImageRejected(verdicts.unreadable(exc, content_type, max_pixels)) from exc
     if width * height > max_pixels:  # checked before any pixel is decoded
         raise ImageRejected(verdicts.too_many_pixels(width, height, max_pixels))
-    if content_type == "image/webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
+    if content_type == "image/webp" and int.from_bytes(head[4:8], "little") + 8 > size:
         raise ImageRejected(verdicts.TRUNCATED)  # shorter than its RIFF header says; libwebp won't say
-    if content_type in ("image/heic", "image/heif", "image/avif") and verdicts.bmff_truncated(data):
+    if content_type in ("image/heic", "image/heif", "image/avif") and verdicts.bmff_truncated(data, size):
         raise ImageRejected(verdicts.TRUNCATED)  # shorter than its boxes say
     return content_type
 
 
 def make_thumbnails(
-    data: bytes, max_pixels: int, sizes: Sequence[int] = SIZES, quality: int = QUALITY
+    data: bytes | IO[bytes], max_pixels: int, sizes: Sequence[int] = SIZES, quality: int = QUALITY
 ) -> list[Thumbnail]:
     """Return one JPEG thumbnail per entry of `sizes`, in that order.
 
+    `data` is the image, or a seekable file holding it (a large image streamed to /tmp: Pillow reads
+    what it needs from the file, never the whole of it into memory).
     Each fits in a `size` x `size` box (longest side), keeps the aspect ratio
     and is never upscaled. Raises ImageRejected for any image we cannot or
     will not process.
     """
     if not sizes or min(sizes) < 1 or max_pixels < 1:
         raise ValueError("sizes and max_pixels must be positive")
+    if isinstance(data, bytes):
+        data = io.BytesIO(data)
     content_type = _check(data, max_pixels)
     descending = sorted(set(sizes), reverse=True)
     try:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 from pydantic_core import ErrorDetails
 
+from intake import signatures
 from intake.keys import MAX_DISPLAY_NAME_CHARS, UploadKey, display_name, sanitize_filename
 from intake.metadata import InvalidMetadata, UploadMetadata, encode_metadata
 from intake.record import UploadRecord
@@ -152,7 +153,12 @@ def parse_new_upload(body: str | None, *, allowed_content_types: frozenset[str],
     content_type = parsed.content_type.strip().lower()
     if content_type not in allowed_content_types:
         allowed = ", ".join(sorted(allowed_content_types))
-        raise BadRequest(f"content_type {quoted(parsed.content_type)} is not allowed; allowed: {allowed}")
+        why = ""
+        if content_type not in signatures.KNOWN_TYPES:  # never allowable: its content cannot be checked
+            why = f" (Intake accepts only types whose content it can check, and has no file signature for {content_type})"
+        raise BadRequest(
+            f"content_type {quoted(parsed.content_type)} is not allowed; allowed: {allowed}{why}"
+        )
     if parsed.size < 1:
         raise BadRequest("size must be at least 1 byte")
     if parsed.size > max_bytes:

@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from intake import verdicts
+from intake import signatures, verdicts
 from intake.keys import InvalidKey, UploadKey, parse_upload_key
 from intake.metadata import InvalidMetadata, UploadMetadata, decode_metadata
 from intake.text import quoted
@@ -14,8 +14,13 @@ from intake.verdicts import sniff_content_type
 
 __all__ = ["HEAD_BYTES", "Limits", "ObjectFacts", "ValidationResult", "sniff_content_type", "validate"]
 
-# How much of the object callers should fetch into ObjectFacts.head.
-HEAD_BYTES = 256 * 1024
+# How much of the object callers should fetch into ObjectFacts.head (the same as the thumbnail stage
+# sniffs), and into ObjectFacts.tail when it is longer than that (the end markers of intake.signatures).
+HEAD_BYTES = verdicts.HEAD_BYTES
+TAIL_BYTES = signatures.TAIL_BYTES
+# When an image header runs past HEAD_BYTES, at most this much of the object is read to find it, so
+# the validate function's memory stays bounded whatever MaxImageBytes allows.
+MAX_HEADER_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,7 @@ class Limits:
     allowed_content_types: frozenset[str]
     max_bytes: int
     max_pixels: int
+    max_image_bytes: int = 200 * 1024 * 1024  # MaxImageBytes: an image above it is never decoded
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,13 @@ class ObjectFacts:
     size: int
     metadata: dict[str, str]
     head: bytes  # the first (up to) HEAD_BYTES of the object
+    # The last (up to) TAIL_BYTES, for a type whose end is checked; unused when `head` is the whole object.
+    tail: bytes = b""
+
+    @property
+    def end(self) -> bytes:
+        """The end of the object, as far as we have it."""
+        return self.head if len(self.head) >= self.size else self.tail
 
 
 @dataclass(frozen=True)
@@ -91,35 +104,56 @@ def _key_and_metadata(facts: ObjectFacts) -> tuple[list[str], UploadMetadata | N
 
 
 def validate(
-    facts: ObjectFacts, limits: Limits, read_whole: Callable[[], bytes] | None = None
+    facts: ObjectFacts, limits: Limits, read_more: Callable[[int], bytes] | None = None
 ) -> ValidationResult:
     """Check everything we can and report every problem, not just the first.
 
-    `read_whole` returns the whole object: when the image header runs past `facts.head` (metadata
-    segments of a few hundred KB), the file is judged again from all of it, within the size limit.
+    `read_more(n)` returns the first `n` bytes of the object: when the image header runs past
+    `facts.head` (metadata segments of a few hundred KB), the file is judged again from up to
+    MAX_HEADER_BYTES of it, within the image size limit.
     """
     result = _validate(facts, limits)
-    if result.head_too_short and read_whole is not None and facts.size <= limits.max_bytes:
-        return _validate(replace(facts, head=read_whole()), limits)
+    if result.head_too_short and read_more is not None and facts.size <= limits.max_image_bytes:
+        return _validate(replace(facts, head=read_more(min(facts.size, MAX_HEADER_BYTES))), limits)
     return result
+
+
+def _content(facts: ObjectFacts, declared: str | None, limits: Limits) -> tuple[list[str], str | None]:
+    """The sniffed type and what is wrong with the content as that type (not its pixels)."""
+    reasons: list[str] = []
+    actual = sniff_content_type(facts.head)
+    if actual is None:
+        if facts.size > 0:
+            # Declared as a document or media type: say what its content should have started with.
+            reasons.append(
+                signatures.not_this(declared)
+                if declared and signatures.is_other(declared)
+                else verdicts.NOT_AN_IMAGE
+            )
+    elif declared is not None and not verdicts.same_type(actual, declared):
+        reasons.append(verdicts.declared_otherwise(actual, declared))
+    # Said only under MaxUploadBytes: over both, the upload limit is the one reason (as in the thumbnail stage).
+    if actual in verdicts.PIL_FORMATS and limits.max_bytes >= facts.size > limits.max_image_bytes:
+        reasons.append(verdicts.image_too_large(facts.size, limits.max_image_bytes))
+    if actual is not None and signatures.is_other(actual):
+        problem = signatures.end_problem(actual, facts.end)
+        if problem:
+            reasons.append(problem)
+    return reasons, actual
 
 
 def _validate(facts: ObjectFacts, limits: Limits) -> ValidationResult:
     reasons, meta = _key_and_metadata(facts)
 
-    declared = (facts.content_type or "").split(";", 1)[0].strip().lower() or None
+    declared = signatures.media_type(facts.content_type)
     if declared is None:
         reasons.append("content type is missing")
     elif declared not in limits.allowed_content_types:
         allowed = ", ".join(sorted(limits.allowed_content_types))
         reasons.append(f"content type {quoted(declared)} is not allowed (allowed: {allowed})")
 
-    actual = sniff_content_type(facts.head)
-    if actual is None:
-        if facts.size > 0:
-            reasons.append(verdicts.NOT_AN_IMAGE)
-    elif declared is not None and not verdicts.same_type(actual, declared):
-        reasons.append(verdicts.declared_otherwise(actual, declared))
+    problems, actual = _content(facts, declared, limits)
+    reasons.extend(problems)
 
     if facts.size <= 0:
         reasons.append(verdicts.EMPTY)
@@ -128,7 +162,7 @@ def _validate(facts: ObjectFacts, limits: Limits) -> ValidationResult:
 
     width = height = None
     head_too_short = False
-    if actual is not None:
+    if actual in verdicts.PIL_FORMATS:
         problems, width, height = _check_pixels(facts.head, actual, limits.max_pixels)
         reasons.extend(problems)
         head_too_short = width is None and len(facts.head) < facts.size

@@ -12,10 +12,16 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Iterator
+from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
+from intake import signatures
+
 MB = 1024 * 1024
+# How much of an object both content stages sniff (the same bytes give the same verdict) and validate
+# reads its image header from.
+HEAD_BYTES = 256 * 1024
 # Pillow format names for the content types we sniff; Image.open is limited to the sniffed one so no
 # other (possibly risky) decoder ever runs.
 PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
@@ -42,7 +48,8 @@ def sniff_content_type(head: bytes) -> str | None:
         return "image/webp"
     if head[4:8] == b"ftyp" and (image := _iso_bmff_type(head)):
         return image  # HEIF/AVIF; other ISO-BMFF files (MP4, QuickTime) are not images
-    return None
+    # Documents and media an operator may allow (intake.signatures; never decoded): after the images.
+    return signatures.sniff(head)
 
 
 # ISO-BMFF (HEIF, ISO/IEC 23008-12; AVIF) brands in the leading `ftyp` box, by the type they mean.
@@ -78,6 +85,11 @@ def same_type(actual: str, declared: str) -> bool:
 
 def too_large(size: int, limit: int) -> str:
     return f"file is {size / MB:.1f} MB, the limit is {limit / MB:.1f} MB"
+
+
+def image_too_large(size: int, limit: int) -> str:
+    """MaxImageBytes: both content stages say it before the thumbnail stage reads the image."""
+    return f"image is {size / MB:.1f} MB, the limit for images is {limit / MB:.1f} MB"
 
 
 def _mp(pixels: int) -> str:
@@ -175,22 +187,41 @@ def _heif_size(head: bytes) -> tuple[int, int]:
     return max(sizes, key=lambda s: s[0] * s[1])
 
 
-def bmff_truncated(data: bytes) -> bool:
-    """A whole ISO-BMFF file whose top-level boxes run past its end (libavif only says it can't read it)."""
-    try:
-        return any(box_end > len(data) for _, _, box_end in _boxes(data, 0, len(data)))
-    except SyntaxError:
-        return False  # malformed, not short: the decoder says so
+def bmff_truncated(data: IO[bytes], size: int) -> bool:
+    """An ISO-BMFF file whose top-level boxes run past its end (libavif only says it can't read it).
+
+    Walks the top-level box headers only, seeking over their payloads (the file may be on disk)."""
+    pos = 0
+    while pos + 8 <= size:
+        data.seek(pos)
+        header = data.read(16)
+        box, header_len = int.from_bytes(header[:4], "big"), 8
+        if box == 1:  # a 64-bit size follows the type
+            box, header_len = int.from_bytes(header[8:16], "big"), 16
+        elif box == 0:  # the box runs to the end
+            return False
+        if box < header_len:
+            return False  # malformed, not short: the decoder says so
+        if pos + box > size:
+            return True
+        pos += box
+    return False
 
 
-def header_size(head: bytes, content_type: str) -> tuple[int, int]:
-    """Width and height from the header only; pixels are never decoded. Raises what Pillow raises."""
+def header_size(head: bytes | IO[bytes], content_type: str) -> tuple[int, int]:
+    """Width and height from the header only; pixels are never decoded. Raises what Pillow raises.
+
+    `head` is the first bytes of the file, or the file itself (seekable; read from where it is, and
+    left wherever Pillow stops: the caller seeks back).
+    """
     if content_type == "image/webp":
-        return _webp_size(head)
+        return _webp_size(head if isinstance(head, bytes) else head.read(30))
     if content_type in ("image/heic", "image/heif", "image/avif"):
-        return _heif_size(head)  # no decoder library needed (validate never imports pillow-heif)
+        # No decoder library needed (validate never imports pillow-heif).
+        return _heif_size(head if isinstance(head, bytes) else head.read(HEAD_BYTES))
+    stream = io.BytesIO(head) if isinstance(head, bytes) else head
     with warnings.catch_warnings():
         # Callers apply their own (usually lower) pixel limit; the warning is noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(io.BytesIO(head), formats=[PIL_FORMATS[content_type]]) as im:
+        with Image.open(stream, formats=[PIL_FORMATS[content_type]]) as im:
             return im.size

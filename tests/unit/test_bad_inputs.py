@@ -23,7 +23,7 @@ from intake.keys import UploadKey
 from intake.metadata import UploadMetadata, encode_metadata
 from intake.settings import IndexSettings, ThumbnailSettings, ValidateSettings
 from intake.status import Outcome, StageResult, derive
-from tests.support import images
+from tests.support import documents, images
 
 MB = 1024 * 1024
 KEY = UploadKey(owner="alice", upload_id="u-1", filename="upload.bin")
@@ -31,8 +31,12 @@ COMMON = {
     "INDEX_TABLE": "index",
     "FINISHED_TOPIC_ARN": "arn:aws:sns:us-east-1:1:finished",
     "MAX_UPLOAD_BYTES": str(25 * MB),  # the stack's default is 5 GiB: a 30 MB object must be too large here
+    "MAX_IMAGE_BYTES": str(20 * 1024 * 1024),  # under MaxUploadBytes (25 MB), as 200 MiB is under 5 GiB
 }
 VALIDATE = ValidateSettings.from_env(COMMON)
+# An operator who allows documents and media too (intake.signatures).
+DOCUMENTS = "image/jpeg,image/png,image/webp,image/gif,application/pdf,application/zip,video/mp4,audio/mpeg"
+VALIDATE_DOCUMENTS = ValidateSettings.from_env(COMMON | {"ALLOWED_CONTENT_TYPES": DOCUMENTS})
 THUMBNAIL = ThumbnailSettings.from_env(COMMON | {"THUMBNAIL_BUCKET": "thumbs"})
 INDEX = IndexSettings.from_env(COMMON)
 
@@ -60,6 +64,7 @@ class Upload:
     meta: dict[str, str] | None = None  # S3 user metadata (default: the upload's own, as the API signs it)
     size: int | None = None  # what S3 reports, when not len(body) (an object over the limit)
     largest: tuple[int, int] | None = None  # the 1024 thumbnail's size, when it matters
+    documents: bool = False  # the operator allows documents and media (VALIDATE_DOCUMENTS)
 
     @property
     def status(self) -> str:
@@ -124,7 +129,9 @@ CASES: dict[str, Upload] = {
     ),
     "html declared as jpeg": Upload(images.html, "image/jpeg", (NOT_AN_IMAGE,)),
     "svg with a script declared as png": Upload(images.svg, "image/png", (NOT_AN_IMAGE,)),
-    "pdf declared as jpeg": Upload(images.pdf, "image/jpeg", (NOT_AN_IMAGE,)),
+    "pdf declared as jpeg": Upload(
+        images.pdf, "image/jpeg", ("content is application/pdf but was declared image/jpeg",)
+    ),
     "bmp declared as jpeg": Upload(images.bmp, "image/jpeg", (NOT_AN_IMAGE,)),
     "tiff declared as png": Upload(images.tiff, "image/png", (NOT_AN_IMAGE,)),
     "jpeg declared as text/html": Upload(
@@ -202,6 +209,70 @@ CASES: dict[str, Upload] = {
     "metadata title with control and bidi characters": Upload(
         jpeg(), meta=metadata(title="evil\u202e\r\nBcc: x@example.com")
     ),
+    # --- documents and media, when the operator allows them: ready without thumbnails -----------------
+    "pdf, allowed": Upload(documents.pdf, "application/pdf", documents=True),
+    "zip, allowed": Upload(documents.zip_archive, "application/zip", documents=True),
+    "mp4, allowed": Upload(documents.mp4, "video/mp4", documents=True),
+    "mp3, allowed": Upload(documents.mp3, "audio/mpeg", documents=True),
+    "large pdf (its end read apart)": Upload(
+        lambda: documents.pdf(pages=20000), "application/pdf", documents=True
+    ),
+    "pdf, not allowed": Upload(
+        documents.pdf,
+        "application/pdf",
+        (
+            "content type 'application/pdf' is not allowed (allowed: image/gif, image/jpeg, image/png,"
+            " image/webp)",
+        ),
+    ),
+    "quicktime, not allowed by this operator": Upload(
+        documents.quicktime,
+        "video/quicktime",
+        (
+            "content type 'video/quicktime' is not allowed (allowed: application/pdf, application/zip,"
+            " audio/mpeg, image/gif, image/jpeg, image/png, image/webp, video/mp4)",
+        ),
+        documents=True,
+    ),
+    "jpeg declared as pdf": Upload(
+        jpeg(), "application/pdf", ("content is image/jpeg but was declared application/pdf",), documents=True
+    ),
+    "pdf declared as jpeg, documents allowed": Upload(
+        documents.pdf,
+        "image/jpeg",
+        ("content is application/pdf but was declared image/jpeg",),
+        documents=True,
+    ),
+    "text declared as pdf": Upload(
+        lambda: b"just text\n",
+        "application/pdf",
+        ("content is not a PDF document (a PDF starts with %PDF-)",),
+        documents=True,
+    ),
+    "truncated pdf": Upload(
+        lambda: documents.pdf()[:-10],
+        "application/pdf",
+        ("the PDF document is truncated or has other data after its end (it does not end with %%EOF)",),
+        documents=True,
+    ),
+    "pdf with a zip appended": Upload(
+        lambda: documents.pdf() + documents.zip_archive(),
+        "application/pdf",
+        ("the PDF document is truncated or has other data after its end (it does not end with %%EOF)",),
+        documents=True,
+    ),
+    "pdf over the upload limit (not read)": Upload(
+        documents.pdf,
+        "application/pdf",
+        ("file is 30.0 MB, the limit is 25.0 MB",),
+        size=30 * MB,
+        documents=True,
+    ),
+    "empty pdf": Upload(lambda: b"", "application/pdf", (EMPTY,), documents=True),
+    # --- MaxImageBytes: an image over it is never read whole -----------------------------------------
+    "jpeg over the image size limit": Upload(
+        jpeg(), "image/jpeg", ("image is 21.0 MB, the limit for images is 20.0 MB",), size=21 * MB
+    ),
 }
 
 
@@ -218,8 +289,16 @@ class FakeBucket:
         size = len(self.body) if self.upload.size is None else self.upload.size
         return storage.Head(self.upload.content_type, size, "etag", "2026-11-21T10:00:00+00:00", meta)
 
-    def read(self, bucket: str, key: str, *, first_bytes: int | None = None) -> bytes:
-        return self.body[:first_bytes] if first_bytes else self.body
+    def read(
+        self, bucket: str, key: str, *, first_bytes: int | None = None, last_bytes: int | None = None
+    ) -> bytes:
+        if last_bytes:
+            return self.body[-last_bytes:]
+        if first_bytes:
+            return self.body[:first_bytes]
+        if self.upload.size is not None:
+            raise AssertionError("an object over a limit was read whole")
+        return self.body
 
     def put_thumbnail(self, bucket: str, key: str, data: bytes) -> None:
         self.thumbnails[key] = data
@@ -239,11 +318,11 @@ def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Upload], FakeB
 EVENT = ObjectCreated("uploads-bucket", KEY.key, 1, "etag", "2026-11-21T10:00:00.000Z", None)
 
 
-def run_stages() -> tuple[Outcome, dict[str, StageResult]]:
+def run_stages(validate: ValidateSettings = VALIDATE) -> tuple[Outcome, dict[str, StageResult]]:
     """Each stage's work on the object, as the consumers do it; the outcome the record settles on."""
     results: dict[str, StageResult] = {
         spec.stage: spec.work(EVENT, KEY, cfg)[0]  # type: ignore[arg-type]
-        for spec, cfg in ((stages.VALIDATE, VALIDATE), (stages.THUMBNAIL, THUMBNAIL), (stages.INDEX, INDEX))
+        for spec, cfg in ((stages.VALIDATE, validate), (stages.THUMBNAIL, THUMBNAIL), (stages.INDEX, INDEX))
     }
     return derive(results), results
 
@@ -252,10 +331,14 @@ def run_stages() -> tuple[Outcome, dict[str, StageResult]]:
 def test_every_bad_input_gets_a_clear_verdict(name: str, bucket: Callable[[Upload], FakeBucket]) -> None:
     upload = CASES[name]
     fake = bucket(upload)
-    outcome, results = run_stages()
+    outcome, results = run_stages(VALIDATE_DOCUMENTS if upload.documents else VALIDATE)
     assert (outcome.status, outcome.reasons) == (upload.status, upload.reasons)
     made = results["thumbnail"].details.get("thumbnails", [])
-    if upload.status == "ready":
+    if upload.status == "ready" and upload.content_type in DOCUMENTS.split(",")[4:]:
+        # nothing to draw: the thumbnail stage says so, and its result counts as done
+        assert results["thumbnail"].state == "done" and made == [] and fake.thumbnails == {}
+        assert results["thumbnail"].details["nothing_to_do"] == f"{upload.content_type} has no thumbnails"
+    elif upload.status == "ready":
         assert sorted(t["size"] for t in made) == [128, 512, 1024] and len(fake.thumbnails) == 3
     if upload.largest:
         assert next((t["width"], t["height"]) for t in made if t["size"] == 1024) == upload.largest
@@ -272,7 +355,7 @@ def test_no_reason_is_a_python_repr(bucket: Callable[[Upload], FakeBucket]) -> N
     said = set()
     for upload in CASES.values():
         bucket(upload)
-        outcome, results = run_stages()
+        outcome, results = run_stages(VALIDATE_DOCUMENTS if upload.documents else VALIDATE)
         said |= {r for result in results.values() for r in result.reasons} | set(outcome.reasons)
     assert len(said) >= 20  # every kind of verdict above
     assert [r for r in said if REPR.search(r)] == []

@@ -42,9 +42,10 @@ READS: dict[str, set[str]] = {
         "ALLOWED_CONTENT_TYPES",
         "MAX_UPLOAD_BYTES",
         "MAX_IMAGE_PIXELS",
+        "MAX_IMAGE_BYTES",
         "THUMBNAIL_BUCKET",
     },
-    "thumbnail": {"MAX_RECEIVE_COUNT", "MAX_UPLOAD_BYTES", "MAX_IMAGE_PIXELS"},
+    "thumbnail": {"MAX_RECEIVE_COUNT", "MAX_UPLOAD_BYTES", "MAX_IMAGE_PIXELS", "MAX_IMAGE_BYTES"},
     "index": {"MAX_RECEIVE_COUNT", "THUMBNAIL_BUCKET"},
     "notify": {"MAX_RECEIVE_COUNT"},
     "api": {
@@ -116,3 +117,30 @@ def test_a_handler_fails_its_cold_start_when_a_variable_is_missing(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with pytest.raises(ValidationError, match="INDEX_TABLE"):
         load_handler(function)
+
+
+def test_documents_and_media_may_be_allowed_and_images_have_a_size_limit() -> None:
+    env = complete("validate") | {
+        "ALLOWED_CONTENT_TYPES": "image/jpeg,application/pdf,application/zip,video/mp4,video/quicktime,audio/mpeg",
+        "MAX_IMAGE_BYTES": "1000",
+    }
+    cfg = ValidateSettings.from_env(env)
+    assert "application/pdf" in cfg.limits.allowed_content_types and cfg.limits.max_image_bytes == 1000
+    assert ThumbnailSettings.from_env(complete("thumbnail")).max_image_bytes == 200 * 1024 * 1024
+
+
+@pytest.mark.parametrize("function", ["validate", "api"])
+@pytest.mark.parametrize("listed", ["image/jpeg,text/plain", "text/plain,application/x-msdownload", " , "])
+def test_an_allowlist_naming_a_type_without_a_signature_fails_the_cold_start(
+    function: str, listed: str
+) -> None:
+    model = REQUIRED[function][0]
+    with pytest.raises(ValidationError) as raised:
+        model.from_env(complete(function) | {"ALLOWED_CONTENT_TYPES": listed})
+    message = str(raised.value)
+    assert "ALLOWED_CONTENT_TYPES" in message
+    if "text/plain" in listed:
+        assert "text/plain" in message and "no file signature to check such content against" in message
+        assert "image/jpeg" in message.split("types it can check:")[1]  # says what may be listed
+    else:
+        assert "at least one content type must be allowed" in message

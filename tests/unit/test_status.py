@@ -123,6 +123,26 @@ def test_a_rejected_upload_lists_no_thumbnails_in_any_order(order):
             assert listed_thumbnails(prefix) == []
 
 
+# A PDF (documents allowed): the thumbnail stage has nothing to do and says so; the status still settles.
+NOTHING_TO_DO = {"thumbnails": [], "nothing_to_do": "application/pdf has no thumbnails"}
+DOCUMENT_WRITES = [
+    result("validate"),
+    result("thumbnail", "failed", reasons=["gave up"]),  # a transient failure recorded, then retried
+    result("thumbnail", **NOTHING_TO_DO),
+    result("thumbnail", **NOTHING_TO_DO),  # duplicate delivery
+    result("index"),
+    result("thumbnail", version="t0", thumbnails=MADE),  # an older image upload of the same key
+]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(len(DOCUMENT_WRITES))))[::19])
+def test_a_document_settles_ready_without_thumbnails_in_any_order(order):
+    stored = apply_all([DOCUMENT_WRITES[i] for i in order])
+    assert derive(stored) == Outcome(Status.READY, "t1")
+    assert listed_thumbnails(stored) == []
+    assert stored["thumbnail"].details == NOTHING_TO_DO  # idempotent: a duplicate changes nothing
+
+
 def test_only_the_current_versions_thumbnails_are_listed():
     old = {"thumbnail": result("thumbnail", version="t0", thumbnails=MADE), "index": result("index")}
     assert derive(old).version == "t1" and listed_thumbnails(old) == []

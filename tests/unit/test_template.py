@@ -720,7 +720,7 @@ def test_template_property(template: Template, check: str) -> None:
 
 def test_architecture_doc_is_parsed() -> None:
     """Guards the doc-driven checks against parsing nothing at all."""
-    assert len(architecture_env_vars()) == 14
+    assert len(architecture_env_vars()) == 15
     assert "Intake" not in architecture_env_vars()
     assert len(per_consumer(architecture_names("Outputs:"))) == 7 + 2 * len(CONSUMERS)
     assert "UploadBucketName" in architecture_names("Outputs:")
