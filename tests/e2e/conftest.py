@@ -21,9 +21,6 @@ from localcloud.server import free_port
 # Every local client is 127.0.0.1, so WAF's per-IP rule counts the whole session as one client: its
 # limit is raised (tests/e2e/test_waf.py lowers it through the WAFv2 API to see it block).
 E2E_PARAMETERS = {"FunctionTimeout": "3", "QueueVisibilityTimeout": "18", "ApiRateLimitPerIp": "100000"}
-# The default images and PDFs (tests/e2e/test_filetypes.py: a document without thumbnails; the refusal of
-# a type not allowed goes through video/mp4, so one stack serves both).
-E2E_PARAMETERS["AllowedContentTypes"] = "image/jpeg,image/png,image/webp,image/gif,application/pdf"
 # Notify gathers a batch (one digest email per owner) for 2 s, not the default 20: every email waits for it.
 E2E_PARAMETERS["NotifyBatchingWindowSeconds"] = "2"
 # Multipart uploads above 8 MiB in parts of 5 MiB (S3's smallest), not 100 MiB in parts of 16 MiB: an
@@ -34,9 +31,11 @@ E2E_PARAMETERS |= {
     "MultipartMinPartBytes": str(5 * 1024 * 1024),
 }
 # HEIC/HEIF and AVIF are allowlist options (the template's default leaves them out): the session allows
-# them so tests/e2e/test_heic_avif.py can push real ones through the pipeline.
+# them so tests/e2e/test_heic_avif.py can push real ones through the pipeline; and PDFs
+# (tests/e2e/test_filetypes.py: a document without thumbnails; the refusal of a type not allowed goes
+# through video/mp4, so one stack serves both).
 E2E_PARAMETERS["AllowedContentTypes"] = (
-    "image/jpeg,image/png,image/webp,image/gif,image/heic,image/heif,image/avif"
+    "image/jpeg,image/png,image/webp,image/gif,image/heic,image/heif,image/avif,application/pdf"
 )
 # Alarm periods pass 30x faster: a 60 s period is 2 s (metric values such as ages stay real).
 E2E_TIME_SCALE = 30.0
