@@ -58,8 +58,8 @@ def close_to(pixel: Any, expected: tuple[int, int, int], tolerance: int = 40) ->
         ((b"avif", b"mif1", b"miaf"), "image/avif"),
         ((b"avis", b"msf1", b"avif"), "image/avif"),
         ((b"mif1", b"mif1", b"miaf", b"avif"), "image/avif"),  # AVIF lists mif1 too: avif wins
-        ((b"isom", b"isom", b"mp42"), None),  # an MP4 video is not an image
-        ((b"qt  ",), None),
+        ((b"isom", b"isom", b"mp42"), "video/mp4"),  # not an image: intake.signatures' MP4
+        ((b"qt  ",), "video/quicktime"),
         ((b"crx ", b"isom"), None),  # Canon raw
     ],
 )
