@@ -58,6 +58,13 @@ def check_recipient(to: str) -> None:
         raise InvalidRecipient(f"recipient {quoted(to)} is not a single e-mail address")
 
 
+def _thumbnails_sentence(thumbnails: int) -> str:
+    # A ready upload without thumbnails is a document or media file (intake.signatures), never an image.
+    if thumbnails == 0:
+        return "No thumbnails are made for this kind of file."
+    return "1 thumbnail was created." if thumbnails == 1 else f"{thumbnails} thumbnails were created."
+
+
 def compose_outcome_email(
     *, filename: str, status: str, reasons: list[str], upload_id: str, thumbnails: int, to: str
 ) -> Email:
@@ -77,9 +84,7 @@ def compose_outcome_email(
     upload = _one_line(upload_id)
     lines = [f'Your upload "{name}" (id {upload}) {outcome}.', ""]
     if status == Status.READY:
-        lines.append(
-            "1 thumbnail was created." if thumbnails == 1 else f"{thumbnails} thumbnails were created."
-        )
+        lines.append(_thumbnails_sentence(thumbnails))
     else:
         lines.append("Reasons:" if status == Status.REJECTED else "What went wrong on our side:")
         cleaned = [_shorten(_one_line(r), _MAX_REASON_CHARS) for r in reasons]
@@ -121,7 +126,7 @@ def _digest_line(upload: Finished) -> list[str]:
     name = _shorten(_one_line(upload.filename) or "file", MAX_SUBJECT_CHARS)
     head = f'- "{name}" (id {_one_line(upload.upload_id)}) {_OUTCOME[upload.status]}'
     if upload.status == Status.READY:
-        return [f"{head}: {upload.thumbnails} thumbnail{'' if upload.thumbnails == 1 else 's'}."]
+        return [f"{head}: {_thumbnails_sentence(upload.thumbnails).lower()}"]
     reasons = [_shorten(_one_line(r), _MAX_REASON_CHARS) for r in upload.reasons]
     reasons = [r for r in reasons if r] or ["no reason was recorded"]
     more = len(reasons) - _MAX_DIGEST_REASONS

@@ -52,7 +52,7 @@ def test_a_digest_lists_every_upload_once_with_its_outcome() -> None:
         "photo-01.jpg",
     ]
     assert "    not an image" in lines and "    too large" in lines
-    assert "3 thumbnails." in email.text
+    assert "3 thumbnails were created." in email.text
     assert "In all:" not in email.text  # short: no counts line
     assert "again later" in email.text
 

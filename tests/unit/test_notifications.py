@@ -27,6 +27,11 @@ def test_ready():
     assert "1 thumbnail was created." in compose(thumbnails=1).text
 
 
+def test_a_ready_document_says_it_has_no_thumbnails_not_zero() -> None:
+    text = compose(filename="minutes.pdf", thumbnails=0).text
+    assert "No thumbnails are made for this kind of file." in text and "0 thumbnails" not in text
+
+
 def test_rejected_lists_every_reason():
     reasons = ["content is image/png but was declared image/jpeg", "file is 31.2 MB, the limit is 25.0 MB"]
     email = compose(status="rejected", reasons=reasons)
