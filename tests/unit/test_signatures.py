@@ -211,9 +211,7 @@ def test_content_that_is_not_what_it_claims_is_refused_with_a_sentence(name: str
 
 
 def test_a_document_type_the_operator_did_not_allow_is_refused() -> None:
-    images_only = Limits(
-        allowed_content_types=DEFAULT_IMAGES, max_bytes=100 * MB, max_pixels=40_000_000
-    )
+    images_only = Limits(allowed_content_types=DEFAULT_IMAGES, max_bytes=100 * MB, max_pixels=40_000_000)
     assert verdict(documents.pdf(), "application/pdf", images_only) == (
         "content type 'application/pdf' is not allowed (allowed: image/gif, image/jpeg, image/png, image/webp)",
     )
