@@ -61,7 +61,7 @@ def test_an_allowed_pdf_becomes_ready_without_thumbnails_and_is_announced(
         (
             "clip.mp4",
             "video/mp4",
-            "content_type 'video/mp4' is not allowed; allowed: application/pdf, image/gif",
+            "content_type 'video/mp4' is not allowed; allowed: application/pdf, image/avif, image/gif",
         ),
         # no file signature: no stack may allow it
         ("notes.txt", "text/plain", "has no file signature for text/plain"),

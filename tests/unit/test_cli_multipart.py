@@ -213,12 +213,22 @@ def etag_of(data: bytes) -> str:
 
 class FakeHandler(BaseHTTPRequestHandler):
     server: FakeServer
+    # A part PUT counts as in flight until its answer starts: the client may send the next part as soon
+    # as it has the answer, before this thread would otherwise get to count it done.
+    _in_flight = False
+
+    def _done(self) -> None:
+        if self._in_flight:
+            self._in_flight = False
+            with self.server.fake.lock:
+                self.server.fake.in_flight -= 1
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def _answer(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         data = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
+        self._done()
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -236,6 +246,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         number = int(number_text)
         with fake.lock:
             fake.in_flight += 1
+            self._in_flight = True
             fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
             fake.put_tries.append(number)
             fault = fake.part_faults.get(number, []).pop(0) if fake.part_faults.get(number) else None
@@ -249,8 +260,7 @@ class FakeHandler(BaseHTTPRequestHandler):
                 fake.gate.wait(10)
             self._put(fake, upload_id, number, fault)
         finally:
-            with fake.lock:
-                fake.in_flight -= 1
+            self._done()
 
     def _put(self, fake: Fake, upload_id: str, number: int, fault: Any) -> None:
         data = self._body()
