@@ -6,7 +6,7 @@ signed ones. A refused part is never stored (ListParts shows nothing)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -14,40 +14,29 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from localcloud.server import Emulator, free_port
-from tests.integration.test_presigned_s3 import ORIGIN, error_code, late, s3_client
+from localcloud.server import Emulator
+from tests.integration.test_presigned_s3 import (
+    ORIGIN,
+    emulator,
+    error_code,
+    late,
+    s3,
+    s3_client,
+    upload_bucket,
+)
 
-__all__ = ["late"]  # the fixture that moves the checks' clock ahead
+__all__ = [
+    "emulator",
+    "late",
+    "s3",
+]  # fixtures shared with test_presigned_s3 (late moves the checks' clock ahead)
 
 PART = b"\xab" * 1024
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    server = Emulator(port=free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def s3(emulator: Emulator) -> Any:
-    return s3_client(emulator.endpoint)
-
-
-@pytest.fixture(scope="module")
 def bucket(s3: Any) -> str:
-    name = f"multipart-{uuid.uuid4().hex[:10]}"
-    s3.create_bucket(Bucket=name)
-    rule = {
-        "AllowedOrigins": [ORIGIN],
-        "AllowedMethods": ["GET", "PUT", "POST", "HEAD"],
-        "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["ETag"],
-        "MaxAgeSeconds": 3000,
-    }
-    s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [rule]})
-    return name
+    return upload_bucket(s3, "multipart")
 
 
 @pytest.fixture

@@ -57,11 +57,10 @@ def s3(emulator: Emulator) -> Any:
     return s3_client(emulator.endpoint)
 
 
-@pytest.fixture(scope="module")
-def bucket(s3: Any) -> str:
-    name = f"presign-{uuid.uuid4().hex[:10]}"
+def upload_bucket(s3: Any, prefix: str) -> str:
+    """A new bucket with the upload bucket's CORS rule (infra/cloudformation/intake.yaml)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=name)
-    # The upload bucket's rule in infra/cloudformation/intake.yaml.
     rule = {
         "AllowedOrigins": [ORIGIN],
         "AllowedMethods": ["GET", "PUT", "POST", "HEAD"],
@@ -71,6 +70,11 @@ def bucket(s3: Any) -> str:
     }
     s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [rule]})
     return name
+
+
+@pytest.fixture(scope="module")
+def bucket(s3: Any) -> str:
+    return upload_bucket(s3, "presign")
 
 
 @pytest.fixture
