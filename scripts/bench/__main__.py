@@ -98,6 +98,9 @@ def coldstart(results: dict[str, Any], out: Path) -> None:
         ]
         for name, f in results["functions"].items()
     ]
+    if "consumer_floor_ms" in results:
+        floor = "floor: botocore session + powertools Logger, Metrics, BatchProcessor alone"
+        rows.append(["(floor)", _f(results["consumer_floor_ms"], 0), "", floor, "", "", "", ""])
     print_table(
         f"Cold start, median of {results['rounds']} fresh interpreters, {results.get('layout', '')}"
         f" (bare interpreter {results['bare_interpreter_cpu_ms']:.0f} ms CPU,"

@@ -2,15 +2,20 @@
 to make its first AWS call; and each function's peak memory on one invocation.
 
 What runs is what Lambda runs: the artifacts `make package` builds for AWS (the layer with its
-third-party wheels for the runtime's Python and `.pyc` compiled by that Python, the function zips),
-unzipped into Lambda's layout (task directory, then /opt/python, then the runtime's SDK: boto3 and
-botocore at the versions of requirements/dev.txt), run by an interpreter of the runtime's version.
-Without one (see intake_build.artifacts.find_python), it falls back to this venv and says so.
+third-party wheels for the runtime's Python, its own pruned botocore included, and `.pyc` compiled by
+that Python, the function zips), unzipped into Lambda's layout (task directory, then /opt/python, then
+the runtime's SDK: boto3 and botocore at the versions of requirements/dev.txt, which the layer's
+shadow), run by an interpreter of the runtime's version. Without one (see
+intake_build.artifacts.find_python), it falls back to this venv and says so.
 
-Import: the CPU time (user + system) of `python -c "import handler"` (cwd and sys.path[0] = the
-function's code, the function's environment set) minus that of `python -c pass`, medians of
-interleaved rounds; CPU time, because on a shared machine the wall time also counts other processes'
-turns (the wall figures are reported beside it).
+Import: the CPU time (user + system) of `python -c "import handler; os._exit(0)"` (cwd and sys.path[0]
+= the function's code, the function's environment set) minus that of `python -c "os._exit(0)"`,
+medians of interleaved rounds; CPU time, because on a shared machine the wall time also counts other
+processes' turns (the wall figures are reported beside it). Both end with os._exit: a Lambda cold
+start never tears its interpreter down, and the teardown of a loaded one (freeing every module) cost
+about 40 ms of CPU that the bench used to count as import.
+Floor: the same figure for a module that imports only what every consumer must (botocore's session,
+powertools' Logger, Metrics and BatchProcessor): no consumer can import in less.
 Heaviest imports: `python -X importtime`, each module's own time summed by top-level package (a
 standard-library module counts for the package that imported it), so the figures do not overlap.
 First AWS call: inside the same fresh process, after the import, the time to the first response of a
@@ -45,8 +50,16 @@ from bench.common import ROOT, median, subprocess_env
 FUNCTIONS_DIR = ROOT / "functions"
 # The targets of issue 12, CPU ms of the import over a bare interpreter.
 CONSUMER_TARGET_MS, API_TARGET_MS, FIRST_CALL_TARGET_MS = 150.0, 200.0, 40.0
-# The AWS SDK the Lambda runtime provides (the layer leaves it out), pinned as requirements/dev.txt pins it.
+# The AWS SDK the Lambda runtime provides (the layer's own shadows it), pinned as requirements/dev.txt pins it.
 RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+
+# What every consumer imports, whatever it does: the floor of its import (see the docstring).
+FLOOR = (
+    "import botocore.session\n"
+    "from aws_lambda_powertools import Logger, Metrics\n"
+    "from aws_lambda_powertools.utilities.batch import BatchProcessor\n"
+)
+EXIT = "\nimport os; os._exit(0)"  # no teardown: a Lambda environment is frozen, then killed
 
 # Runs in the fresh interpreter: import the handler, then the first AWS call.
 PROBE = """
@@ -256,13 +269,15 @@ def _import_rounds(layout: Layout, env: dict[str, str], names: list[str], rounds
     samples: dict[str, list[Any]] = defaultdict(list)
     env = _env(layout, env)
     for r in range(rounds):
-        wall, cpu, _ = _run_ms([*_python(layout), "pass"], str(ROOT), env)
+        wall, cpu, _ = _run_ms([*_python(layout), EXIT], str(ROOT), env)
         samples["bare"].append(wall)
         samples["bare_cpu"].append(cpu)
+        _, cpu, _ = _run_ms([*_python(layout), FLOOR + EXIT], str(layout.task(names[0])), env)
+        samples["floor_cpu"].append(cpu)
         for name in names[r % len(names) :] + names[: r % len(names)]:
             cwd = str(layout.task(name))
             wall, cpu, _ = _run_ms(
-                [*_python(layout), "import sys; sys.path.insert(0, '.'); import handler"], cwd, env
+                [*_python(layout), "import sys; sys.path.insert(0, '.'); import handler" + EXIT], cwd, env
             )
             samples[f"{name}:wall"].append(wall)
             samples[f"{name}:cpu"].append(cpu)
@@ -307,6 +322,7 @@ def _results(
         "layout": layout.label,
         "bare_interpreter_ms": bare_ms,
         "bare_interpreter_cpu_ms": bare_cpu_ms,
+        "consumer_floor_ms": median(samples["floor_cpu"]) - bare_cpu_ms,
         "targets_ms": {
             "consumer": CONSUMER_TARGET_MS,
             "api": API_TARGET_MS,

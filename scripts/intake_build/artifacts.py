@@ -13,6 +13,7 @@ matching `.pyc` every cold start compiles every module from source.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intake.aws import SERVICES
 from intake.status import CONSUMERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +41,8 @@ SHIPPED_TEMPLATES = (OPENAPI, CONSUMER_TEMPLATE)
 RUNTIME_PYTHON = "3.12"  # the template's Runtime: python3.12
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
-# The third-party packages the layer ships (requirements/layer.in: the product's dependencies but boto3,
-# which the Lambda runtime has), resolved for RUNTIME_PYTHON and each architecture by `make lock`; the
+# The third-party packages the layer ships (requirements/layer.in: the product's dependencies, boto3
+# included), resolved for RUNTIME_PYTHON and each architecture by `make lock`; the
 # hashes cover every wheel of each pinned version, so another --python-version works if its wheels exist.
 LAYER_LOCKS = {arch: ROOT / "requirements" / f"layer-{arch}.txt" for arch in PLATFORMS}
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all its layers, unzipped
@@ -220,6 +222,39 @@ def _strip_pillow(site: Path) -> None:
     _remove(p for p in libs.iterdir() if p.name not in wanted)
 
 
+def _service_model(service_dir: Path) -> dict[str, object]:
+    """The newest API version's service-2.json of one botocore/data/<service> (plain or gzipped)."""
+    newest = sorted(p for p in service_dir.iterdir() if p.is_dir())[-1]
+    plain, packed = newest / "service-2.json", newest / "service-2.json.gz"
+    text = plain.read_bytes() if plain.is_file() else gzip.decompress(packed.read_bytes())
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _prune_sdk_data(site: Path) -> None:
+    """Keep botocore's (and boto3's) data for intake.aws.SERVICES alone.
+
+    A client's creation lists every service directory and parses endpoints.json (1.2 MB, every
+    service in every partition): with ~450 services that was half of the first AWS call's CPU time.
+    endpoints.json keeps every partition and region, with the services we call in each.
+    """
+    data = site / "botocore" / "data"
+    if not data.is_dir():
+        return
+    missing = [s for s in SERVICES if not (data / s).is_dir()]
+    if missing:
+        raise BuildError(f"botocore has no model for {', '.join(missing)} (intake.aws.SERVICES)")
+    prefixes = set(SERVICES)
+    for service in SERVICES:
+        metadata = _service_model(data / service)["metadata"]
+        prefixes.add(metadata["endpointPrefix"])  # type: ignore[index]
+    _remove(p for p in data.iterdir() if p.is_dir() and p.name not in SERVICES)
+    _remove(p for p in (site / "boto3" / "data").glob("*") if p.name not in SERVICES)
+    endpoints = json.loads((data / "endpoints.json").read_text())
+    for partition in endpoints["partitions"]:
+        partition["services"] = {k: v for k, v in partition["services"].items() if k in prefixes}
+    (data / "endpoints.json").write_text(json.dumps(endpoints, separators=(",", ":")))
+
+
 def _strip(site: Path) -> None:
     """Remove what the runtime never loads: scripts, stubs, tests, caches, most of dist-info."""
     found = [p for p in FORBIDDEN_PACKAGES if (site / p).exists()]
@@ -233,6 +268,7 @@ def _strip(site: Path) -> None:
         # importlib.metadata needs METADATA; licenses must ship with the code.
         _remove(p for p in info.iterdir() if p.name != "METADATA" and "licen" not in p.name.lower())
     _strip_pillow(site)
+    _prune_sdk_data(site)
 
 
 def _layer_tree(staging: Path, *, dependencies: bool, architecture: str, python_version: str) -> Path:

@@ -7,6 +7,9 @@ same standard-mode retries.
 
 The endpoint comes from the environment (AWS_ENDPOINT_URL), so the same code talks to AWS or to the
 local cloud.
+
+SERVICES are the only ones the functions call (powertools' idempotency included): the Lambda layer
+ships botocore's data for these alone (intake_build.artifacts), so a client for another one fails there.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
 
+SERVICES = ("dynamodb", "s3", "ses", "sns", "ssm", "sts")  # sts: credential providers that assume roles
+
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="s3v4")
 
 
@@ -40,6 +45,8 @@ def _session() -> botocore.session.Session:
 
 @functools.cache
 def _client(service: str) -> Any:
+    if service not in SERVICES:
+        raise ValueError(f"{service} is not in intake.aws.SERVICES: the layer ships no model for it")
     with _session_lock:  # a session is not thread-safe; the clients it makes are
         return _session().create_client(service, config=_CONFIG)
 

@@ -9,7 +9,7 @@ delivered, in the event shape Lambda builds.
 The clean interpreter is `python -I -S`: no site-packages, no PYTHONPATH, no cwd. Its sys.path is what
 Lambda's is: /var/task, /opt/python, then /var/runtime, which in AWS holds the runtime's boto3 and
 botocore. Here "runtime" holds links to this venv's boto3, botocore and their dependencies and nothing
-else, so a package the layer forgot fails the import instead of coming from the venv.
+else; the layer ships its own SDK, which must shadow them (a module loaded from "runtime" fails).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import boto3
 import pytest
 from moto.ses.models import ses_backends
 
+from intake.aws import SERVICES
 from intake.keys import UploadKey
 from intake.metadata import UploadMetadata, encode_metadata
 from intake.records import Records
@@ -240,6 +241,46 @@ def test_layer_is_stripped_and_compiled_for_its_python(unpacked: Lambda) -> None
     assert all(list(unpacked.task(n).glob(f"__pycache__/handler.{tag}.pyc")) for n in FUNCTIONS)
 
 
+# Runs in the clean interpreter on the layer: a client for each service intake.aws may call.
+CLIENTS = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+import botocore
+from intake import aws
+for service in aws.SERVICES:
+    aws._client(service)
+try:
+    aws._session().create_client("sqs", region_name="us-east-1")
+except Exception as exc:
+    print("sqs:", type(exc).__name__)
+print(botocore.__file__)
+"""
+
+
+def test_the_layer_ships_its_botocore_with_data_for_our_services_alone(
+    unpacked: Lambda, tmp_path: Path
+) -> None:
+    data = unpacked.opt / "python" / "botocore" / "data"
+    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == sorted(SERVICES)
+    endpoints = json.loads((data / "endpoints.json").read_text())
+    aws = next(p for p in endpoints["partitions"] if p["partition"] == "aws")
+    assert set(aws["services"]) == {"dynamodb", "s3", "email", "sns", "ssm", "sts"}
+    assert len(aws["regions"]) > 20  # every region stays: only other services go
+    env = {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", CLIENTS, json.dumps(unpacked.sys_path("api"))],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    # The layer's botocore shadows the runtime's, and knows no other service.
+    assert done.stdout.splitlines() == ["sqs: UnknownServiceError", str(data.parent / "__init__.py")]
+
+
 # Runs in the clean interpreter on the layer alone: both decoders the layer must carry (issue 13).
 DECODES = """
 import json, sys
@@ -296,6 +337,7 @@ def test_every_handler_runs_one_event_in_the_lambda_layout(
         allowed = (*ran["path"][:3], sys.base_prefix, os.path.realpath(sys.base_prefix))
         strays = [f for f in ran["files"] if not f.startswith(allowed)]
         assert not strays, strays
+        assert not [f for f in ran["files"] if f.startswith(str(unpacked.runtime))], "the layer has the SDK"
         assert any(f.startswith(str(unpacked.opt)) and "pydantic_core" in f for f in ran["files"])
 
     record = records.get(upload_id)
