@@ -160,7 +160,7 @@ class UploadsApi:
         # rule (AbortIncompleteMultipartUpload) frees it.
         multipart = Multipart(s3_upload_id=s3_upload_id, part_size=plan.part_size, part_count=plan.part_count)
         self._create_record(caller, upload, terms, now, multipart)
-        parts = self._part_urls(terms.key.key, s3_upload_id, plan.first_urls)
+        parts = self._part_urls(terms.key.key, s3_upload_id, plan, plan.first_urls)
         return {
             "upload_id": terms.key.upload_id,
             "key": terms.key.key,
@@ -173,15 +173,21 @@ class UploadsApi:
             "expires_at": expiry(now, UPLOAD_URL_TTL_S),
         }
 
-    def _part_urls(self, key: str, s3_upload_id: str, numbers: list[int]) -> list[dict[str, Any]]:
+    def _part_urls(
+        self, key: str, s3_upload_id: str, plan: PartPlan, numbers: list[int]
+    ) -> list[dict[str, Any]]:
+        """Each URL signs its part's planned size: S3 refuses a part of any other size at the PUT, so
+        a client cannot park more than the declared size in parts before completing (or never)."""
         return [
             {
                 "part_number": number,
+                "size": plan.size_of(number),
                 "url": storage.presigned_upload_part(
                     self.cfg.upload_bucket,
                     key,
                     upload_id=s3_upload_id,
                     part_number=number,
+                    content_length=plan.size_of(number),
                     expires_in=UPLOAD_URL_TTL_S,
                 ),
             }
@@ -220,7 +226,7 @@ class UploadsApi:
         ):
             raise NotOpenMultipart(upload_id)  # completed or aborted meanwhile
         return {
-            "parts": self._part_urls(record.object_key, multipart.s3_upload_id, numbers),
+            "parts": self._part_urls(record.object_key, multipart.s3_upload_id, plan, numbers),
             "expires_at": expiry(now, UPLOAD_URL_TTL_S),
         }
 

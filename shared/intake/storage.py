@@ -182,9 +182,18 @@ def create_multipart_upload(bucket: str, key: str, *, content_type: str, metadat
     return response["UploadId"]
 
 
-def presigned_upload_part(bucket: str, key: str, *, upload_id: str, part_number: int, expires_in: int) -> str:
-    """A presigned UploadPart (PUT): the signature covers the key, the upload id and the part number."""
-    params = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number}
+def presigned_upload_part(
+    bucket: str, key: str, *, upload_id: str, part_number: int, content_length: int, expires_in: int
+) -> str:
+    """A presigned UploadPart (PUT): the signature covers the key, the upload id, the part number and
+    Content-Length (a body of another size fails the signature)."""
+    params = {
+        "Bucket": bucket,
+        "Key": key,
+        "UploadId": upload_id,
+        "PartNumber": part_number,
+        "ContentLength": content_length,
+    }
     return aws.s3().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
 
 

@@ -1,7 +1,8 @@
 """Multipart uploads through the local API front, with plain HTTP as a browser sends them (issue 13 §2):
 the plan POST /uploads answers above the threshold (8 MiB in parts of 5 MiB on the test stack,
 tests/e2e/conftest.py), parts PUT to their presigned URLs, resumed after an interruption, completed
-and processed once; parts adding up to more than declared refused; another user's upload not found;
+and processed once; a part bigger than planned refused at the PUT (its size is signed), and parts
+adding up to more than declared refused at completion; another user's upload not found;
 tampered and expired part URLs refused by the local cloud as S3 refuses them."""
 
 from __future__ import annotations
@@ -162,11 +163,30 @@ def test_parts_adding_up_to_more_than_declared_are_refused_and_the_record_says_w
 ) -> None:
     created = start(api, carol, SIZE)
     upload_id = created["upload_id"]
+    assert [(p["part_number"], p["size"]) for p in created["upload"]["parts"]] == [
+        (1, 5 * MIB),
+        (2, 5 * MIB),
+        (3, MIB),
+    ]
+    # Each URL signs its part's size: S3 refuses a bigger body at the PUT.
+    too_big = put(urls(created)[3], b"\x03" * (2 * MIB))
+    assert (too_big.status_code, "<Code>SignatureDoesNotMatch</Code>" in too_big.text) == (403, True)
     listed = []
-    for number, size in ((1, 5 * MIB), (2, 5 * MIB), (3, 2 * MIB)):  # the last part 1 MiB too big
-        answer = put(urls(created)[number], bytes([number]) * size)
+    for number in (1, 2):
+        answer = put(urls(created)[number], bytes([number]) * (5 * MIB))
         assert answer.status_code == 200, answer.text
         listed.append({"part_number": number, "etag": answer.headers["ETag"]})
+    # Completion still checks the sizes S3 holds (parts sent through URLs made before sizes were
+    # signed): the last part 1 MiB too big, sent through the S3 API.
+    (s3_upload_id,) = open_uploads(cloud, created["key"])
+    sent = cloud.client("s3").upload_part(
+        Bucket=cloud.outputs["UploadBucketName"],
+        Key=created["key"],
+        UploadId=s3_upload_id,
+        PartNumber=3,
+        Body=b"\x03" * (2 * MIB),
+    )
+    listed.append({"part_number": 3, "etag": sent["ETag"]})
     refused = call(api, carol, "POST", f"{upload_id}/complete", {"parts": listed})
     reason = "the parts add up to 12 MiB (12582912 bytes), more than the 11 MiB declared"
     assert (refused.status_code, refused.json()) == (400, {"message": reason})

@@ -121,7 +121,7 @@ def test_above_the_threshold_the_answer_is_a_multipart_plan_whatever_the_method(
     assert key == f"uploads/{ALICE}/{upload_id}/big cat.jpg"
     plan = created["upload"]
     assert (plan["method"], plan["part_size"], plan["part_count"]) == ("MULTIPART", 5 * MIB, 3)
-    assert [p["part_number"] for p in plan["parts"]] == [1, 2, 3]
+    assert [(p["part_number"], p["size"]) for p in plan["parts"]] == [(1, 5 * MIB), (2, 5 * MIB), (3, MIB)]
     mpu = s3_upload_id(api, upload_id)
     assert open_uploads(api) == [mpu]
     for part in plan["parts"]:
@@ -130,6 +130,7 @@ def test_above_the_threshold_the_answer_is_a_multipart_plan_whatever_the_method(
         assert url.path.endswith("/big%20cat.jpg") and UPLOADS in part["url"]
         assert query["partNumber"] == [str(part["part_number"])] and query["uploadId"] == [mpu]
         assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and query["X-Amz-Expires"] == ["300"]
+        assert query["X-Amz-SignedHeaders"] == ["content-length;host"]  # the part's size is signed
     assert created["expires_at"].endswith("Z")
     # The record is pending, says nothing of S3's upload id to its owner, and expires as any upload.
     status, shown, _ = api.call("GET", f"/uploads/{upload_id}")
@@ -152,7 +153,7 @@ def test_the_first_answer_holds_urls_for_100_parts_and_parts_gives_the_rest(api:
         "POST", f"/uploads/{created['upload_id']}/parts", body={"part_numbers": [120, 101, 101]}
     )
     assert status == 200, more
-    assert [p["part_number"] for p in more["parts"]] == [101, 120]
+    assert [(p["part_number"], p["size"]) for p in more["parts"]] == [(101, 5 * MIB), (120, 5 * MIB)]
     assert parse_qs(urlsplit(more["parts"][1]["url"]).query)["partNumber"] == ["120"]
     assert more["expires_at"].endswith("Z")
 

@@ -46,8 +46,12 @@ def upload(s3: Any, bucket: str) -> tuple[str, str]:
     return key, s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="image/jpeg")["UploadId"]
 
 
-def part_url(s3: Any, bucket: str, key: str, upload_id: str, number: int, expires: int = 300) -> str:
-    params = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": number}
+def part_url(
+    s3: Any, bucket: str, key: str, upload_id: str, number: int, expires: int = 300, size: int | None = None
+) -> str:
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": number}
+    if size is not None:
+        params["ContentLength"] = size  # as the API signs them: intake.storage.presigned_upload_part
     return str(s3.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires))
 
 
@@ -100,6 +104,19 @@ def test_a_changed_part_number_upload_id_or_key_fails_the_signature(
     assert answer.status_code == 403 and error_code(answer) == "SignatureDoesNotMatch", answer.text
     assert answer.headers["Content-Type"] == "application/xml"
     assert held(s3, bucket, key, upload_id) == [] and held(s3, bucket, key, other) == []
+
+
+@pytest.mark.parametrize("sent", [len(PART) + 1, len(PART) - 1], ids=["bigger", "smaller"])
+def test_a_part_of_another_size_than_the_signed_one_fails_the_signature(
+    s3: Any, bucket: str, upload: tuple[str, str], sent: int
+) -> None:
+    key, upload_id = upload
+    url = part_url(s3, bucket, key, upload_id, 1, size=len(PART))
+    answer = requests.put(url, data=b"\xab" * sent, timeout=10)
+    assert answer.status_code == 403 and error_code(answer) == "SignatureDoesNotMatch", answer.text
+    assert held(s3, bucket, key, upload_id) == []
+    assert requests.put(url, data=PART, timeout=10).status_code == 200
+    assert held(s3, bucket, key, upload_id) == [1]
 
 
 def test_an_expired_part_url_is_refused(
