@@ -31,7 +31,8 @@ PIL_FORMATS |= {"image/heic": "HEIF", "image/heif": "HEIF", "image/avif": "AVIF"
 NAMES |= {"image/heic": "HEIC", "image/heif": "HEIF", "image/avif": "AVIF"}
 
 EMPTY = "file is empty"
-NOT_AN_IMAGE = "content is not a JPEG, PNG, GIF or WebP image"
+# Every image type Intake decodes, whether or not a stack allows it: true of the content either way.
+NOT_AN_IMAGE = "content is not a JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF image"
 TRUNCATED = "image data is truncated (incomplete or damaged file)"
 METADATA_TOO_LARGE = "image holds compressed metadata that is too large once decompressed"
 

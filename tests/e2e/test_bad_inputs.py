@@ -43,7 +43,10 @@ CASES = {
         ("file starts like a GIF image but is not one (damaged or another kind of file)",),
     ),
     "html declared as jpeg": Case(
-        "page.jpg", images.html(), "image/jpeg", ("content is not a JPEG, PNG, GIF or WebP image",)
+        "page.jpg",
+        images.html(),
+        "image/jpeg",
+        ("content is not a JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF image",),
     ),
     "png pixel bomb": Case(
         "bomb.png",

@@ -44,7 +44,7 @@ INDEX = IndexSettings.from_env(COMMON)
 PIXEL_BOMB = "image has more than 179.0 MP, the limit is 40.0 MP"
 DAMAGED = "file starts like a {} image but is not one (damaged or another kind of file)"
 TRUNCATED = "image data is truncated (incomplete or damaged file)"
-NOT_AN_IMAGE = "content is not a JPEG, PNG, GIF or WebP image"
+NOT_AN_IMAGE = "content is not a JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF image"
 EMPTY = "file is empty"
 METADATA_TOO_LARGE = "image holds compressed metadata that is too large once decompressed"
 

@@ -34,7 +34,7 @@ def test_a_file_gives_the_same_thumbnails_as_bytes(body: bytes) -> None:
     [
         (images.truncated_jpeg(), "image data is truncated (incomplete or damaged file)"),
         (b"", "file is empty"),
-        (b"%PDF-1.7\n%%EOF\n", "content is not a JPEG, PNG, GIF or WebP image"),
+        (b"%PDF-1.7\n%%EOF\n", "content is not a JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF image"),
     ],
 )
 def test_a_bad_file_gets_the_same_sentence(body: bytes, reason: str) -> None:

@@ -219,7 +219,9 @@ def test_a_document_type_the_operator_did_not_allow_is_refused() -> None:
 
 def test_images_keep_their_own_verdicts_when_documents_are_allowed() -> None:
     assert verdict(images.jpeg(), "image/jpeg") == ()
-    assert verdict(b"<html></html>", "image/jpeg") == ("content is not a JPEG, PNG, GIF or WebP image",)
+    assert verdict(b"<html></html>", "image/jpeg") == (
+        "content is not a JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF image",
+    )
 
 
 def test_an_image_over_max_image_bytes_is_refused_before_it_is_decoded() -> None:

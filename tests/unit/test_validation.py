@@ -164,7 +164,7 @@ def test_content_does_not_match_declared_type():
 
 def test_content_is_not_an_image():
     result = validate(facts(b"<html>hello</html>"), LIMITS)
-    assert result.reasons == ("content is not a JPEG, PNG, GIF or WebP image",)
+    assert result.reasons == ("content is not a JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF image",)
     assert result.width is None
 
 
