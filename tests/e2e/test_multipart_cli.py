@@ -1,5 +1,6 @@
 """A 150 MiB JPEG through the `intake` CLI on the local cloud, by presigned multipart: the CLI process
-is killed after some parts, `intake upload FILE --resume` sends only the parts S3 lacks (the part PUTs
+is killed after some parts (or interrupted with Ctrl-C), `intake upload FILE --resume` sends only the
+parts S3 lacks (the part PUTs
 the emulator served are logged by a test-side WSGI wrapper, with their answers), and the upload ends
 `ready` with its thumbnails.
 
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -64,6 +66,7 @@ class PartLog:
         self.app = app
         self.served: list[tuple[int, int]] = []
         self.in_flight = 0
+        self.delay_s = 0.0  # held before each part is served: a slow S3
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -73,6 +76,8 @@ class PartLog:
         number = int(query["partNumber"][0])
         with self._lock:
             self.in_flight += 1
+        if self.delay_s:
+            time.sleep(self.delay_s)
 
         def answered(status: str, headers: Any, *exc_info: Any) -> Any:
             with self._lock:
@@ -210,3 +215,41 @@ def test_without_resume_a_new_upload_replaces_the_open_one(
     listed = cloud.client("s3").list_multipart_uploads(Bucket=cloud.outputs["UploadBucketName"], Prefix=key)
     assert not listed.get("Uploads")
     assert sorted(n for n, status in part_log.served if status == 200) == [1, 2, 3]
+
+
+def test_ctrl_c_stops_the_parts_names_the_resume_command_and_resume_finishes(
+    config_dir: Path, tmp_path: Path, part_log: PartLog
+) -> None:
+    """SIGINT (Ctrl-C) rather than a kill: the CLI stops its parts, says how to go on, exits 130 and
+    keeps its state file; --resume then completes the upload."""
+    photo = tmp_path / "interrupted.jpg"
+    big_jpeg(photo, 6 * PART)
+    settings, tokens = config.load_settings(), config.load_tokens()
+    assert settings and tokens
+    api = IntakeApi(settings, tokens)
+    store = StateStore(config.uploads_dir())
+    part_log.delay_s = 0.5  # a slow S3: the interrupt lands while parts are still to go
+
+    first = cli(config_dir, str(photo), "--parallel", "1")
+    try:
+        state = wait_for(lambda: store.load(str(photo.absolute())), 60, "the CLI to open its upload")
+        wait_for(lambda: len(api.list_parts(state.upload_id)["parts"]) >= 2, 120, "S3 to hold 2 parts")
+    finally:
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=60)
+    assert first.returncode == 130, err
+    assert f"interrupted: `intake upload {photo} --resume` continues the large files" in " ".join(err.split())
+    wait_for(lambda: part_log.in_flight == 0, 60, "the emulator to finish the interrupted parts")
+    held = len(api.list_parts(state.upload_id)["parts"])
+    assert 2 <= held < 6, f"{held} parts held: the interrupt came too late to prove anything"
+    assert store.load(str(photo.absolute())) == state  # kept for --resume
+
+    part_log.delay_s = 0.0
+    second = cli(config_dir, str(photo), "--resume", "--json")
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    [result] = json.loads(out)
+    assert result["upload_id"] == state.upload_id
+    assert (result["multipart"]["parts_held"], result["multipart"]["parts_sent"]) == (held, 6 - held)
+    assert store.load(str(photo.absolute())) is None
+    api.delete_upload(state.upload_id)
