@@ -44,28 +44,67 @@ E2E_TIME_SCALE = 30.0
 _SESSION_CLOUD = pytest.StashKey[LocalCloud]()
 # Judges what the whole session did (the grants the functions' roles used): runs after everything else.
 _RUNS_LAST = "test_grants.py"
+_ON_CLOUD = ("e2e", "browser")  # the folders whose tests run on the session cloud
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def _on_cloud(item: pytest.Item) -> bool:
+    return item.path.parent.name in _ON_CLOUD
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The grants tests right after the last test on the session cloud (e2e, browser): later tests
-    (mock_aws, packaging) reset moto's state, which the session cloud shares (one moto per process)."""
+    (mock_aws, packaging) reset moto's state, which the session cloud shares (one moto per process).
+    The cloud stops right after that last test (:class:`StopAfterLastTestOnCloud`)."""
     last = [i for i in items if i.path.name == _RUNS_LAST and i.path.parent.name == "e2e"]
     rest = [i for i in items if i not in last]
-    on_cloud = [n for n, i in enumerate(rest) if i.path.parent.name in ("e2e", "browser")]
+    on_cloud = [n for n, i in enumerate(rest) if _on_cloud(i)]
     at = on_cloud[-1] + 1 if on_cloud else len(rest)
     items[:] = rest[:at] + last + rest[at:]
+    if not config.pluginmanager.has_plugin(StopAfterLastTestOnCloud.NAME):
+        config.pluginmanager.register(StopAfterLastTestOnCloud(), StopAfterLastTestOnCloud.NAME)
+
+
+class StopAfterLastTestOnCloud:
+    """Stops the session cloud in the teardown of the last test that may use it. Left running, its
+    pollers (and alarms, fronts, function environments) would live on through the mock_aws tests,
+    whose reset empties the moto they share: every poller retries 'queue does not exist' until pytest
+    ends, and the last retries are printed after the summary. A plugin, not a conftest hook, so that it
+    sees tests/browser's tests too."""
+
+    NAME = "intake-e2e-session-cloud"
+
+    def __init__(self) -> None:
+        self.last: pytest.Item | None = None
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # The items as they will run: reordered and deselected (-k, -m) by every plugin.
+        on_cloud = [i for i in session.items if _on_cloud(i)]
+        self.last = on_cloud[-1] if on_cloud else None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        if item is self.last:
+            stop_session_cloud(item.config)
 
 
 def session_cloud(config: pytest.Config) -> LocalCloud:
-    """The session's one local cloud, started on first use and stopped when pytest ends. moto's state is
-    per process, so a second cloud in this process would collide with the first (tests/browser shares it)."""
+    """The session's one local cloud, started on first use and stopped after the last test on it (or
+    when pytest ends, if it ends before). moto's state is per process, so a second cloud in this process
+    would collide with the first (tests/browser shares it)."""
     if _SESSION_CLOUD not in config.stash:
         running = LocalCloud(
             build(), port=free_port(), parameters=E2E_PARAMETERS, time_scale=E2E_TIME_SCALE
         ).start()
-        config.add_cleanup(running.stop)
         config.stash[_SESSION_CLOUD] = running
+        config.add_cleanup(lambda: stop_session_cloud(config))
     return config.stash[_SESSION_CLOUD]
+
+
+def stop_session_cloud(config: pytest.Config) -> None:
+    running = config.stash.get(_SESSION_CLOUD, None)
+    if running is not None:
+        del config.stash[_SESSION_CLOUD]
+        running.stop()
 
 
 @pytest.fixture(scope="session")
