@@ -357,3 +357,30 @@ def test_counts_by_kind_and_detail() -> None:
     assert counts.snapshot()[THROTTLE] == 2 and counts.snapshot()[STAGE_DELAY] == 1
     assert counts.snapshot()[SQS_REDELIVERY] == 0  # every kind is listed
     assert counts.details() == {THROTTLE: {"notify -> ses": 2}}
+
+
+def test_once_closed_no_restart_happens_and_close_waits_for_one_under_way() -> None:
+    """The fault plan closes its restarts before the cloud stops: a restart that outlived the ticker's
+    join must have put its new poller in the list (which the cloud stops), and none may start after."""
+    log: list[str] = []
+    pollers: list[Any] = [FakePoller("intake-index", log)]
+    replacing, release = threading.Event(), threading.Event()
+
+    def replace(poller: Any) -> Any:
+        replacing.set()
+        release.wait(30)
+        return FakePoller(poller.name, log)
+
+    restarts = PollerRestarts(pollers, replace, Counts(), rng=random.Random(0))
+    under_way = threading.Thread(target=restarts)
+    under_way.start()
+    assert replacing.wait(30)
+    closing = threading.Thread(target=restarts.close)
+    closing.start()
+    closing.join(0.2)
+    assert closing.is_alive()  # held by the restart under way
+    release.set()
+    under_way.join(30)
+    closing.join(30)
+    assert not closing.is_alive() and log[-1] == f"start {id(pollers[0])}"  # the new one is in the list
+    assert restarts() is False and log[-1] == f"start {id(pollers[0])}"  # nothing more

@@ -82,6 +82,7 @@ class FaultPlan:
         self.middleware: FaultInjection | None = None
         self._s3_events = DuplicateS3Events(rates.duplicate_s3_event, self.counts, self._fork())
         self._tickers: list[Ticker] = []
+        self._restarts: PollerRestarts | None = None
 
     def _fork(self) -> random.Random:
         # One generator per injector: a seed makes a run's choices repeatable per injector.
@@ -116,6 +117,8 @@ class FaultPlan:
             assert isinstance(old, SqsPoller)
             return poller_from_mapping(cloud, old)
 
+        self._restarts = PollerRestarts(cloud.pollers, restart, self.counts, rng=self._fork())  # type: ignore[arg-type]
+
         periodic: list[tuple[str, float, Callable[[], object]]] = [
             (
                 "function-kill",
@@ -127,11 +130,7 @@ class FaultPlan:
                 rates.api_kill_every_s,
                 Killer(api_pools, API_KILL, self.counts, rng=self._fork(), patience_s=5),
             ),
-            (
-                "poller-restart",
-                rates.poller_restart_every_s,
-                PollerRestarts(cloud.pollers, restart, self.counts, rng=self._fork()),  # type: ignore[arg-type]
-            ),
+            ("poller-restart", rates.poller_restart_every_s, self._restarts),
         ]
         self._tickers = [Ticker(n, p, a, self._fork()).start() for n, p, a in periodic if p > 0]
 
@@ -152,6 +151,8 @@ class FaultPlan:
         for ticker in self._tickers:
             ticker.stop()
         self._tickers = []
+        if self._restarts is not None:
+            self._restarts.close()  # a restart the ticker's join gave up on cannot outlive the cloud
         if self.middleware is not None:
             self.middleware.disarm()
         self._s3_events.uninstall()

@@ -39,10 +39,17 @@ class PollerRestarts:
         self._rng = rng or random.Random()
         self._stop_timeout_s = stop_timeout_s
         self._lock = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        """No restart from now on; a restart under way finishes first (its new poller is in
+        `pollers`, so the cloud's stop stops it)."""
+        with self._lock:
+            self._closed = True
 
     def __call__(self) -> bool:
         with self._lock:
-            if not self.pollers:
+            if self._closed or not self.pollers:
                 return False
             index = self._rng.randrange(len(self.pollers))
             old = self.pollers[index]
