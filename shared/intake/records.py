@@ -333,7 +333,8 @@ class Records:
                 Key={"upload_id": {"S": upload_id}},
                 UpdateExpression=expression,
                 ConditionExpression="#mp.s3_upload_id = :mp",
-                ExpressionAttributeNames={"#mp": MULTIPART_ATTRIBUTE, **(names or {})} | _names_in(expression),
+                ExpressionAttributeNames={"#mp": MULTIPART_ATTRIBUTE, **(names or {})}
+                | _names_in(expression),
                 ExpressionAttributeValues=_to_dynamo({":mp": s3_upload_id, **values}),
             )
         except ClientError as exc:

@@ -9,7 +9,6 @@ import pytest
 
 from intake.events import ObjectCreated
 from intake.status import StageResult, Status, derive, supersedes
-
 from intake.uploads import (
     MIB,
     BadRequest,
