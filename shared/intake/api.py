@@ -4,7 +4,8 @@ caller's preferences (PreferencesApi, the user-settings table through `preferenc
 The handler does HTTP; `uploads` holds the pure rules; this module puts them together with S3
 (`storage`) and the index (`records`). Downloads are CloudFront signed URLs (`signing`, with the key
 from Parameter Store, `parameters`). A record that is missing and one that belongs to someone else
-look the same (NotFound), so ids reveal nothing.
+look the same (NotFound), so ids reveal nothing. A multipart upload refused at completion is the one
+outcome the API settles itself: it announces it (upload.finished, `publisher`) as the stages do theirs.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from aws_lambda_powertools import Logger
+
 from intake import parameters, storage
 from intake.keys import THUMBNAIL_PREFIX
 from intake.preferences import InvalidPreferences, UserSettings, parse_preferences
-from intake.records import Multipart, Records, UploadRecord
+from intake.records import Multipart, Records, UploadRecord, now_iso
 from intake.settings import ApiSettings
 from intake.signing import CloudFrontUrls
+from intake.status import Status
 from intake.uploads import (
     DOWNLOAD_URL_TTL_S,
     UPLOAD_URL_TTL_S,
@@ -40,11 +44,14 @@ from intake.uploads import (
     part_plan,
     part_size_problem,
     public_view,
+    refusal,
     size_problem,
     upload_terms,
     valid_upload_id,
     without_downloads,
 )
+
+logger = Logger(child=True)
 
 
 class NotFound(LookupError):
@@ -257,10 +264,7 @@ class UploadsApi:
             raise BadRequest(problem)
         refused = size_problem(plan, held)
         if refused:
-            storage.abort_multipart_upload(
-                self.cfg.upload_bucket, record.object_key, upload_id=multipart.s3_upload_id
-            )
-            self.records.reject_multipart(upload_id, multipart.s3_upload_id, refused)
+            self._refuse(record, multipart, refused)
             raise BadRequest(refused)
         problem = part_size_problem(plan, held)
         if problem:
@@ -278,6 +282,36 @@ class UploadsApi:
         # Lost to a concurrent complete or abort, it still answers the record as it stands.
         self.records.end_multipart(upload_id, multipart.s3_upload_id)
         return self.get(caller, upload_id)
+
+    def _refuse(self, record: UploadRecord, multipart: Multipart, reason: str) -> None:
+        """Abort the S3 upload, end the record rejected with `reason`, and announce it (upload.finished):
+        the owner hears of it as of any rejection, by notify, once, as their email preference says."""
+        storage.abort_multipart_upload(
+            self.cfg.upload_bucket, record.object_key, upload_id=multipart.s3_upload_id
+        )
+        refused = refusal(multipart.s3_upload_id, reason, now_iso())
+        # Announced even when a concurrent complete or abort won the write: notify announces only the
+        # outcome the record holds (this refusal's version), so a stale message is skipped there.
+        self.records.reject_multipart(record.upload_id, multipart.s3_upload_id, refused)
+        self._announce(record.upload_id, refused.version)
+
+    def _announce(self, upload_id: str, version: str) -> None:
+        """Publish upload.finished for the refusal. A failure is logged, not raised: the refusal is
+        recorded and the caller still gets its 400. The logged message is what to publish again (see
+        docs/runbook.md); duplicates are harmless, notify announces each outcome once."""
+        # Imported here: the refusal is the API's only publish, and intake.events loads powertools'
+        # S3 event data classes, which the API's cold start does without.
+        from intake.events import UploadFinished
+        from intake.publisher import publish_finished
+
+        message = UploadFinished(upload_id=upload_id, status=Status.REJECTED, version=version)
+        try:
+            publish_finished(self.cfg.finished_topic_arn, message)
+        except Exception:  # the refusal stands whatever SNS did
+            logger.exception(
+                "refused upload not announced: publish this message to the FinishedTopic",
+                extra={"upload_id": upload_id, "finished_message": message.model_dump_json()},
+            )
 
     def abort(self, caller: Caller, upload_id: str) -> None:
         """Abort the open multipart upload and remove it as DELETE does (POST /uploads/{id}/abort)."""

@@ -319,7 +319,12 @@ class Records:
     # --- multipart uploads: the open S3 upload id, removed when it ends (issue 13) -------------------
 
     def _update_multipart(
-        self, upload_id: str, s3_upload_id: str, expression: str, values: Mapping[str, Any]
+        self,
+        upload_id: str,
+        s3_upload_id: str,
+        expression: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
     ) -> bool:
         """Update the record only while it still holds this open multipart upload; False otherwise."""
         try:
@@ -328,7 +333,8 @@ class Records:
                 Key={"upload_id": {"S": upload_id}},
                 UpdateExpression=expression,
                 ConditionExpression="#mp.s3_upload_id = :mp",
-                ExpressionAttributeNames={"#mp": MULTIPART_ATTRIBUTE} | _names_in(expression),
+                ExpressionAttributeNames={"#mp": MULTIPART_ATTRIBUTE, **(names or {})}
+                | _names_in(expression),
                 ExpressionAttributeValues=_to_dynamo({":mp": s3_upload_id, **values}),
             )
         except ClientError as exc:
@@ -351,23 +357,32 @@ class Records:
         (the stages take it from the ObjectCreated events). False if it was no longer open."""
         return self._update_multipart(upload_id, s3_upload_id, "REMOVE #mp", {})
 
-    def reject_multipart(self, upload_id: str, s3_upload_id: str, reason: str) -> bool:
-        """The multipart upload was refused and aborted: the record ends `rejected` with `reason`.
+    def reject_multipart(self, upload_id: str, s3_upload_id: str, refusal: StageResult) -> bool:
+        """The multipart upload was refused and aborted: the record ends `rejected` with the refusal's
+        reasons, the refusal stored as its stage result (uploads.refusal), so the status derives from the
+        results as every stage write's does, and notify announces it like any rejection.
 
         No object was made, so no stage will ever write the record: this status stays, the TTL goes
         (a rejected record keeps its verdict, as the stages' do). False if it was no longer open.
         """
+        outcome = derive({refusal.stage: refusal})
         values = {
-            ":status": Status.REJECTED.value,
-            ":status_key": status_key(Status.REJECTED, upload_id),
-            ":reasons": [reason],
+            ":status": outcome.status.value,
+            ":status_key": status_key(outcome.status, upload_id),
+            ":reasons": list(outcome.reasons),
+            ":version": outcome.version or "",
+            ":result": refusal.to_item(),
+            ":one": 1,
             ":now": now_iso(),
         }
         expression = (
-            "SET #status = :status, status_key = :status_key, status_reasons = :reasons, updated_at = :now"
-            " REMOVE #mp, #ttl"
+            "SET #status = :status, status_key = :status_key, status_reasons = :reasons,"
+            " status_version = :version, #stage = :result, rev = rev + :one, status_rev = rev + :one,"
+            " updated_at = :now REMOVE #mp, #ttl"
         )
-        return self._update_multipart(upload_id, s3_upload_id, expression, values)
+        return self._update_multipart(
+            upload_id, s3_upload_id, expression, values, names={"#stage": f"stage_{refusal.stage}"}
+        )
 
     def mark_notified(self, upload_id: str, *, version: str, status: Status, detail: str) -> None:
         self._update_existing(

@@ -126,6 +126,8 @@ class ApiSettings(FunctionSettings, _UploadLimit, _AllowedTypes):
     # URL does; a large upload started just before the URL expired still has time to finish.
     abandoned_upload_grace_s: int = Field(default=3600, ge=0)
     user_settings_table: Name  # GET/PUT /me/preferences (intake.preferences)
+    # A multipart upload refused at completion is final without any stage: the API announces it there.
+    finished_topic_arn: Name
     # Above this declared size, POST /uploads starts an S3 multipart upload and hands out part URLs.
     multipart_threshold_bytes: int = Field(default=100 * 1024**2, gt=0)
     # The smallest part size of a multipart upload (the contract's 16 MiB; S3's minimum is 5 MiB).

@@ -6,6 +6,7 @@ Every bad input raises BadRequest with one sentence that names the problem; the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -21,7 +22,7 @@ from intake import signatures
 from intake.keys import MAX_DISPLAY_NAME_CHARS, UploadKey, display_name, sanitize_filename
 from intake.metadata import InvalidMetadata, UploadMetadata, encode_metadata
 from intake.record import UploadRecord
-from intake.status import Status
+from intake.status import StageResult, Status
 from intake.text import quoted
 
 UPLOAD_URL_TTL_S = 300  # presigned POST/PUT: S3 refuses them after 5 minutes
@@ -504,6 +505,32 @@ def size_problem(plan: PartPlan, held: Mapping[int, HeldPart]) -> str | None:
         return None
     more_or_less = "more" if total > plan.size else "less"
     return f"the parts add up to {size_words(total, exact=True)}, {more_or_less} than the {size_words(plan.size)} declared"
+
+
+# A refusal's version sorts below every object version (stages: "s" + S3's sequencer, or "t" + the event
+# time): an object that ever arrived at the key would be newer, and its own results would decide.
+REFUSAL_VERSION_PREFIX = "m"
+
+
+def refusal_version(s3_upload_id: str) -> str:
+    """The version of a refused multipart upload's outcome: one per S3 upload, whoever computes it
+    (a publish retried, or redone by hand, is the same announcement to notify), and the S3 upload id
+    itself stays private (it is never shown, and the version goes into messages and the record)."""
+    return REFUSAL_VERSION_PREFIX + hashlib.sha256(s3_upload_id.encode()).hexdigest()[:32]
+
+
+def refusal(s3_upload_id: str, reason: str, at: str) -> StageResult:
+    """A refused multipart upload's verdict, recorded as the validate stage's result (rejected, for
+    `refusal_version`): no object was made, so no stage ever writes the record, and this result makes
+    its outcome (status.derive) rejected with `reason`, as notify reads it to announce the upload."""
+    return StageResult(
+        stage="validate",
+        state="rejected",
+        version=refusal_version(s3_upload_id),
+        at=at,
+        reasons=(reason,),
+        details={"refused": "complete"},  # by POST /uploads/{id}/complete, not by the validate stage
+    )
 
 
 def part_size_problem(plan: PartPlan, held: Mapping[int, HeldPart]) -> str | None:

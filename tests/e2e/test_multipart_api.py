@@ -2,12 +2,13 @@
 the plan POST /uploads answers above the threshold (8 MiB in parts of 5 MiB on the test stack,
 tests/e2e/conftest.py), parts PUT to their presigned URLs, resumed after an interruption, completed
 and processed once; a part bigger than planned refused at the PUT (its size is signed), and parts
-adding up to more than declared refused at completion; another user's upload not found;
-tampered and expired part URLs refused by the local cloud as S3 refuses them."""
+adding up to more than declared refused at completion, its owner emailed once about it; another user's
+upload not found; tampered and expired part URLs refused by the local cloud as S3 refuses them."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,7 @@ import requests
 
 from localcloud.cloud import LocalCloud
 from localcloud.s3_presign.middleware import utc_now
-from tests.e2e.conftest import Uploader
+from tests.e2e.conftest import Uploader, wait_for
 from tests.e2e.test_api import User, new_user
 from tests.e2e.test_pipeline import drained
 from tests.support import images
@@ -158,10 +159,11 @@ def test_an_interrupted_multipart_upload_resumes_completes_and_is_processed_once
     assert open_uploads(cloud, created["key"]) == []
 
 
-def test_parts_adding_up_to_more_than_declared_are_refused_and_the_record_says_why(
-    cloud: LocalCloud, api: str, carol: User
+def test_parts_adding_up_to_more_than_declared_are_refused_the_record_says_why_and_one_email_too(
+    cloud: LocalCloud, api: str, uploader: Uploader
 ) -> None:
-    created = start(api, carol, SIZE)
+    erin = new_user(cloud)  # her own mailbox: the email counted is this upload's
+    created = start(api, erin, SIZE)
     upload_id = created["upload_id"]
     assert [(p["part_number"], p["size"]) for p in created["upload"]["parts"]] == [
         (1, 5 * MIB),
@@ -187,14 +189,30 @@ def test_parts_adding_up_to_more_than_declared_are_refused_and_the_record_says_w
         Body=b"\x03" * (2 * MIB),
     )
     listed.append({"part_number": 3, "etag": sent["ETag"]})
-    refused = call(api, carol, "POST", f"{upload_id}/complete", {"parts": listed})
+    refused = call(api, erin, "POST", f"{upload_id}/complete", {"parts": listed})
     reason = "the parts add up to 12 MiB (12582912 bytes), more than the 11 MiB declared"
     assert (refused.status_code, refused.json()) == (400, {"message": reason})
-    item = requests.get(f"{api}/uploads/{upload_id}", headers=carol.auth, timeout=30).json()
+    item = requests.get(f"{api}/uploads/{upload_id}", headers=erin.auth, timeout=30).json()
     assert (item["status"], item["status_reasons"], item["download_url"]) == ("rejected", [reason], None)
     assert open_uploads(cloud, created["key"]) == []  # aborted: S3 keeps none of its parts
-    assert call(api, carol, "GET", f"{upload_id}/parts").status_code == 409
-    assert call(api, carol, "POST", f"{upload_id}/complete", {"parts": listed}).status_code == 409
+    assert call(api, erin, "GET", f"{upload_id}/parts").status_code == 409
+    assert call(api, erin, "POST", f"{upload_id}/complete", {"parts": listed}).status_code == 409
+
+    # The API announced it (upload.finished): notify emails the owner once, with the sentence.
+    record = uploader.final(upload_id, timeout_s=90)
+    assert record.notified is not None and record.notified.status == "rejected"
+    (email,) = wait_for(lambda: uploader.emails_to(erin.email), 30, "the refusal's email")
+    assert email["subject"] == 'Your upload "big.jpg" was rejected'
+    assert f"(id {upload_id}) was rejected" in email["body"] and f"- {reason}" in email["body"]
+    # The same message again (a retried publish, or one done by hand from the log, docs/runbook.md):
+    # notify finds the outcome announced already, and no second email goes out.
+    message = {"type": "upload.finished", "upload_id": upload_id, "status": "rejected"}
+    cloud.client("sns").publish(
+        TopicArn=cloud.outputs["FinishedTopicArn"],
+        Message=json.dumps(message | {"version": record.status_version}),
+    )
+    wait_for(lambda: uploader.queue_depth("NotifyQueueUrl") == 0, 90, "the notify queue to drain")
+    assert len(uploader.emails_to(erin.email)) == 1
 
 
 def test_another_users_upload_is_not_found_and_the_owner_can_abort_it(

@@ -131,6 +131,8 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         "CDN_URL": CDN,
         "SIGNING_KEY_PAIR_ID": KEY_PAIR_ID,
         "SIGNING_KEY_PARAMETER": PARAMETER,
+        # Only a refused multipart upload is announced (test_multipart_api.py, with a topic).
+        "FINISHED_TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:intake-finished",
         "POWERTOOLS_SERVICE_NAME": "api",
         "POWERTOOLS_METRICS_NAMESPACE": "Intake",
     }.items():

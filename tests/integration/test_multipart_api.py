@@ -8,6 +8,7 @@ end-to-end tests send them to the URLs (tests/e2e/test_multipart_api.py)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,9 @@ import pytest
 from moto import mock_aws
 
 from intake import aws, parameters
+from intake.records import Records
+from intake.status import derive
+from intake.uploads import refusal_version
 from tests.integration.test_api_handler import (
     ALICE,
     BOB,
@@ -35,6 +39,7 @@ from tests.support.aws import REGION, load_handler, table_definition
 
 MIB = 1024 * 1024
 SIZE = 11 * MIB  # three parts of the tests' 5 MiB: 5, 5 and 1 MiB
+FINISHED_SPY = "finished-spy"
 
 
 @pytest.fixture
@@ -62,6 +67,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     with mock_aws():
         aws._client.cache_clear()
         parameters.secure_string.cache_clear()
+        monkeypatch.setenv("FINISHED_TOPIC_ARN", finished_topic())
         s3 = boto3.client("s3", region_name=REGION)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         for bucket in (UPLOADS, THUMBS):
@@ -74,6 +80,26 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         yield Api(load_handler("api"), s3, dynamodb)
         aws._client.cache_clear()
         parameters.secure_string.cache_clear()
+
+
+def finished_topic() -> str:
+    """The FinishedTopic, with a queue (raw delivery, as NotifyQueue's) that keeps what is published."""
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="finished")["TopicArn"]
+    queue = sqs.create_queue(QueueName=FINISHED_SPY)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return str(topic)
+
+
+def published() -> list[dict[str, Any]]:
+    """The upload.finished messages published so far (received and deleted)."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.get_queue_url(QueueName=FINISHED_SPY)["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for m in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return [json.loads(m["Body"]) for m in messages]
 
 
 def s3_upload_id(api: Api, upload_id: str) -> str:
@@ -250,6 +276,7 @@ def test_a_missing_part_or_a_wrong_etag_leaves_the_upload_open(api: Api) -> None
 def test_parts_adding_up_to_more_than_declared_abort_the_upload_and_reject_the_record(api: Api) -> None:
     created = api.create(size=SIZE)
     upload_id = created["upload_id"]
+    mpu = s3_upload_id(api, upload_id)
     parts = send_parts(api, created, [5 * MIB, 5 * MIB, 2 * MIB])
     status, body, _ = api.call("POST", f"/uploads/{upload_id}/complete", body={"parts": parts})
     reason = "the parts add up to 12 MiB (12582912 bytes), more than the 11 MiB declared"
@@ -263,6 +290,41 @@ def test_parts_adding_up_to_more_than_declared_abort_the_upload_and_reject_the_r
     assert "multipart" not in item and "expires_at_epoch" not in item
     assert item["status_key"]["S"].startswith("rejected#")
     assert api.call("POST", f"/uploads/{upload_id}/complete", body={"parts": parts})[0] == 409
+    # Announced as any rejection: notify finds this outcome (version, status) on the record.
+    version = refusal_version(mpu)
+    assert published() == [
+        {"type": "upload.finished", "upload_id": upload_id, "status": "rejected", "version": version}
+    ]
+    record = Records(TABLE).get(upload_id)
+    assert record is not None and record.status_version == version and record.rev == 1
+    outcome = derive(record.results)
+    assert (outcome.status, outcome.version, outcome.reasons) == ("rejected", version, (reason,))
+    assert not record.announced(outcome)
+
+
+def test_a_refusal_whose_announcement_fails_still_answers_400_and_stays_recorded(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    created = api.create(size=SIZE)
+    upload_id = created["upload_id"]
+    mpu = s3_upload_id(api, upload_id)
+    parts = send_parts(api, created, [5 * MIB, 5 * MIB, MIB - 1])
+    boto3.client("sns", region_name=REGION).delete_topic(TopicArn=api.handler.settings.finished_topic_arn)
+    status, body, _ = api.call("POST", f"/uploads/{upload_id}/complete", body={"parts": parts})
+    reason = "the parts add up to 11.0 MiB (11534335 bytes), less than the 11 MiB declared"
+    assert (status, body) == (400, {"message": reason})
+    assert published() == []
+    record = Records(TABLE).get(upload_id)
+    assert record is not None and (record.status, record.status_reasons) == ("rejected", (reason,))
+    assert open_uploads(api) == []
+    # The log line holds the message to publish again (docs/runbook.md).
+    (logged,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert json.loads(getattr(logged, "finished_message")) == {  # noqa: B009  (an `extra` field)
+        "type": "upload.finished",
+        "upload_id": upload_id,
+        "status": "rejected",
+        "version": refusal_version(mpu),
+    }
 
 
 def test_a_part_of_the_wrong_size_with_the_right_total_is_sent_again(api: Api) -> None:

@@ -1,5 +1,6 @@
 """The notify handler under mock_aws: digests per owner, exactly once per upload under duplicates,
-redelivered batches, a process killed mid-batch and SES failing after some sends."""
+redelivered batches, a process killed mid-batch and SES failing after some sends; a multipart upload
+refused at completion announced as any rejection."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from intake import mailer
+from intake.keys import UploadKey
 from intake.notifications import Email, Finished, compose_digest_email
 from intake.outbox import Announcement, Claim, Digest, Outbox
 from intake.preferences import EmailPreference, Preferences, UserSettings
+from intake.records import Multipart, Records
 from intake.status import StageResult, Status
+from intake.uploads import refusal
 from tests.integration.conftest import Cloud
 from tests.support.aws import Context, load_handler, sqs_event
 
@@ -131,6 +135,36 @@ def test_outcomes_are_listed_with_their_reasons(cloud: Cloud, notify: Notify) ->
     (email,) = cloud.sent_emails()
     assert email.subject == "Your 2 uploads have finished: 1 ready, 1 rejected"
     assert '"bad1.jpg" (id bad1) was rejected:\n    not an image' in email.body
+
+
+def refused(upload_id: str, reason: str) -> str:
+    """A multipart upload refused at completion, as the API records it; the message it publishes."""
+    records = Records("intake-index")
+    key = UploadKey(owner=ALICE, upload_id=upload_id, filename=f"{upload_id}.jpg")
+    records.create_pending(
+        key,
+        owner_email=EMAIL[ALICE],
+        content_type="image/jpeg",
+        size=11 * 1024 * 1024,
+        multipart=Multipart(s3_upload_id=f"s3-{upload_id}", part_size=5 * 1024 * 1024, part_count=3),
+    )
+    verdict = refusal(f"s3-{upload_id}", reason, "2026-11-21T10:00:00.000Z")
+    assert records.reject_multipart(upload_id, f"s3-{upload_id}", verdict)
+    finished = {"type": "upload.finished", "upload_id": upload_id, "status": "rejected"}
+    return json.dumps(finished | {"version": verdict.version})
+
+
+def test_a_refused_multipart_upload_is_announced_as_any_rejection_once(cloud: Cloud, notify: Notify) -> None:
+    reason = "the parts add up to 12 MiB (12582912 bytes), more than the 11 MiB declared"
+    refusal_message = refused("mp1", reason)
+    put_final(cloud, "ok2")
+    assert notify(refusal_message, message("ok2"), refusal_message) == set()  # a duplicate in the batch
+    (email,) = cloud.sent_emails()
+    assert email.subject == "Your 2 uploads have finished: 1 ready, 1 rejected"
+    assert f'"mp1.jpg" (id mp1) was rejected:\n    {reason}' in email.body
+    assert notified(cloud, "mp1") == notified(cloud, "ok2")  # one digest
+    assert notify(refusal_message) == set()  # published again: announced already
+    assert len(cloud.sent_emails()) == 1 and listed(cloud) == Counter({"mp1": 1, "ok2": 1})
 
 
 def test_the_each_and_none_preferences(cloud: Cloud, notify: Notify) -> None:

@@ -1,5 +1,5 @@
 """The multipart rules of the uploads API (issue 13 §2), pure: the part plan, the part-number and
-completion bodies, and the completion checks with their sentences."""
+completion bodies, the completion checks with their sentences, and a refusal's recorded outcome."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from intake.events import ObjectCreated
+from intake.status import StageResult, Status, derive, supersedes
 from intake.uploads import (
     MIB,
     BadRequest,
@@ -19,6 +21,8 @@ from intake.uploads import (
     parse_part_numbers,
     part_plan,
     part_size_problem,
+    refusal,
+    refusal_version,
     size_problem,
     size_words,
 )
@@ -202,3 +206,39 @@ def test_a_part_of_the_wrong_size_is_named_when_the_total_is_right() -> None:
 def test_a_plan_knows_each_parts_size() -> None:
     plan = PartPlan(size=11, part_size=5, part_count=3)
     assert [plan.size_of(n) for n in (1, 2, 3)] == [5, 5, 1]
+
+
+# --- a refusal: the outcome notify announces ------------------------------------------------------
+
+REASON = "the parts add up to 12 MiB (12582912 bytes), more than the 11 MiB declared"
+
+
+def test_a_refusals_version_is_one_per_s3_upload_and_does_not_show_its_id() -> None:
+    version = refusal_version("s3-upload-id-1")
+    assert version == refusal_version("s3-upload-id-1")  # a publish done again is the same announcement
+    assert version != refusal_version("s3-upload-id-2")
+    assert version.startswith("m") and len(version) == 33 and "s3-upload-id" not in version
+
+
+def test_a_refusal_derives_a_rejected_outcome_with_its_sentence() -> None:
+    refused = refusal("s3-upload-id-1", REASON, "2026-11-27T00:00:00.000Z")
+    assert (refused.stage, refused.state, refused.reasons) == ("validate", "rejected", (REASON,))
+    outcome = derive({refused.stage: refused})
+    assert (outcome.status, outcome.version, outcome.reasons) == (
+        Status.REJECTED,
+        refusal_version("s3-upload-id-1"),
+        (REASON,),
+    )
+    assert outcome.final
+
+
+@pytest.mark.parametrize(
+    ("sequencer", "event_time"), [("0055AED6DCD90281E5", ""), (None, "1970-01-01T00:00:00.000Z")]
+)
+def test_an_object_that_ever_arrived_at_the_key_would_be_newer_than_the_refusal(
+    sequencer: str | None, event_time: str
+) -> None:
+    refused = refusal("s3-upload-id-1", REASON, "2026-11-27T00:00:00.000Z")
+    event = ObjectCreated("b", "k", 1, "e", event_time, sequencer)
+    arrived = StageResult(stage="validate", state="done", version=event.version, at="")
+    assert supersedes(arrived, refused) and not supersedes(refused, arrived)

@@ -32,6 +32,7 @@ REQUIRED: dict[str, tuple[type[FunctionSettings], set[str]]] = {
             "CDN_URL",
             "SIGNING_KEY_PAIR_ID",
             "SIGNING_KEY_PARAMETER",
+            "FINISHED_TOPIC_ARN",  # a multipart upload refused at completion is announced by the API
         },
     ),
 }

@@ -492,12 +492,15 @@ READ_UPLOADS_KMS = {("kms:Decrypt", "s3")}  # read SSE-KMS uploads' bytes (index
 REQUIRED_KMS: dict[str, set[tuple[str, str]]] = {
     # Presigned uploads to an SSE-KMS bucket carry the signer's rights (GenerateDataKey; a multipart
     # upload's parts Decrypt the data key its create made); downloads are CloudFront signed URLs (the
-    # API role has no s3:GetObject); the index table is encrypted.
+    # API role has no s3:GetObject); the index table is encrypted; a multipart upload refused at
+    # completion is announced on the encrypted FinishedTopic.
     "ApiFunctionRole": {
         ("kms:GenerateDataKey", "s3"),
         ("kms:Decrypt", "s3"),
         ("kms:GenerateDataKey", "dynamodb"),
         ("kms:Decrypt", "dynamodb"),
+        ("kms:GenerateDataKey", "sns"),
+        ("kms:Decrypt", "sns"),
     },
     "ValidateFunctionRole": STAGE_KMS | READ_UPLOADS_KMS,
     # write SSE-KMS thumbnails
