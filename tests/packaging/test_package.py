@@ -241,6 +241,23 @@ def test_layer_is_stripped_and_compiled_for_its_python(unpacked: Lambda) -> None
     assert all(list(unpacked.task(n).glob(f"__pycache__/handler.{tag}.pyc")) for n in FUNCTIONS)
 
 
+def on_the_layer(
+    lam: Lambda, name: str, code: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`code` in the clean interpreter with function `name`'s sys.path (argv[1]), then `args`."""
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, json.dumps(lam.sys_path(name)), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 # Runs in the clean interpreter on the layer: a client for each service intake.aws may call.
 CLIENTS = """
 import json, sys
@@ -267,16 +284,7 @@ def test_the_layer_ships_its_botocore_with_data_for_our_services_alone(
     assert set(aws["services"]) == {"dynamodb", "s3", "email", "sns", "ssm", "sts"}
     assert len(aws["regions"]) > 20  # every region stays: only other services go
     env = {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", CLIENTS, json.dumps(unpacked.sys_path("api"))],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = on_the_layer(unpacked, "api", CLIENTS, cwd=tmp_path, env=env)
     # The layer's botocore shadows the runtime's, and knows no other service.
     assert done.stdout.splitlines() == ["sqs: UnknownServiceError", str(data.parent / "__init__.py")]
 
@@ -298,15 +306,7 @@ def test_the_layer_decodes_heic_and_avif(unpacked: Lambda, tmp_path: Path) -> No
     files = {"rotated.heic": heif.rotated("HEIF"), "alpha.avif": heif.with_alpha("AVIF")}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", DECODES, json.dumps(unpacked.sys_path("thumbnail")), *files],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = on_the_layer(unpacked, "thumbnail", DECODES, *files, cwd=tmp_path)
     assert done.stdout.splitlines() == [
         "rotated.heic [(200, 400), (200, 400), (64, 128)]",
         "alpha.avif [(300, 200), (300, 200), (128, 85)]",
