@@ -115,9 +115,9 @@ class Api:
         )
 
 
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    for name, value in {
+def api_environment(**changes: str | None) -> dict[str, str]:
+    """The API function's environment in these tests, with `changes` (None leaves a variable out)."""
+    environment: dict[str, str | None] = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
@@ -135,7 +135,14 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         "FINISHED_TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:intake-finished",
         "POWERTOOLS_SERVICE_NAME": "api",
         "POWERTOOLS_METRICS_NAMESPACE": "Intake",
-    }.items():
+    }
+    environment.update(changes)
+    return {name: value for name, value in environment.items() if value is not None}
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    for name, value in api_environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():

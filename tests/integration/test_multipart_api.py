@@ -25,14 +25,13 @@ from intake.uploads import refusal_version
 from tests.integration.test_api_handler import (
     ALICE,
     BOB,
-    CDN,
-    KEY_PAIR_ID,
     PARAMETER,
     SETTINGS_TABLE,
     TABLE,
     THUMBS,
     UPLOADS,
     Api,
+    api_environment,
 )
 from tests.support import signing
 from tests.support.aws import REGION, load_handler, table_definition
@@ -44,23 +43,8 @@ FINISHED_SPY = "finished-spy"
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "INDEX_TABLE": TABLE,
-        "USER_SETTINGS_TABLE": SETTINGS_TABLE,
-        "UPLOAD_BUCKET": UPLOADS,
-        "THUMBNAIL_BUCKET": THUMBS,
-        "ALLOWED_CONTENT_TYPES": "image/jpeg,image/png",
-        "MULTIPART_THRESHOLD_BYTES": str(8 * MIB),
-        "MULTIPART_MIN_PART_BYTES": str(5 * MIB),
-        "CDN_URL": CDN,
-        "SIGNING_KEY_PAIR_ID": KEY_PAIR_ID,
-        "SIGNING_KEY_PARAMETER": PARAMETER,
-        "POWERTOOLS_SERVICE_NAME": "api",
-        "POWERTOOLS_METRICS_NAMESPACE": "Intake",
-    }.items():
+    multipart = {"MULTIPART_THRESHOLD_BYTES": str(8 * MIB), "MULTIPART_MIN_PART_BYTES": str(5 * MIB)}
+    for name, value in api_environment(**multipart, WEB_ORIGIN=None, MAX_UPLOAD_BYTES=None).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("MAX_UPLOAD_BYTES", raising=False)  # the default: 5 GiB
