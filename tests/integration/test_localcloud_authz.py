@@ -65,6 +65,15 @@ def code(error: pytest.ExceptionInfo[ClientError]) -> str:
     return str(error.value.response["Error"]["Code"])
 
 
+def kms_bucket(s3: Any, prefix: str, key: str) -> str:
+    """A new bucket whose default encryption is SSE-KMS with `key`."""
+    bucket = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [rule]})
+    return bucket
+
+
 def test_an_identity_policy_missing_an_action_is_denied_with_each_services_error(emulator: Emulator) -> None:
     bucket, table = f"b-{uuid.uuid4().hex[:8]}", f"t-{uuid.uuid4().hex[:8]}"
     client(emulator, "s3").create_bucket(Bucket=bucket)
@@ -160,17 +169,7 @@ def test_a_key_policy_that_does_not_delegate_to_iam_denies_an_sse_kms_write(emul
     buckets = {}
     for name, statements in (("closed", [someone]), ("delegating", [root])):
         key = kms.create_key(Policy=json.dumps({"Statement": statements}))["KeyMetadata"]["Arn"]
-        bucket = f"{name}-{uuid.uuid4().hex[:8]}"
-        s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_encryption(
-            Bucket=bucket,
-            ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}
-                ]
-            },
-        )
-        buckets[name] = bucket
+        buckets[name] = kms_bucket(s3, name, key)
     _, creds = role(
         emulator,
         [
@@ -417,16 +416,7 @@ def test_multipart_uploads_are_evaluated_action_by_action(emulator: Emulator) ->
     bucket the create needs kms:GenerateDataKey and each part (and the completion) kms:Decrypt, via S3."""
     kms, s3 = client(emulator, "kms"), client(emulator, "s3")
     key = kms.create_key()["KeyMetadata"]["Arn"]  # the default key policy delegates to IAM
-    bucket = f"mp-{uuid.uuid4().hex[:8]}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}
-            ]
-        },
-    )
+    bucket = kms_bucket(s3, "mp", key)
     objects = f"arn:aws:s3:::{bucket}/uploads/*"
     via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}}
     put = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": objects}

@@ -373,6 +373,20 @@ def big_file(tmp_path: Path, parts: float = 7.5) -> Path:
     return path
 
 
+def stopped_at_part(
+    fake: Fake, tmp_path: Path, part: int, *, parts: float = 2.5, fault: int = 400, match: str | None = None
+) -> tuple[Path, StateStore, OpenUpload]:
+    """An upload of a new file that S3 stops at `part` (answering `fault`): the file, the state store
+    and the open upload the CLI remembers for --resume."""
+    path, store = big_file(tmp_path, parts), StateStore(tmp_path / "state")
+    fake.part_faults = {part: [fault]}
+    with pytest.raises(IntakeError, match=match):
+        api_for(fake, store).upload_file(path, parallel=1)
+    state = store.load(str(path.absolute()))
+    assert state is not None
+    return path, store, state
+
+
 def stored(fake: Fake, upload_id: str) -> bytes:
     upload = fake.uploads[upload_id]
     return b"".join(upload.parts[n] for n in range(1, upload.part_count + 1))
@@ -407,12 +421,10 @@ def test_a_large_file_goes_in_parallel_parts_then_completes(fake: Fake, tmp_path
 
 
 def test_an_interrupted_upload_resumes_without_resending_what_s3_holds(fake: Fake, tmp_path: Path) -> None:
-    path, store = big_file(tmp_path), StateStore(tmp_path / "state")
-    fake.part_faults = {4: [403]}  # final: the upload stops, as when the connection drops for good
-    with pytest.raises(IntakeError, match=r"S3 refused part 4: SlowDown.*`intake upload .*big.jpg --resume`"):
-        api_for(fake, store).upload_file(path, parallel=1)
-    state = store.load(str(path.absolute()))
-    assert state is not None and state.part_count == 8
+    # 403 is final: the upload stops, as when the connection drops for good.
+    resume = r"S3 refused part 4: SlowDown.*`intake upload .*big.jpg --resume`"
+    path, store, state = stopped_at_part(fake, tmp_path, 4, parts=7.5, fault=403, match=resume)
+    assert state.part_count == 8
     held = set(fake.uploads[state.upload_id].parts)
     assert held == {1, 2, 3}
     fake.puts.clear()
@@ -431,12 +443,7 @@ def test_an_interrupted_upload_resumes_without_resending_what_s3_holds(fake: Fak
 
 
 def test_without_resume_a_new_upload_replaces_the_open_one(fake: Fake, tmp_path: Path) -> None:
-    path, store = big_file(tmp_path, 2.5), StateStore(tmp_path / "state")
-    fake.part_faults = {2: [400]}
-    with pytest.raises(IntakeError):
-        api_for(fake, store).upload_file(path, parallel=1)
-    old = store.load(str(path.absolute()))
-    assert old is not None
+    path, store, old = stopped_at_part(fake, tmp_path, 2)
     grant = api_for(fake, store).upload_file(path)
     assert grant["upload_id"] != old.upload_id and not fake.uploads[old.upload_id].open  # aborted
     assert f"POST /uploads/{old.upload_id}/abort" in fake.calls
@@ -451,12 +458,7 @@ def test_an_expired_url_is_renewed(fake: Fake, tmp_path: Path) -> None:
 
 
 def test_resume_refuses_a_changed_file_and_a_closed_upload(fake: Fake, tmp_path: Path) -> None:
-    path, store = big_file(tmp_path, 2.5), StateStore(tmp_path / "state")
-    fake.part_faults = {2: [400]}
-    with pytest.raises(IntakeError):
-        api_for(fake, store).upload_file(path, parallel=1)
-    state = store.load(str(path.absolute()))
-    assert state is not None
+    path, store, state = stopped_at_part(fake, tmp_path, 2)
     with path.open("ab") as handle:
         handle.write(b"more")
     with pytest.raises(UploadChanged, match=r"changed since its upload .* started .*without --resume"):
@@ -476,12 +478,7 @@ def test_resume_refuses_a_changed_file_and_a_closed_upload(fake: Fake, tmp_path:
 
 
 def test_a_declared_size_refusal_forgets_the_upload(fake: Fake, tmp_path: Path) -> None:
-    path, store = big_file(tmp_path, 2.5), StateStore(tmp_path / "state")
-    fake.part_faults = {3: [400]}
-    with pytest.raises(IntakeError):
-        api_for(fake, store).upload_file(path, parallel=1)
-    state = store.load(str(path.absolute()))
-    assert state is not None
+    path, store, state = stopped_at_part(fake, tmp_path, 3)
     fake.uploads[state.upload_id].size += 1  # as if more had been declared
     fake.uploads[state.upload_id].status = "rejected"
 
