@@ -34,7 +34,13 @@ from localcloud.lambda_runtime import ExecutionEnvironment, FunctionSpec, Invoke
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 VISIBILITY_S = 2
+# For the tests not about redelivery: a cold start on a loaded machine can outlast 2 s, and a message
+# that comes back before its invocation ends is invoked twice.
+CALM_VISIBILITY_S = 60
 MAX_RECEIVE = 2
+# How long a wait may take before it counts as a failure: cold starts and redeliveries run much slower
+# on a loaded 2-core machine; a passing wait returns as soon as its condition holds.
+WAIT_S = 30.0
 
 RECORDER = """
 import json, os, time
@@ -165,15 +171,15 @@ def sqs(endpoint: str) -> Any:
 
 
 class Queue:
-    def __init__(self, sqs: Any, prefix: str) -> None:
+    def __init__(self, sqs: Any, prefix: str, visibility_s: int = VISIBILITY_S) -> None:
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        self.sqs = sqs
+        self.sqs, self.visibility_s = sqs, visibility_s
         self.dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
         dlq_arn = self.attributes("QueueArn", url=self.dlq_url)["QueueArn"]
         self.url = sqs.create_queue(
             QueueName=name,
             Attributes={
-                "VisibilityTimeout": str(VISIBILITY_S),
+                "VisibilityTimeout": str(visibility_s),
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE}),
             },
         )["QueueUrl"]
@@ -264,7 +270,7 @@ def pollers() -> Iterator[list[SqsPoller]]:
 def test_batch_size_event_shape_and_delete_on_success(
     sqs: Any, endpoint: str, tmp_path: Path, pollers: list[SqsPoller]
 ) -> None:
-    queue = Queue(sqs, "batch")
+    queue = Queue(sqs, "batch", visibility_s=6)  # 2 s could pass before the cold start ends
     first = queue.send(
         "with attributes",
         MessageAttributes={
@@ -280,9 +286,9 @@ def test_batch_size_event_shape_and_delete_on_success(
     pollers.append(poller)
     poller.start()
 
-    wait_until(lambda: sum(len(r["event"]["Records"]) for r in records(out)) >= 5, 10, "5 records")
-    wait_until(lambda: queue.depth() == (0, 0), 5, "the queue to be empty (batches deleted)")
-    time.sleep(VISIBILITY_S + 0.5)  # nothing may come back after the visibility timeout
+    wait_until(lambda: sum(len(r["event"]["Records"]) for r in records(out)) >= 5, WAIT_S, "5 records")
+    wait_until(lambda: queue.depth() == (0, 0), WAIT_S, "the queue to be empty (batches deleted)")
+    time.sleep(queue.visibility_s + 0.5)  # nothing may come back after the visibility timeout
     batches = [r["event"]["Records"] for r in records(out)]
     assert sorted(len(b) for b in batches) == [1, 2, 2]  # two environments: order may vary
     assert sorted(r["messageId"] for b in batches for r in b) == sorted(sent)
@@ -338,17 +344,19 @@ def test_batch_size_event_shape_and_delete_on_success(
 def test_batching_window_gathers_late_messages(
     sqs: Any, endpoint: str, tmp_path: Path, pollers: list[SqsPoller]
 ) -> None:
-    queue = Queue(sqs, "window")
+    queue = Queue(sqs, "window", visibility_s=CALM_VISIBILITY_S)  # longer than window + cold start
     out = tmp_path / "records.jsonl"
     spec = make_spec(write_function(tmp_path / "code", RECORDER), endpoint, RECORD_FILE=str(out))
-    poller = SqsPoller(queue.config(batch_size=10, batching_window_s=1.5), spec, watch_function=False)
+    # The late messages are sent once the window is open (not after a fixed sleep) and the window is
+    # wide: a 0.9 s margin after a 0.6 s sleep was too tight for a loaded machine.
+    poller = SqsPoller(queue.config(batch_size=10, batching_window_s=3.0), spec, watch_function=False)
     pollers.append(poller)
     queue.send("early")
     poller.start()
-    time.sleep(0.6)
+    wait_until(lambda: poller.snapshot()["messages_received"] >= 1, WAIT_S, "the first message")
     queue.send("late 1")
     queue.send("late 2")
-    wait_until(lambda: records(out), 10, "an invocation")
+    wait_until(lambda: records(out), WAIT_S, "an invocation")
     time.sleep(0.5)
     batches = [r["event"]["Records"] for r in records(out)]
     assert [sorted(r["body"] for r in b) for b in batches] == [["early", "late 1", "late 2"]]
@@ -369,7 +377,7 @@ def test_partial_batch_failure_redelivers_only_failures_then_dlq(
 
     dlq = wait_until(
         lambda: sqs.receive_message(QueueUrl=queue.dlq_url, WaitTimeSeconds=1).get("Messages"),
-        VISIBILITY_S * 2 + 6,
+        WAIT_S,  # two visibility timeouts and two cold starts: more on a loaded machine
         "the failed message in the DLQ",
     )
     assert [m["Body"] for m in dlq] == ["fail"]
@@ -418,7 +426,7 @@ def test_timeout_kills_the_worker_and_deletes_nothing(
     queue.send("slow")
     poller.start()
 
-    wait_until(lambda: results, 5, "the first invocation to end")
+    wait_until(lambda: results, WAIT_S, "the first invocation to end")
     first = results[0]
     assert first.timed_out and not first.ok
     assert first.error is not None and first.error["errorType"] == "Sandbox.Timedout"
@@ -427,12 +435,12 @@ def test_timeout_kills_the_worker_and_deletes_nothing(
     first_pid = records(out)[0]["pid"]
     assert not Path(f"/proc/{first_pid}").exists(), "the timed-out worker must be killed"
 
-    wait_until(lambda: len(results) >= 2, VISIBILITY_S + 5, "the redelivery")
+    wait_until(lambda: len(results) >= 2, WAIT_S, "the redelivery")
     second = results[1]
     assert second.ok and second.init_ms is not None, "a fresh environment means a cold start"
     assert second.payload["pid"] != first_pid
     assert [r["count"] for r in records(out)] == ["1", "2"], "redelivered, so it was not deleted"
-    wait_until(lambda: queue.depth() == (0, 0), 5, "the delete after success")
+    wait_until(lambda: queue.depth() == (0, 0), WAIT_S, "the delete after success")
     assert poller.snapshot()["timeouts"] == 1
 
 
@@ -471,7 +479,7 @@ def test_environment_endpoint_context_logs_and_recycle_on_config_change(
     sqs: Any, endpoint: str, tmp_path: Path, pollers: list[SqsPoller], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="localcloud.lambda")
-    queue = Queue(sqs, "env")
+    queue = Queue(sqs, "env", visibility_s=CALM_VISIBILITY_S)  # a second "one" would be read as "two"
     out_url = sqs.create_queue(QueueName=f"out-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     code_dir = write_function(tmp_path / "code", ENVIRONMENT)
     layer = tmp_path / "layer"
@@ -526,7 +534,7 @@ def test_environment_endpoint_context_logs_and_recycle_on_config_change(
     def report() -> dict[str, Any]:
         messages = wait_until(
             lambda: sqs.receive_message(QueueUrl=out_url, WaitTimeSeconds=1).get("Messages"),
-            15,
+            WAIT_S,
             "the function's own SQS message",
         )
         sqs.delete_message(QueueUrl=out_url, ReceiptHandle=messages[0]["ReceiptHandle"])
@@ -553,12 +561,12 @@ def test_environment_endpoint_context_logs_and_recycle_on_config_change(
     assert context["invoked_function_arn"] == spec.arn
     assert context["memory_limit_in_mb"] == "256"
     assert 0 < context["remaining"] <= 7000
-    wait_until(lambda: results, 5, "the invocation result")  # the message may arrive before it
+    wait_until(lambda: results, WAIT_S, "the invocation result")  # the message may arrive before it
     assert context["aws_request_id"] == results[0].request_id
     assert results[0].payload == "hello, world"
 
     # Function output reaches the local cloud's log, prefixed with the function's name.
-    wait_until(lambda: "plain print from the function" in caplog.text, 2, "the forwarded print")
+    wait_until(lambda: "plain print from the function" in caplog.text, WAIT_S, "the forwarded print")
     lines = [r.getMessage() for r in caplog.records if r.name == f"localcloud.lambda.{name}"]
     assert f"[{name}] plain print from the function" in lines
     structured = [json.loads(m.split("] ", 1)[1]) for m in lines if "structured hello" in m]
@@ -569,20 +577,20 @@ def test_environment_endpoint_context_logs_and_recycle_on_config_change(
     lambda_.update_function_configuration(
         FunctionName=name, Environment={"Variables": {**variables, "GREETING": "bonjour"}}
     )
-    wait_until(lambda: poller.snapshot()["recycles"] > recycles, 5, "the poller to notice the update")
+    wait_until(lambda: poller.snapshot()["recycles"] > recycles, WAIT_S, "the poller to notice the update")
     assert poller.spec.environment["GREETING"] == "bonjour"
     queue.send("two")
     second = report()
     assert second["greeting"] == "bonjour, world"
     assert second["pid"] != first["pid"]
-    wait_until(lambda: len(results) >= 2, 5, "the second invocation result")
+    wait_until(lambda: len(results) >= 2, WAIT_S, "the second invocation result")
     assert results[1].init_ms is not None, "recycled means a cold start"
 
 
 def test_maximum_concurrency_bounds_parallel_invocations(
     sqs: Any, endpoint: str, tmp_path: Path, pollers: list[SqsPoller]
 ) -> None:
-    queue = Queue(sqs, "concurrency")
+    queue = Queue(sqs, "concurrency", visibility_s=CALM_VISIBILITY_S)
     out = tmp_path / "records.jsonl"
     spec = make_spec(write_function(tmp_path / "code", CONCURRENT), endpoint, RECORD_FILE=str(out))
     poller = SqsPoller(queue.config(batch_size=1, maximum_concurrency=2), spec, watch_function=False)
@@ -593,7 +601,7 @@ def test_maximum_concurrency_bounds_parallel_invocations(
 
     for i in range(6):
         queue.send(f"m{i}")
-    done = wait_until(lambda: len(records(out)) >= 6 and records(out), 15, "6 invocations")
+    done = wait_until(lambda: len(records(out)) >= 6 and records(out), WAIT_S, "6 invocations")
     overlap = max(sum(1 for o in done if o["start"] <= r["start"] < o["end"]) for r in done)
     assert overlap == 2, f"at most (and, with 6 queued, exactly) 2 at a time; saw {overlap}"
     assert len({r["pid"] for r in done}) == 2
@@ -621,7 +629,7 @@ def test_stop_is_quick_and_endpoint_errors_do_not_kill_the_poller(
     broken = SqsPoller(queue.config(queue_url=queue.url), make_spec(code_dir, dead), watch_function=False)
     broken.start()
     try:
-        wait_until(lambda: broken.snapshot()["receive_errors"] >= 1, 10, "a logged receive error")
+        wait_until(lambda: broken.snapshot()["receive_errors"] >= 1, WAIT_S, "a logged receive error")
         assert broken.running
     finally:
         t0 = time.monotonic()
@@ -690,7 +698,7 @@ def test_one_invoker_serves_a_poller_and_direct_calls_and_tells_its_observers(
     direct = pool.invoke({"n": 1})
     assert direct.ok and direct.init_ms is not None
 
-    queue = Queue(sqs, "shared")
+    queue = Queue(sqs, "shared", visibility_s=CALM_VISIBILITY_S)
     poller = SqsPoller(
         queue.config(function_arn=spec.arn, maximum_concurrency=1),
         spec,
@@ -700,7 +708,7 @@ def test_one_invoker_serves_a_poller_and_direct_calls_and_tells_its_observers(
     pollers.append(poller)
     queue.send("via the queue")
     poller.start()
-    wait_until(lambda: len(seen.results) >= 2, 10, "the poller's invocation")
+    wait_until(lambda: len(seen.results) >= 2, WAIT_S, "the poller's invocation")
     name, polled = seen.results[1]
     assert name == "shared" and polled.ok
     assert polled.init_ms is None, "the poller reused the warm environment of the direct call"
