@@ -253,7 +253,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         meet = fake.meet
         if meet is not None:  # the first PUTs wait for each other: proof that they are in flight together
             with contextlib.suppress(threading.BrokenBarrierError):
-                meet.wait(5)
+                meet.wait(30)  # returns as soon as all have met; 5 s was short for a loaded machine
             fake.meet = None
         try:
             if fake.gate is not None and number > 2:
