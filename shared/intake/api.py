@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from intake import parameters, storage
 from intake.keys import THUMBNAIL_PREFIX
@@ -52,6 +53,7 @@ from intake.uploads import (
 )
 
 logger = Logger(child=True)
+metrics = Metrics()  # shares the handler's buffer; flushed as EMF by its @metrics.log_metrics
 
 
 class NotFound(LookupError):
@@ -312,6 +314,8 @@ class UploadsApi:
                 "refused upload not announced: publish this message to the FinishedTopic",
                 extra={"upload_id": upload_id, "finished_message": message.model_dump_json()},
             )
+            # Nothing retries it, so ops must hear of it: RefusalsNotAnnouncedAlarm watches this.
+            metrics.add_metric(name="RefusalsNotAnnounced", unit=MetricUnit.Count, value=1)
 
     def abort(self, caller: Caller, upload_id: str) -> None:
         """Abort the open multipart upload and remove it as DELETE does (POST /uploads/{id}/abort)."""

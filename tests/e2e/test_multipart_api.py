@@ -159,6 +159,29 @@ def test_an_interrupted_multipart_upload_resumes_completes_and_is_processed_once
     assert open_uploads(cloud, created["key"]) == []
 
 
+TOO_MANY = "the parts add up to 12 MiB (12582912 bytes), more than the 11 MiB declared"
+
+
+def parts_one_mib_too_many(cloud: LocalCloud, created: dict[str, Any]) -> list[dict[str, Any]]:
+    """Parts 1 and 2 through their URLs, part 3 one MiB bigger than planned through the S3 API: S3
+    refuses that at a part URL (its size is signed), and completion still checks the sizes S3 holds."""
+    listed = []
+    for number in (1, 2):
+        answer = put(urls(created)[number], bytes([number]) * (5 * MIB))
+        assert answer.status_code == 200, answer.text
+        listed.append({"part_number": number, "etag": answer.headers["ETag"]})
+    (s3_upload_id,) = open_uploads(cloud, created["key"])
+    sent = cloud.client("s3").upload_part(
+        Bucket=cloud.outputs["UploadBucketName"],
+        Key=created["key"],
+        UploadId=s3_upload_id,
+        PartNumber=3,
+        Body=b"\x03" * (2 * MIB),
+    )
+    listed.append({"part_number": 3, "etag": sent["ETag"]})
+    return listed
+
+
 def test_parts_adding_up_to_more_than_declared_are_refused_the_record_says_why_and_one_email_too(
     cloud: LocalCloud, api: str, uploader: Uploader
 ) -> None:
@@ -173,24 +196,9 @@ def test_parts_adding_up_to_more_than_declared_are_refused_the_record_says_why_a
     # Each URL signs its part's size: S3 refuses a bigger body at the PUT.
     too_big = put(urls(created)[3], b"\x03" * (2 * MIB))
     assert (too_big.status_code, "<Code>SignatureDoesNotMatch</Code>" in too_big.text) == (403, True)
-    listed = []
-    for number in (1, 2):
-        answer = put(urls(created)[number], bytes([number]) * (5 * MIB))
-        assert answer.status_code == 200, answer.text
-        listed.append({"part_number": number, "etag": answer.headers["ETag"]})
-    # Completion still checks the sizes S3 holds (parts sent through URLs made before sizes were
-    # signed): the last part 1 MiB too big, sent through the S3 API.
-    (s3_upload_id,) = open_uploads(cloud, created["key"])
-    sent = cloud.client("s3").upload_part(
-        Bucket=cloud.outputs["UploadBucketName"],
-        Key=created["key"],
-        UploadId=s3_upload_id,
-        PartNumber=3,
-        Body=b"\x03" * (2 * MIB),
-    )
-    listed.append({"part_number": 3, "etag": sent["ETag"]})
+    listed = parts_one_mib_too_many(cloud, created)
     refused = call(api, erin, "POST", f"{upload_id}/complete", {"parts": listed})
-    reason = "the parts add up to 12 MiB (12582912 bytes), more than the 11 MiB declared"
+    reason = TOO_MANY
     assert (refused.status_code, refused.json()) == (400, {"message": reason})
     item = requests.get(f"{api}/uploads/{upload_id}", headers=erin.auth, timeout=30).json()
     assert (item["status"], item["status_reasons"], item["download_url"]) == ("rejected", [reason], None)

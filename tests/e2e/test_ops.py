@@ -47,6 +47,17 @@ def emails(cloud: LocalCloud, to: str, subject_start: str) -> list[dict[str, Any
     ]
 
 
+def ops_mailbox(cloud: LocalCloud) -> str:
+    """The stack's OpsEmail: where the alarms' notifications go."""
+    assert cloud.deployment
+    parameters = cloud.client("cloudformation").describe_stacks(StackName=cloud.deployment.stack_name)[
+        "Stacks"
+    ][0]["Parameters"]
+    return next(
+        (p["ParameterValue"] for p in parameters if p["ParameterKey"] == "OpsEmail"), "ops@example.com"
+    )
+
+
 def point_thumbnails_at(cloud: LocalCloud, bucket: str) -> None:
     """Change the thumbnail function's THUMBNAIL_BUCKET and wait until its poller runs with it."""
     lambda_ = cloud.client("lambda")
@@ -77,12 +88,7 @@ def test_a_poison_message_alarms_and_is_redriven_once_the_fault_is_fixed(
     resources, outputs = cloud.deployment.resources, cloud.outputs
     dlq_alarm = resources["ThumbnailDLQDepthAlarm"]
     thumbnail_bucket = outputs["ThumbnailBucketName"]
-    parameters = cloud.client("cloudformation").describe_stacks(StackName=cloud.deployment.stack_name)[
-        "Stacks"
-    ][0]["Parameters"]
-    ops_email = next(
-        (p["ParameterValue"] for p in parameters if p["ParameterKey"] == "OpsEmail"), "ops@example.com"
-    )
+    ops_email = ops_mailbox(cloud)
 
     # Alarms are session-wide and another test may have used the thumbnail DLQ: start from quiet.
     wait_for(lambda: uploader.queue_depth("ThumbnailDLQUrl") == 0, 30, "an empty thumbnail DLQ")

@@ -257,7 +257,9 @@ def test_a_missing_part_or_a_wrong_etag_leaves_the_upload_open(api: Api) -> None
     assert api.call("POST", f"/uploads/{upload_id}/complete", body={"parts": parts})[0] == 200
 
 
-def test_parts_adding_up_to_more_than_declared_abort_the_upload_and_reject_the_record(api: Api) -> None:
+def test_parts_adding_up_to_more_than_declared_abort_the_upload_and_reject_the_record(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
     created = api.create(size=SIZE)
     upload_id = created["upload_id"]
     mpu = s3_upload_id(api, upload_id)
@@ -284,10 +286,16 @@ def test_parts_adding_up_to_more_than_declared_abort_the_upload_and_reject_the_r
     outcome = derive(record.results)
     assert (outcome.status, outcome.version, outcome.reasons) == ("rejected", version, (reason,))
     assert not record.announced(outcome)
+    assert not [doc for doc in emf_metrics(capsys.readouterr().out) if "RefusalsNotAnnounced" in doc]
+
+
+def emf_metrics(output: str) -> list[dict[str, Any]]:
+    """The embedded-metric-format documents powertools Metrics printed."""
+    return [doc for line in output.splitlines() if '"_aws"' in line for doc in [json.loads(line)]]
 
 
 def test_a_refusal_whose_announcement_fails_still_answers_400_and_stays_recorded(
-    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    api: Api, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     created = api.create(size=SIZE)
     upload_id = created["upload_id"]
@@ -309,6 +317,10 @@ def test_a_refusal_whose_announcement_fails_still_answers_400_and_stays_recorded
         "status": "rejected",
         "version": refusal_version(mpu),
     }
+    # ... and the count RefusalsNotAnnouncedAlarm watches (namespace Intake, service api).
+    (counted,) = [doc for doc in emf_metrics(capsys.readouterr().out) if "RefusalsNotAnnounced" in doc]
+    assert counted["RefusalsNotAnnounced"] == [1.0] and counted["service"] == "api"
+    assert counted["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Intake"
 
 
 def test_a_part_of_the_wrong_size_with_the_right_total_is_sent_again(api: Api) -> None:

@@ -447,6 +447,15 @@ def check_alarms(t: Template) -> Problems:
                     problems.append(f"{name} {actions} is not OpsTopic")
             if p.get("TreatMissingData") != "notBreaching" or not p.get("AlarmDescription"):
                 problems.append(f"{name} needs TreatMissingData notBreaching and an AlarmDescription")
+    # The API's refusal it could not announce: the EMF count shared/intake/api.py adds.
+    p = props(t, "RefusalsNotAnnouncedAlarm") if "RefusalsNotAnnouncedAlarm" in t["Resources"] else {}
+    watched = (p.get("Namespace"), p.get("MetricName"), p.get("Dimensions"))
+    if watched != ("Intake", "RefusalsNotAnnounced", [{"Name": "service", "Value": "api"}]):
+        problems.append("RefusalsNotAnnouncedAlarm does not watch Intake RefusalsNotAnnounced of service api")
+    if p.get("AlarmActions") != [{"Ref": "OpsTopic"}] or p.get("TreatMissingData") != "notBreaching":
+        problems.append(
+            "RefusalsNotAnnouncedAlarm must notify OpsTopic and treat missing data as not breaching"
+        )
     return problems
 
 
@@ -885,6 +894,11 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     ),
     ("missing env var", "functions", _drop([R, "IndexFunction", P, "Environment", "Variables", "LOG_LEVEL"])),
     ("alarm without action", "alarms", _drop([R, "ValidateDLQDepthAlarm", P, "AlarmActions"])),
+    (
+        "refusal alarm on another service",
+        "alarms",
+        _set([R, "RefusalsNotAnnouncedAlarm", P, "Dimensions"], [{"Name": "service", "Value": "notify"}]),
+    ),
     ("missing output", "outputs", _drop(["Outputs", "NotifyDLQUrl"])),
     ("renamed parameter", "parameters", _drop(["Parameters", "OldestMessageAgeThreshold"])),
     ("missing resource", "logical_ids", _drop([R, "ThumbnailSubscription"])),
