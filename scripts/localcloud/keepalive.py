@@ -25,7 +25,7 @@ from email.utils import formatdate
 from typing import Any
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
-from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import ClientDisconnected, InternalServerError
 from werkzeug.wsgi import LimitedStream
 
 IDLE_TIMEOUT_S = 300.0  # an idle client connection is closed after this (the SDK reconnects)
@@ -105,7 +105,10 @@ class KeepAliveHandler(MotoRequestHandler):
             self.close_connection = True
             status, headers, body = self._call(environ, InternalServerError())
         self._send(environ, status, headers, body)
-        stream.exhaust()  # the next request starts right after this one's body
+        try:
+            stream.exhaust()  # the next request starts right after this one's body
+        except ClientDisconnected:  # the client left before sending all of it: nothing follows
+            self.close_connection = True
 
     @staticmethod
     def _call(environ: dict[str, Any], app: Any) -> tuple[str, list[tuple[str, str]], bytes]:
