@@ -23,9 +23,11 @@ import typer
 
 from intake.status import CONSUMERS, Status
 from intake_cli import dlq, records
+from intake_cli.errors import OpsError
 from intake_cli.output import (
     echo_json,
     err,
+    error,
     fail,
     one_line_errors,
     out,
@@ -303,3 +305,32 @@ def uploads(
         echo_json({"status": status_.value, "since": since_iso, "uploads": rows})
         return
     print_uploads_by_status(status_.value, since_iso, rows)
+
+
+@app.command()
+@with_target
+def announce(
+    ctx: typer.Context,
+    upload_ids: Annotated[list[str], typer.Argument(help="the uploads to announce", metavar="UPLOAD_ID...")],
+    json_: JsonOpt = False,
+) -> None:
+    """Announce uploads whose owners were not told of their outcome (docs/runbook.md): publish each
+    one's upload.finished again. An upload already announced is left alone; one that cannot be
+    announced is said in an `error:` line, the others are still done, and the exit code is 1."""
+    rows: list[dict[str, Any]] = []
+    refused: list[str] = []
+    with ops_errors():
+        for upload_id in upload_ids:
+            try:
+                rows.append(records.announce(deployment(ctx), upload_id))
+            except OpsError as exc:
+                refused.append(str(exc))
+    if json_:
+        echo_json({"announced": rows, "errors": refused})
+    else:
+        for row in rows:
+            out.print(f"{row['upload_id']} ({row['status']}): {row['result']}")
+    for message in refused:
+        error(message)
+    if refused:
+        raise typer.Exit(1)

@@ -157,3 +157,38 @@ def record_lookup(
         return found
 
     return lookup
+
+
+# --- announcing again ----------------------------------------------------------------------------
+
+
+def finished_message(record: UploadRecord) -> tuple[str | None, str]:
+    """The upload.finished message that announces the record's outcome, with what is done with it:
+    (message JSON, "published"), (None, "already announced"), or an OpsError if there is no final
+    outcome to announce (pure)."""
+    from intake.events import UploadFinished
+    from intake.status import FINAL_STATUSES, derive
+
+    outcome = derive(record.results)
+    if outcome.status not in FINAL_STATUSES or outcome.version is None:
+        raise OpsError(
+            f"upload {record.upload_id} is {record.status.value}: only a final outcome "
+            "(ready, rejected or failed) is announced"
+        )
+    if record.announced(outcome):
+        return None, "already announced"
+    message = UploadFinished(upload_id=record.upload_id, status=outcome.status, version=outcome.version)
+    return message.model_dump_json(), "published"
+
+
+def announce(deployment: Deployment, upload_id: str) -> dict[str, Any]:
+    """Publish the upload's upload.finished to FinishedTopic again, unless its owner was told already:
+    notify then announces it once, as the owner's preference says (a duplicate is harmless there)."""
+    table, topic = deployment.output("IndexTableName"), deployment.output("FinishedTopicArn")
+    record = _records(deployment, table).get(upload_id)
+    if record is None:
+        raise OpsError(f"no upload {upload_id!r} in {table}")
+    message, result = finished_message(record)
+    if message is not None:
+        deployment.target.client("sns").publish(TopicArn=topic, Message=message)
+    return {"upload_id": upload_id, "status": record.status.value, "result": result}
