@@ -299,8 +299,8 @@ class UploadsApi:
 
     def _announce(self, upload_id: str, version: str) -> None:
         """Publish upload.finished for the refusal. A failure is logged, not raised: the refusal is
-        recorded and the caller still gets its 400. The logged message is what to publish again (see
-        docs/runbook.md); duplicates are harmless, notify announces each outcome once."""
+        recorded and the caller still gets its 400. It is counted for RefusalsNotAnnouncedAlarm, and
+        `intake ops announce` publishes it again (docs/runbook.md); notify announces each outcome once."""
         # Imported here: the refusal is the API's only publish, and intake.events loads powertools'
         # S3 event data classes, which the API's cold start does without.
         from intake.events import UploadFinished
@@ -311,7 +311,7 @@ class UploadsApi:
             publish_finished(self.cfg.finished_topic_arn, message)
         except Exception:  # the refusal stands whatever SNS did
             logger.exception(
-                "refused upload not announced: publish this message to the FinishedTopic",
+                "refused upload not announced: announce it with `intake ops announce <upload_id>`",
                 extra={"upload_id": upload_id, "finished_message": message.model_dump_json()},
             )
             # Nothing retries it, so ops must hear of it: RefusalsNotAnnouncedAlarm watches this.

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -24,6 +24,24 @@ from tests.support.aws import (
 )
 
 UPLOADS, THUMBS, SENDER = "intake-uploads", "intake-thumbs", "intake@example.com"
+
+
+class MotoTarget:
+    """An ops target on mock_aws: intake_cli's functions ask it for clients."""
+
+    def client(self, name: str) -> Any:
+        return boto3.client(name, region_name=REGION)  # type: ignore[call-overload]
+
+
+@dataclass
+class MotoDeployment:
+    """What intake_cli's record functions read of a Deployment (its target and outputs), on mock_aws."""
+
+    outputs: dict[str, str]
+    target: MotoTarget = field(default_factory=MotoTarget)
+
+    def output(self, key: str) -> str:
+        return self.outputs[key]
 
 
 @dataclass

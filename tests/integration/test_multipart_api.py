@@ -257,6 +257,11 @@ def test_a_missing_part_or_a_wrong_etag_leaves_the_upload_open(api: Api) -> None
     assert api.call("POST", f"/uploads/{upload_id}/complete", body={"parts": parts})[0] == 200
 
 
+def emf_metrics(output: str) -> list[dict[str, Any]]:
+    """The embedded-metric-format documents powertools Metrics printed."""
+    return [doc for line in output.splitlines() if '"_aws"' in line for doc in [json.loads(line)]]
+
+
 def test_parts_adding_up_to_more_than_declared_abort_the_upload_and_reject_the_record(
     api: Api, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -287,11 +292,6 @@ def test_parts_adding_up_to_more_than_declared_abort_the_upload_and_reject_the_r
     assert (outcome.status, outcome.version, outcome.reasons) == ("rejected", version, (reason,))
     assert not record.announced(outcome)
     assert not [doc for doc in emf_metrics(capsys.readouterr().out) if "RefusalsNotAnnounced" in doc]
-
-
-def emf_metrics(output: str) -> list[dict[str, Any]]:
-    """The embedded-metric-format documents powertools Metrics printed."""
-    return [doc for line in output.splitlines() if '"_aws"' in line for doc in [json.loads(line)]]
 
 
 def test_a_refusal_whose_announcement_fails_still_answers_400_and_stays_recorded(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import boto3
 import pytest
 
 from intake.keys import UploadKey
@@ -15,22 +14,13 @@ from intake.records import Records
 from intake.status import STAGES, StageResult, derive
 from intake_cli.errors import OpsError
 from intake_cli.records import announce
-from tests.integration.conftest import Cloud
-from tests.support.aws import REGION
+from tests.integration.conftest import Cloud, MotoDeployment
 
 TABLE = "intake-index"
 
 
-class Target:
-    def client(self, name: str) -> Any:
-        return boto3.client(name, region_name=REGION)  # type: ignore[call-overload]
-
-
-class Deployment:
-    target = Target()
-
-    def output(self, key: str) -> str:
-        return {"IndexTableName": TABLE, "FinishedTopicArn": os.environ["FINISHED_TOPIC_ARN"]}[key]
+def deployment() -> Any:
+    return MotoDeployment({"IndexTableName": TABLE, "FinishedTopicArn": os.environ["FINISHED_TOPIC_ARN"]})
 
 
 def upload(records: Records, upload_id: str, stages: tuple[str, ...], state: str = "rejected") -> UploadKey:
@@ -45,8 +35,7 @@ def upload(records: Records, upload_id: str, stages: tuple[str, ...], state: str
 def test_an_unannounced_outcome_is_published_again(cloud: Cloud) -> None:
     records = Records(TABLE)
     upload(records, "u1", STAGES[:1])
-    deployment: Any = Deployment()
-    assert announce(deployment, "u1") == {"upload_id": "u1", "status": "rejected", "result": "published"}
+    assert announce(deployment(), "u1") == {"upload_id": "u1", "status": "rejected", "result": "published"}
     (message,) = cloud.finished()
     assert message == {"type": "upload.finished", "upload_id": "u1", "status": "rejected", "version": "v1"}
     # What notify then does: mark it announced. Asked again, nothing more is published.
@@ -54,14 +43,13 @@ def test_an_unannounced_outcome_is_published_again(cloud: Cloud) -> None:
     assert record is not None
     outcome = derive(record.results)
     records.mark_notified("u1", version="v1", status=outcome.status, detail="sent")
-    assert announce(deployment, "u1")["result"] == "already announced"
+    assert announce(deployment(), "u1")["result"] == "already announced"
     assert cloud.finished() == []
 
 
 def test_a_ready_upload_is_announced_with_its_version(cloud: Cloud) -> None:
     upload(Records(TABLE), "u2", STAGES, state="done")
-    deployment: Any = Deployment()
-    assert announce(deployment, "u2") == {"upload_id": "u2", "status": "ready", "result": "published"}
+    assert announce(deployment(), "u2") == {"upload_id": "u2", "status": "ready", "result": "published"}
     (message,) = cloud.finished()
     assert message == {"type": "upload.finished", "upload_id": "u2", "status": "ready", "version": "v1"}
 
@@ -78,8 +66,7 @@ def test_nothing_to_announce_is_said_and_nothing_is_published(
 ) -> None:
     if stages is not None:
         upload(Records(TABLE), upload_id, stages)
-    deployment: Any = Deployment()
     with pytest.raises(OpsError) as refused:
-        announce(deployment, upload_id)
+        announce(deployment(), upload_id)
     assert str(refused.value) == error
     assert cloud.finished() == []

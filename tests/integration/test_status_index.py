@@ -11,7 +11,7 @@ from intake.keys import UploadKey
 from intake.records import Records
 from intake.status import STAGES, StageResult
 from intake.status_shards import INDEX, status_shard
-from tests.integration.conftest import Cloud
+from tests.integration.conftest import Cloud, MotoDeployment
 from tests.support.aws import REGION, table_definition
 
 TABLE = "intake-index"
@@ -125,17 +125,7 @@ def test_the_migration_backfill_keys_old_records_for_the_new_index(cloud: Cloud)
         )
     cloud.dynamodb.put_item(TableName=TABLE, Item={"upload_id": {"S": "odd"}})  # no status at all
 
-    class Target:
-        def client(self, name: str) -> object:
-            return boto3.client(name, region_name=REGION)  # type: ignore[call-overload]
-
-    class Deployment:
-        target = Target()
-
-        def output(self, key: str) -> str:
-            return {"IndexTableName": TABLE}[key]
-
-    deployment: Any = Deployment()
+    deployment: Any = MotoDeployment({"IndexTableName": TABLE})
     assert [r["upload_id"] for r in uploads_by_status(deployment, "rejected")] == ["o4"]
     assert backfill_status_keys(deployment) == {"updated": 3, "left": 1}
     assert sorted(r["upload_id"] for r in uploads_by_status(deployment, "rejected")) == [
