@@ -389,7 +389,7 @@ def test_expiry_timestamps_are_utc_iso() -> None:
 OPENAPI = Path(__file__).resolve().parents[2] / "infra" / "cloudformation" / "openapi.yaml"
 FUNCTION_URI = {
     "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-    "${ApiFunction.Arn}/invocations"
+    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-api/invocations"
 }
 
 
