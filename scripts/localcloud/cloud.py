@@ -12,7 +12,7 @@ from localcloud import sns_email, users
 from localcloud.alarms import AlarmLoop, time_scale_from_env
 from localcloud.api import ApiFront
 from localcloud.api.web import WEB_ROOT
-from localcloud.cdn import CdnFront
+from localcloud.cdn import CdnFront, HostMap
 from localcloud.deploy import REGION, STACK, Artifacts, Deployment, client, deploy
 from localcloud.esm import EsmConfig, SqsPoller, spec_from_api
 from localcloud.invoker import Invoker
@@ -38,13 +38,13 @@ class LocalCloud:
     ) -> None:
         self.artifacts = artifacts  # the functions and layer it runs, as built for AWS
         self.emulator = Emulator(host, port)
-        # The API front's port (0: a free one; `make up` uses 3000) is known before the deploy, so the
-        # page it serves is the WebOrigin that the buckets' and the API's CORS rules allow.
+        # The fronts' ports (0: free ones; `make up` uses 3000 and 3001) are known before the deploy.
         self.api_port = api_port or free_port(host)
-        # Likewise the CloudFront front's (`make up`: 3001): the API signs its URLs for it (CdnUrlOverride).
+        # The page lives at the CloudFront front, as on AWS: it is the WebOrigin that the buckets' and
+        # the API's CORS rules allow, and the API signs its URLs for it (CdnUrlOverride).
         self.cdn_port = cdn_port or free_port(host)
         self.parameters = {
-            "WebOrigin": f"http://{host}:{self.api_port}",
+            "WebOrigin": f"http://{host}:{self.cdn_port}",
             "CdnUrlOverride": f"http://{host}:{self.cdn_port}",
             **(parameters or {}),
         }
@@ -94,7 +94,9 @@ class LocalCloud:
                 host=self.emulator.host,
                 port=self.api_port,
                 invoker=self.invoker,
-            ).start()
+            )
+            self.api.page.home = f"http://{self.emulator.host}:{self.cdn_port}"
+            self.api.start()
             self._start_cdn(self.deployment)
             self.alarms = AlarmLoop(metrics=MetricsPublisher(self.invoker), time_scale=self.time_scale)
             self.alarms.start()
@@ -112,7 +114,18 @@ class LocalCloud:
         if deployment.outputs.get("WebBucketName"):
             publish_page(s3, deployment.outputs["WebBucketName"], WEB_ROOT, config)
         distributions = [deployment.resources[k] for k in ("Distribution",) if k in deployment.resources]
-        self.cdn = CdnFront(distributions, s3, host=self.emulator.host, port=self.cdn_port).start()
+        self.cdn = CdnFront(
+            distributions, s3, host=self.emulator.host, port=self.cdn_port, host_map=self.host_map(deployment)
+        ).start()
+
+    def host_map(self, deployment: Deployment) -> HostMap:
+        """The AWS hosts the page's CSP names -> this cloud's fronts and endpoint."""
+        return HostMap.for_stack(
+            api_id=deployment.resources.get("Api", ""),
+            upload_bucket=deployment.outputs.get("UploadBucketName", ""),
+            api_url=self.api_url,
+            endpoint=self.endpoint,
+        )
 
     def _start_pollers(self, deployment: Deployment) -> None:
         lambda_ = self.client("lambda")

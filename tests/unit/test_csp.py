@@ -298,3 +298,23 @@ def test_the_api_names_its_function_as_the_template_does() -> None:
     assert function == {"Fn::Sub": "${AWS::StackName}-api"}
     assert ":function:${AWS::StackName}-api/invocations" in OPENAPI.read_text()
     assert "ApiFunction" not in json.dumps(yaml.safe_load(OPENAPI.read_text()))
+
+
+# --- the local cloud's copy of it ---------------------------------------------------------------------
+
+
+def test_the_local_cloud_maps_the_aws_hosts_to_its_own() -> None:
+    from localcloud.cdn.csp import HostMap
+
+    hosts = HostMap.for_stack(
+        api_id=API_ID,
+        upload_bucket=BUCKET,
+        api_url="http://127.0.0.1:3000",
+        endpoint="http://127.0.0.1:4566/",
+    )
+    local = directives(hosts.policy(rendered_csp("us-east-1")))
+    # Cognito and S3 are both the emulator's endpoint: one source.
+    assert local["connect-src"] == ["'self'", "http://127.0.0.1:3000", "http://127.0.0.1:4566"]
+    assert local == directives(rendered_csp("us-east-1")) | {"connect-src": local["connect-src"]}
+    # A host the local cloud does not stand in for stays as the template names it.
+    assert hosts.policy("connect-src https://example.com") == "connect-src https://example.com"

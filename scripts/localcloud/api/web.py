@@ -1,5 +1,10 @@
 """The upload page from `web/`, on paths that are not API resources, and `/config.js`
-(`window.INTAKE_CONFIG`, the same shape the deploy step writes for AWS)."""
+(`window.INTAKE_CONFIG`, the same shape the deploy step writes for AWS).
+
+Given a `home` (the local cloud gives the CloudFront front), the page itself (`/`, `/index.html`)
+redirects there: the page lives where it does on AWS, at the distribution, under the template's CSP,
+and its origin is the WebOrigin the API's and the buckets' CORS rules admit (a page opened here could
+not upload). The CLI still reads `/config.js` here."""
 
 from __future__ import annotations
 
@@ -21,12 +26,15 @@ _NO_STORE = ("Cache-Control", "no-store")
 class WebPage:
     """The page's files under ``root`` and its config."""
 
-    def __init__(self, root: Path, config: Mapping[str, str]) -> None:
+    def __init__(self, root: Path, config: Mapping[str, str], home: str | None = None) -> None:
         self.root = root.resolve()
         self.config = dict(config)
+        self.home = home
 
     def reply(self, path: str) -> Reply | None:
         """The file at the (raw) request path; None if there is none (or it is outside the root)."""
+        if self.home and path in ("", "/", "/index.html"):
+            return Reply(302, [("Location", self.home.rstrip("/") + "/"), _NO_STORE], b"")
         if path == "/config.js":
             return Reply(
                 200, [("Content-Type", "text/javascript"), _NO_STORE], config_js(self.config).encode()

@@ -9,9 +9,11 @@ CloudFront does, one module per concern:
 - :mod:`.origin`: the origin access control's read of the bucket (bucket and key policy evaluated by
   localcloud.authz as a delivery from this distribution);
 - :mod:`.headers`: the response headers policy;
+- :mod:`.csp`: its Content-Security-Policy with the AWS hosts mapped to the local ones;
 - :mod:`.front`: :class:`CdnFront`, the HTTP server that puts them together.
 """
 
+from .csp import HostMap
 from .front import CDN_PORT, CdnFront
 
-__all__ = ["CDN_PORT", "CdnFront"]
+__all__ = ["CDN_PORT", "CdnFront", "HostMap"]

@@ -4,7 +4,8 @@ A request goes as at a CloudFront edge: the behaviour whose path pattern matches
 otherwise); for a behaviour with trusted key groups, the signed URL check (signed_urls: 403 with
 CloudFront's XML error otherwise); the origin through its origin access control (origin: the bucket
 policy, and the key policy of an SSE-KMS object, must allow this distribution, as the local cloud's IAM
-evaluates them); the response headers policy's headers (headers). `/` serves the
+evaluates them); the response headers policy's headers (headers), its Content-Security-Policy with the
+AWS hosts mapped to the local ones (csp: the page here enforces the template's CSP). `/` serves the
 default root object. No TLS locally: the front is http://127.0.0.1:<port>, and the API signs URLs for it
 (the template's CdnUrlOverride), so the signature covers the URL the client really requests.
 """
@@ -25,6 +26,7 @@ from localcloud.server import HOST, ServerThread, free_port
 from . import distribution as dist
 from . import headers as response_headers
 from . import origin
+from .csp import HostMap
 from .signed_urls import Denied, error_body, resource_url, verify
 
 if TYPE_CHECKING:
@@ -37,9 +39,18 @@ CDN_PORT = 3001
 class CdnFront:
     """Serves the distributions `distribution_ids` on http://host:port (port 0: a free one)."""
 
-    def __init__(self, distribution_ids: list[str], s3: Any, *, host: str = HOST, port: int = 0) -> None:
+    def __init__(
+        self,
+        distribution_ids: list[str],
+        s3: Any,
+        *,
+        host: str = HOST,
+        port: int = 0,
+        host_map: HostMap | None = None,
+    ) -> None:
         self.distribution_ids = list(distribution_ids)
         self.s3 = s3
+        self.host_map = host_map or HostMap()
         self.host, self.port = host, port or free_port(host)
         self._server: ServerThread | None = None
 
@@ -88,15 +99,19 @@ class CdnFront:
                     client_ip=request.remote_addr or "",
                 )
             except Denied as denied:
-                return _denied(denied, 403, behaviour.response_headers)
+                return _denied(denied, 403, behaviour.response_headers, self.host_map)
         forwarded = {k: v for k, v in query if k in behaviour.forwarded_query}
         key = unquote(path.lstrip("/"))
         reply = origin.read(
             self.s3, distribution, behaviour.origin_bucket, key, forwarded, head=request.method == "HEAD"
         )
-        return reply.status, response_headers.apply(behaviour.response_headers, reply.headers), reply.body
+        headers = response_headers.apply(behaviour.response_headers, reply.headers, self.host_map.policy)
+        return reply.status, headers, reply.body
 
 
-def _denied(denied: Denied, status: int, policy: Any = None) -> tuple[int, list[tuple[str, str]], bytes]:
-    headers = response_headers.apply(policy, [("Content-Type", "text/xml")])
+def _denied(
+    denied: Denied, status: int, policy: Any = None, host_map: HostMap | None = None
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    csp = host_map.policy if host_map else None
+    headers = response_headers.apply(policy, [("Content-Type", "text/xml")], csp)
     return status, headers, error_body(denied)

@@ -3,7 +3,7 @@ a header whose Override is true replaces the origin's, otherwise the origin's va
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from localcloud.cfn._props import as_bool
@@ -39,11 +39,18 @@ def _security_headers(config: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
     return found
 
 
-def apply(policy: Mapping[str, Any] | None, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """`headers` (the origin's) with the policy's headers added."""
+def apply(
+    policy: Mapping[str, Any] | None,
+    headers: list[tuple[str, str]],
+    csp: Callable[[str], str] | None = None,
+) -> list[tuple[str, str]]:
+    """`headers` (the origin's) with the policy's headers added; `csp` maps the policy's
+    Content-Security-Policy to the local hosts (localcloud.cdn.csp)."""
     if not policy:
         return headers
     added = _security_headers(policy.get("SecurityHeadersConfig") or {})
+    if csp is not None:
+        added = [(n, csp(v) if n == "Content-Security-Policy" else v, o) for n, v, o in added]
     for item in (policy.get("CustomHeadersConfig") or {}).get("Items") or []:
         added.append((str(item["Header"]), str(item["Value"]), as_bool(item.get("Override", False))))
     result = list(headers)
