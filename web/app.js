@@ -107,6 +107,27 @@ const COGNITO_MESSAGES = {
   TooManyRequestsException: "Too many attempts; wait a moment and try again.",
 };
 
+// Origins this page's Content Security Policy refused: a call that fails to one of them says so,
+// instead of passing for a network error (or, worse, for an expired session).
+const refusedOrigins = new Set();
+document.addEventListener("securitypolicyviolation", (event) => {
+  try {
+    refusedOrigins.add(new URL(event.blockedURI).origin);
+  } catch {
+    // "inline", "eval": no origin to remember
+  }
+});
+
+// The message for a call to `url` that got no answer; `what` names the service ("the sign-in service").
+async function unreachable(what, url, error) {
+  const origin = new URL(url, window.location.href).origin;
+  await new Promise((resolve) => window.setTimeout(resolve, 0)); // the violation event is queued
+  const why = refusedOrigins.has(origin)
+    ? "refused by this page's Content Security Policy"
+    : `the connection failed (${error?.message || "network error"})`;
+  return `Could not reach ${what} at ${origin}: ${why}.`;
+}
+
 async function cognito(config, action, body) {
   let response;
   try {
@@ -118,8 +139,8 @@ async function cognito(config, action, body) {
       },
       body: JSON.stringify(body),
     });
-  } catch {
-    throw new Error(`Cannot reach the sign-in service at ${config.cognitoEndpoint}. Check your connection.`);
+  } catch (error) {
+    throw new NetworkError(await unreachable("the sign-in service", config.cognitoEndpoint, error));
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
@@ -207,7 +228,9 @@ class Session {
         AuthParameters: { REFRESH_TOKEN: this.tokens.refreshToken },
       });
       this.store(data.AuthenticationResult, this.tokens.email);
-    } catch {
+    } catch (error) {
+      // Only Cognito's refusal of the refresh token ends the session; an unreachable Cognito does not.
+      if (error instanceof NetworkError) throw error;
       throw new SessionExpired();
     }
   }
@@ -300,8 +323,8 @@ class Api {
             },
             body: body === undefined ? undefined : JSON.stringify(body),
           });
-        } catch {
-          throw new NetworkError(`Cannot reach the API at ${this.config.apiUrl}. Check your connection and try again.`);
+        } catch (error) {
+          throw new NetworkError(await unreachable("the API", this.config.apiUrl, error));
         }
       });
       if (response.status === 401 && attempt === 1) {
@@ -375,8 +398,8 @@ function sendToS3(upload, file, contentType, onProgress) {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     });
     xhr.addEventListener("load", () => resolve({ status: xhr.status, text: xhr.responseText }));
-    xhr.addEventListener("error", () =>
-      reject(new NetworkError("The upload to S3 failed: the connection was refused or blocked (CORS).")),
+    xhr.addEventListener("error", async () =>
+      reject(new NetworkError(await unreachable("S3", upload.url, new Error("refused, dropped or blocked (CORS)")))),
     );
     xhr.addEventListener("timeout", () => reject(new NetworkError("The upload to S3 timed out.")));
     if ((upload.method || "POST").toUpperCase() === "PUT") {

@@ -25,8 +25,8 @@ def up() -> int:
     try:
         print(f"Intake local cloud is up (stack '{cloud.deployment.stack_name if cloud.deployment else ''}')")
         print(f"  AWS endpoint   {cloud.endpoint}   (export AWS_ENDPOINT_URL={cloud.endpoint})")
-        print(f"  API + web page {cloud.api_url}")
-        print(f"  CloudFront     {cloud.cdn_url}   (signed thumbnails/ and uploads/, the page)")
+        print(f"  API            {cloud.api_url}   (/ redirects to the page)")
+        print(f"  web page       {cloud.cdn_url}   (CloudFront: the page, signed thumbnails/ and uploads/)")
         print(f"  demo user      {DEMO_EMAIL}   password {DEMO_PASSWORD}")
         for key, value in sorted(cloud.outputs.items()):
             print(f"  {key:22} {value}")

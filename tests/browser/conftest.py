@@ -1,4 +1,7 @@
-"""Real Chromium (Playwright) against the local cloud's API front, which serves the page from web/.
+"""Real Chromium (Playwright) against the local cloud. The page is opened at the CloudFront front, where
+it lives on AWS, with the template's response headers policy (its CSP, hosts mapped to the local ones);
+Chromium enforces the CSP (no bypass_csp), and a test during which the page hits a CSP violation fails,
+unless it is marked `csp_violations_expected`.
 
 On failure each test leaves a screenshot, the page's HTML and its console log under tests/output/.
 """
@@ -26,6 +29,17 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Every securitypolicyviolation the page sees goes to the console, which the fixture reads (Chromium's
+# own "Refused to ..." message says "Content Security Policy" too).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} refused ${event.blockedURI}`);
+});
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation:") or "Content Security Policy" in text
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +73,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     context.set_default_timeout(15_000)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     opened = context.new_page()
     log: list[str] = []
+    violations: list[str] = []
     opened.on("console", lambda message: log.append(f"{message.type}: {message.text}"))
+    opened.on("console", lambda m: violations.append(m.text) if is_csp_violation(m.text) else None)
     opened.on("pageerror", lambda error: log.append(f"pageerror: {error}"))
     opened.on("requestfailed", lambda r: log.append(f"requestfailed: {r.method} {r.url} {r.failure}"))
     yield opened
@@ -78,3 +95,5 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
             log.append(f"could not capture the page: {exc}")
         (OUTPUT / f"{name}.log").write_text("\n".join(log) + os.linesep)
     context.close()
+    if not request.node.get_closest_marker("csp_violations_expected"):
+        assert not violations, "the page hit CSP violations:\n" + "\n".join(violations)

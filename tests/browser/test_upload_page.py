@@ -29,7 +29,7 @@ def new_user(cloud: LocalCloud) -> str:
 
 
 def sign_in_on_page(page: Any, cloud: LocalCloud, email: str, password: str = PASSWORD) -> None:
-    page.goto(cloud.api_url)
+    page.goto(cloud.cdn_url)  # where the page lives, with the template's CSP
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
