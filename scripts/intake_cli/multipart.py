@@ -434,7 +434,7 @@ class PartsApi(Protocol):
 
     def part_urls(self, upload_id: str, numbers: Sequence[int]) -> dict[str, Any]: ...
     def list_parts(self, upload_id: str) -> dict[str, Any]: ...
-    def complete_upload(self, upload_id: str, parts: Mapping[int, str]) -> dict[str, Any]: ...
+    def complete_upload(self, upload_id: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -491,7 +491,7 @@ class Transfer:
         if self.before_complete:
             self.before_complete()
         self.completing = True
-        self.api.complete_upload(self.upload_id, etags)
+        self.api.complete_upload(self.upload_id)
         return self.summary()
 
     def summary(self) -> MultipartSummary:
