@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
@@ -22,7 +23,8 @@ from urllib3.util import SKIP_HEADER
 
 from localcloud.cloud import LocalCloud
 from tests.e2e.conftest import E2E_PARAMETERS, wait_for
-from tests.e2e.test_api import User, new_user
+from tests.e2e.test_api import User, final, new_user, post_file, presign
+from tests.support import images
 
 pytestmark = pytest.mark.e2e
 SMALL_LIMIT = 10  # WAF's minimum Limit
@@ -224,3 +226,30 @@ def test_the_common_rule_sets_size_and_header_rules_block_with_the_wafs_403(
     assert (answer.status_code, answer.json()) == (403, {"message": "Forbidden"}), what
     assert answer.headers["x-amzn-ErrorType"] == "ForbiddenException"
     assert cloud.api is not None and cloud.api.invocations == invocations  # never reached
+
+
+# -- the distribution's web ACL at the CloudFront front ---------------------------------------------
+
+
+def test_the_download_of_an_original_with_the_longest_cjk_name_passes_the_cdns_acl(cloud: LocalCloud) -> None:
+    """255 CJK characters: before the names were bounded by bytes, WAF refused its URL's path and query."""
+    user = new_user(cloud)
+    body = images.jpeg(64, 48)
+    name = "写真" * 125 + "。.jpg"
+    created = presign(cloud.api_url, user, body, name)
+    assert post_file(created, body).status_code == 204
+    item = final(cloud.api_url, user, created["upload_id"])
+    assert item["filename"] == name
+    download = requests.get(item["download_url"], timeout=30)
+    assert download.status_code == 200, download.text
+    url = urlsplit(item["download_url"])
+    assert len(url.path.encode()) <= 1024 and len(url.query.encode()) <= 2048
+    assert download.content == body
+    shown = unquote(download.headers["Content-Disposition"].split("''", 1)[1])
+    assert shown.endswith(".jpg") and name.startswith(shown[:-4])
+
+
+def test_the_cdns_acl_blocks_a_path_over_1_kb_with_cloudfronts_403(cloud: LocalCloud) -> None:
+    answer = requests.get(f"{cloud.cdn_url}/uploads/{'x' * 1100}.jpg", timeout=30)
+    assert answer.status_code == 403 and "Request blocked." in answer.text
+    assert answer.headers["X-Cache"] == "Error from cloudfront"
