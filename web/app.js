@@ -403,8 +403,8 @@ async function postToS3(upload, file, contentType, onProgress, expiresAt) {
 // --- large files: presigned multipart, resumable ------------------------------------------------
 
 // Above the API's threshold POST /uploads answers {"method": "MULTIPART", part_size, part_count, parts}:
-// the page PUTs each part (a slice of the File, never read whole), PART_PARALLEL at a time, collects
-// the ETags and completes. localStorage remembers the open upload of each file, so that dropping
+// the page PUTs each part (a slice of the File, never read whole), PART_PARALLEL at a time, and
+// completes (the API completes from the parts S3 holds). localStorage remembers the open upload of each file, so that dropping
 // the same file again after a reload or a dropped connection sends only the parts S3 lacks.
 
 class UploadClosed extends Error {}

@@ -4,7 +4,8 @@
 Above the API's threshold (the stack's MultipartThresholdBytes) `POST /uploads` answers
 `"method": "MULTIPART"` with a part size, a part count and the first presigned UploadPart URLs
 (docs: infra/cloudformation/openapi.yaml). The client PUTs each part from disk (never the whole file
-in memory), several at once, collects their ETags and completes the upload; the routes
+in memory), several at once, then completes the upload (the API completes from the parts S3
+holds, so the request stays a few bytes at any part count); the routes
 `POST /uploads/{id}/parts` (fresh URLs), `GET /uploads/{id}/parts` (what S3 holds) and
 `POST /uploads/{id}/complete` do the rest.
 
