@@ -361,9 +361,10 @@ class Api {
     return this.call("GET", `/uploads/${encodeURIComponent(uploadId)}/parts`);
   }
 
-  complete(uploadId, etags) {
-    const parts = [...etags.entries()].sort(([a], [b]) => a - b).map(([number, etag]) => ({ part_number: number, etag }));
-    return this.call("POST", `/uploads/${encodeURIComponent(uploadId)}/complete`, { parts });
+  // No parts list: the API completes from the parts S3 holds, so the body stays far under WAF's 8 KB
+  // body limit at any part count.
+  complete(uploadId) {
+    return this.call("POST", `/uploads/${encodeURIComponent(uploadId)}/complete`, {});
   }
 
   list(cursor) {
@@ -425,8 +426,8 @@ async function postToS3(upload, file, contentType, onProgress, expiresAt) {
 // --- large files: presigned multipart, resumable ------------------------------------------------
 
 // Above the API's threshold POST /uploads answers {"method": "MULTIPART", part_size, part_count, parts}:
-// the page PUTs each part (a slice of the File, never read whole), PART_PARALLEL at a time, collects
-// the ETags and completes. localStorage remembers the open upload of each file, so that dropping
+// the page PUTs each part (a slice of the File, never read whole), PART_PARALLEL at a time, and
+// completes (the API completes from the parts S3 holds). localStorage remembers the open upload of each file, so that dropping
 // the same file again after a reload or a dropped connection sends only the parts S3 lacks.
 
 class UploadClosed extends Error {}
@@ -1136,7 +1137,7 @@ class Page {
     try {
       await runParts(missing, PART_PARALLEL, send, () => xhrs.forEach((xhr) => xhr.abort()));
       this.setStatus(card, "uploading", "completing");
-      await this.api.complete(plan.uploadId, etags);
+      await this.api.complete(plan.uploadId);
     } catch (error) {
       if (await this.closedFor(error, plan.uploadId)) this.openUploads.forget(key);
       throw error;

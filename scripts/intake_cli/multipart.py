@@ -4,7 +4,8 @@
 Above the API's threshold (the stack's MultipartThresholdBytes) `POST /uploads` answers
 `"method": "MULTIPART"` with a part size, a part count and the first presigned UploadPart URLs
 (docs: infra/cloudformation/openapi.yaml). The client PUTs each part from disk (never the whole file
-in memory), several at once, collects their ETags and completes the upload; the routes
+in memory), several at once, then completes the upload (the API completes from the parts S3
+holds, so the request stays a few bytes at any part count); the routes
 `POST /uploads/{id}/parts` (fresh URLs), `GET /uploads/{id}/parts` (what S3 holds) and
 `POST /uploads/{id}/complete` do the rest.
 
@@ -434,7 +435,7 @@ class PartsApi(Protocol):
 
     def part_urls(self, upload_id: str, numbers: Sequence[int]) -> dict[str, Any]: ...
     def list_parts(self, upload_id: str) -> dict[str, Any]: ...
-    def complete_upload(self, upload_id: str, parts: Mapping[int, str]) -> dict[str, Any]: ...
+    def complete_upload(self, upload_id: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -491,7 +492,7 @@ class Transfer:
         if self.before_complete:
             self.before_complete()
         self.completing = True
-        self.api.complete_upload(self.upload_id, etags)
+        self.api.complete_upload(self.upload_id)
         return self.summary()
 
     def summary(self) -> MultipartSummary:

@@ -396,7 +396,7 @@ class _CompletedPartBody(BaseModel):
 class _CompleteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    parts: Annotated[list[_CompletedPartBody], Field(min_length=1, max_length=S3_MAX_PARTS)]
+    parts: Annotated[list[_CompletedPartBody], Field(min_length=1, max_length=S3_MAX_PARTS)] | None = None
 
 
 def _json_object(body: str | None, what: str) -> dict[str, Any]:
@@ -445,13 +445,21 @@ def bare_etag(etag: str) -> str:
     return etag.strip().strip('"')
 
 
-def parse_completion(body: str | None) -> list[CompletedPart]:
-    """The body of POST /uploads/{id}/complete, parsed; `completion_problem` checks it against S3."""
-    data = _json_object(body, "parts")
+def parse_completion(body: str | None) -> list[CompletedPart] | None:
+    """The body of POST /uploads/{id}/complete, parsed; `completion_problem` checks it against S3.
+
+    None (no body, or `{}`): complete from the parts S3 holds. A body stays far under WAF's 8 KB body
+    limit that way at any part count; a parts list (older clients) is still checked part by part.
+    """
+    if body is None or not body.strip():
+        return None
+    data = _json_object(body, "parts, or an empty object")
     try:
         parts = _CompleteBody.model_validate(data).parts
     except ValidationError as exc:
         raise BadRequest(_list_sentence(exc.errors()[0], S3_MAX_PARTS)) from None
+    if parts is None:
+        return None
     return [CompletedPart(p.part_number, bare_etag(p.etag)) for p in parts]
 
 
@@ -465,13 +473,19 @@ class HeldPart:
 
 
 def completion_problem(
-    plan: PartPlan, listed: list[CompletedPart], held: Mapping[int, HeldPart]
+    plan: PartPlan, listed: list[CompletedPart] | None, held: Mapping[int, HeldPart]
 ) -> str | None:
-    """Why the listed parts cannot complete the upload (the first problem, one sentence), or None.
+    """Why the parts cannot complete the upload (the first problem, one sentence), or None.
 
-    Every part 1..part_count must be listed once, with the ETag S3 holds for it. Such a problem leaves
-    the upload open: the client can upload what is missing and complete again.
+    S3 must hold every part 1..part_count; a list (`listed`), when given, must name each once, with
+    the ETag S3 holds for it. Such a problem leaves the upload open: the client can upload what is
+    missing and complete again.
     """
+    if listed is None:
+        for number in range(1, plan.part_count + 1):
+            if number not in held:
+                return f"part {number} has not been uploaded yet: upload it, then complete again"
+        return None
     seen: set[int] = set()
     for part in listed:
         if not 1 <= part.part_number <= plan.part_count:

@@ -15,13 +15,16 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
+from urllib3.util import SKIP_HEADER
 
 from localcloud.cloud import LocalCloud
 from tests.e2e.conftest import E2E_PARAMETERS, wait_for
-from tests.e2e.test_api import User, new_user
+from tests.e2e.test_api import User, final, new_user, post_file, presign
+from tests.support import images
 
 pytestmark = pytest.mark.e2e
 SMALL_LIMIT = 10  # WAF's minimum Limit
@@ -159,3 +162,94 @@ def test_access_log_lines_in_the_stages_json_format(cloud: LocalCloud) -> None:
     assert int(entry["responseLatency"]) >= int(entry["integrationLatency"]) >= 0
     assert entry["waf"] == "WAF_ALLOWED" and entry["webAcl"] == web_acl(cloud)["ARN"]
     assert entry["error"] == "-"
+
+
+# -- the managed rule groups' documented rules ------------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+def test_a_complete_listing_400_parts_reaches_the_api_and_gets_its_own_answer(cloud: LocalCloud) -> None:
+    """Such a body is over SizeRestrictions_BODY's 8 KB: the template lets it through on this route only."""
+    user = new_user(cloud)
+    created = requests.post(
+        f"{cloud.api_url}/uploads",
+        json={"filename": "big.jpg", "content_type": "image/jpeg", "size": 400 * 5 * MIB},
+        headers=user.auth,
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    upload_id, plan = created.json()["upload_id"], created.json()["upload"]
+    assert plan["part_count"] == 400
+    parts = [{"part_number": n, "etag": f'"{n:032x}"'} for n in range(1, 401)]
+    body = json.dumps({"parts": parts})
+    assert len(body.encode()) > 8192
+    invocations = cloud.api.invocations if cloud.api else 0
+    answer = requests.post(
+        f"{cloud.api_url}/uploads/{upload_id}/complete",
+        data=body,
+        headers={**user.auth, "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert (answer.status_code, answer.json()) == (
+        400,
+        {"message": "part 1 has not been uploaded yet: upload it, then complete again"},
+    )
+    assert cloud.api is not None and cloud.api.invocations == invocations + 1  # the API answered
+    # The same body on another route is WAF's: 403 before the API.
+    blocked = requests.post(f"{cloud.api_url}/uploads", data=body, headers=user.auth, timeout=60)
+    assert (blocked.status_code, blocked.json()) == (403, {"message": "Forbidden"})
+    assert cloud.api.invocations == invocations + 1
+    requests.post(f"{cloud.api_url}/uploads/{upload_id}/abort", headers=user.auth, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("what", "change"),
+    [
+        ("no User-Agent", {"headers": {"User-Agent": SKIP_HEADER}}),  # urllib3 adds none
+        ("a query over 2 KB", {"params": {"cursor": "c" * 2100}}),
+        ("a URI path over 1 KB", {"path": "/uploads/" + "u" * 1100}),
+        ("a Cookie header over 10 KB", {"headers": {"Cookie": "c=" + "v" * 10300}}),
+    ],
+)
+def test_the_common_rule_sets_size_and_header_rules_block_with_the_wafs_403(
+    cloud: LocalCloud, what: str, change: dict[str, Any]
+) -> None:
+    user = new_user(cloud)
+    invocations = cloud.api.invocations if cloud.api else 0
+    answer = requests.get(
+        f"{cloud.api_url}{change.get('path', '/uploads')}",
+        params=change.get("params"),
+        headers={**user.auth, **change.get("headers", {})},
+        timeout=30,
+    )
+    assert (answer.status_code, answer.json()) == (403, {"message": "Forbidden"}), what
+    assert answer.headers["x-amzn-ErrorType"] == "ForbiddenException"
+    assert cloud.api is not None and cloud.api.invocations == invocations  # never reached
+
+
+# -- the distribution's web ACL at the CloudFront front ---------------------------------------------
+
+
+def test_the_download_of_an_original_with_the_longest_cjk_name_passes_the_cdns_acl(cloud: LocalCloud) -> None:
+    """255 CJK characters: before the names were bounded by bytes, WAF refused its URL's path and query."""
+    user = new_user(cloud)
+    body = images.jpeg(64, 48)
+    name = "写真" * 125 + "。.jpg"
+    created = presign(cloud.api_url, user, body, name)
+    assert post_file(created, body).status_code == 204
+    item = final(cloud.api_url, user, created["upload_id"])
+    assert item["filename"] == name
+    download = requests.get(item["download_url"], timeout=30)
+    assert download.status_code == 200, download.text
+    url = urlsplit(item["download_url"])
+    assert len(url.path.encode()) <= 1024 and len(url.query.encode()) <= 2048
+    assert download.content == body
+    shown = unquote(download.headers["Content-Disposition"].split("''", 1)[1])
+    assert shown.endswith(".jpg") and name.startswith(shown[:-4])
+
+
+def test_the_cdns_acl_blocks_a_path_over_1_kb_with_cloudfronts_403(cloud: LocalCloud) -> None:
+    answer = requests.get(f"{cloud.cdn_url}/uploads/{'x' * 1100}.jpg", timeout=30)
+    assert answer.status_code == 403 and "Request blocked." in answer.text
+    assert answer.headers["X-Cache"] == "Error from cloudfront"

@@ -257,6 +257,22 @@ def test_a_missing_part_or_a_wrong_etag_leaves_the_upload_open(api: Api) -> None
     assert api.call("POST", f"/uploads/{upload_id}/complete", body={"parts": parts})[0] == 200
 
 
+def test_complete_without_a_list_completes_from_the_parts_s3_holds(api: Api) -> None:
+    created = api.create(size=SIZE)
+    upload_id = created["upload_id"]
+    send_parts(api, created, [5 * MIB, 5 * MIB])
+    status, body, _ = api.call("POST", f"/uploads/{upload_id}/complete")
+    assert (status, body) == (
+        400,
+        {"message": "part 3 has not been uploaded yet: upload it, then complete again"},
+    )
+    send_parts(api, created, [5 * MIB, 5 * MIB, MIB])
+    status, done, _ = api.call("POST", f"/uploads/{upload_id}/complete", body={})
+    assert status == 200, done
+    assert api.s3.head_object(Bucket=UPLOADS, Key=created["key"])["ContentLength"] == SIZE
+    assert open_uploads(api) == []
+
+
 def emf_metrics(output: str) -> list[dict[str, Any]]:
     """The embedded-metric-format documents powertools Metrics printed."""
     return [doc for line in output.splitlines() if '"_aws"' in line for doc in [json.loads(line)]]

@@ -10,7 +10,7 @@ import pytest
 
 from localcloud.api.access_log import AccessLog, log_group_of, render
 from localcloud.api.messages import Request
-from localcloud.api.waf import Firewall, RateCounter, WebAcl, rate_rule
+from localcloud.api.waf import Firewall, RateCounter, RateRule, WebAcl, rate_rule
 
 ARN = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/intake-api/abc"
 
@@ -109,15 +109,26 @@ def test_the_counter_keeps_no_more_than_it_needs() -> None:
 # -- rules as WAF reads them -------------------------------------------------------------------------
 
 
-def test_rate_rules_are_read_and_other_rules_only_exist() -> None:
-    parsed = acl(MANAGED, PER_USER, PER_IP)
-    assert [r.name for r in parsed.rules] == ["PerIpRateLimit", "PerUserRateLimit"]  # by priority
-    assert parsed.not_enforced == ("AWSManagedRulesCommonRuleSet",)
+def test_rate_rules_are_read_by_priority_and_unknown_rules_only_exist() -> None:
+    unknown = {
+        **MANAGED,
+        "Name": "Other",
+        "Statement": {"ManagedRuleGroupStatement": {"VendorName": "X", "Name": "Y"}},
+    }
+    parsed = acl(MANAGED, PER_USER, PER_IP, unknown)
+    assert [r.name for r in parsed.rules] == [
+        "PerIpRateLimit",
+        "PerUserRateLimit",
+        "AWSManagedRulesCommonRuleSet",
+    ]
+    assert parsed.not_enforced == ("Other",)
     per_user = parsed.rules[1]
+    assert isinstance(per_user, RateRule)
     assert (per_user.limit, per_user.window_s, per_user.action) == (10, 60, "Block")
     assert per_user.key_of(request(token="Bearer t1")) == ("Bearer t1",)
     assert per_user.key_of(request()) is None  # no Authorization header: not counted by this rule
-    assert parsed.rules[0].key_of(request(ip="10.9.9.9")) == ("10.9.9.9",)
+    per_ip = parsed.rules[0]
+    assert isinstance(per_ip, RateRule) and per_ip.key_of(request(ip="10.9.9.9")) == ("10.9.9.9",)
 
 
 def test_custom_keys_combine_and_transform() -> None:

@@ -130,7 +130,7 @@ def test_completion_takes_etags_with_or_without_quotes() -> None:
 @pytest.mark.parametrize(
     ("body", "sentence"),
     [
-        ("", "the body must be a JSON object with parts"),
+        ("[]", "the body must be a JSON object with parts, or an empty object"),
         ('{"parts": []}', "parts must not be empty"),
         ('{"parts": [{"part_number": 1}]}', "parts.0.etag is required"),
         ('{"parts": [{"part_number": "1", "etag": "x"}]}', "parts.0.part_number must be an integer"),
@@ -142,6 +142,16 @@ def test_bad_completion_bodies_get_a_sentence(body: str, sentence: str) -> None:
     with pytest.raises(BadRequest) as caught:
         parse_completion(body)
     assert str(caught.value) == sentence
+
+
+@pytest.mark.parametrize("body", [None, "", "{}", '{"parts": null}'])
+def test_a_completion_without_a_list_completes_from_the_parts_s3_holds(body: str | None) -> None:
+    assert parse_completion(body) is None
+    assert completion_problem(SMALL, None, held(5 * MIB, 5 * MIB, MIB)) is None
+    assert (
+        completion_problem(SMALL, None, {1: HeldPart(1, "e1", 5 * MIB), 3: HeldPart(3, "e3", MIB)})
+        == "part 2 has not been uploaded yet: upload it, then complete again"
+    )
 
 
 def test_a_complete_and_right_list_has_no_problem() -> None:

@@ -32,6 +32,7 @@ class Request:
     body: bytes
     client_ip: str
     request_id: str = ""
+    raw_query: str = ""  # the query string as sent (still percent-encoded), for WAF's size rules
     context: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def header(self, name: str) -> str | None:

@@ -66,6 +66,7 @@ def _request(wrapped: WsgiRequest, request_id: str) -> Request:
         body=wrapped.get_data(),
         client_ip=wrapped.remote_addr or "",
         request_id=request_id,
+        raw_query=urlsplit(raw_uri).query,
     )
 
 

@@ -1,7 +1,18 @@
-"""AWS WAF in front of the stage: the rate-based rules of the WebACL associated with it.
+"""AWS WAF in front of the stage (and of the CloudFront front): the rules of the WebACL associated with it.
 
-WAF evaluates a request before API Gateway routes or authorizes it. The rules run in priority order;
-a rate-based rule counts the request under its aggregate key and, once the key has sent more than
+WAF evaluates a request before API Gateway routes or authorizes it. The rules run in priority order,
+each adding its labels for the rules after it. A rule's Block ends the evaluation with the 403 of the
+front (API Gateway's WAF_FILTERED response, 403 {"message": "Forbidden"}), Allow ends it allowed,
+Count goes on. Emulated:
+
+- AWS managed rule groups (`managed`): the documented, deterministic rules of the groups the template
+  uses (size restrictions, NoUserAgent_HEADER, PROPFIND_METHOD), with the rule's OverrideAction,
+  ExcludedRules, RuleActionOverrides and ScopeDownStatement; their text-match rules (cross-site
+  scripting, LFI, RFI, bad bots, Log4j...) are not (no published patterns): they never match here.
+  A group this module does not know is logged and not enforced.
+- Custom rules whose statement is a ByteMatch (UriPath, QueryString, Method, SingleHeader), a
+  LabelMatch, a SizeConstraint, or And/Or/Not of those (`statements`).
+- Rate-based rules: a rate-based rule counts the request under its aggregate key and, once the key has sent more than
 `Limit` requests within the rule's `EvaluationWindowSec` (default 300 s), applies its action: Block
 ends the evaluation with API Gateway's WAF_FILTERED response (403 {"message": "Forbidden"}), Count
 goes on. Aggregate keys, as WAF forms them:
@@ -11,8 +22,8 @@ goes on. Aggregate keys, as WAF forms them:
   text transformations NONE / LOWERCASE; `IP`, `HTTPMethod`, `UriPath`, `QueryString`). A request
   that lacks one of them is not counted by that rule, as WAF does.
 
-Not emulated (logged when the ACL is read): the managed rule groups (they only exist), other
-statements, scope-down statements, FORWARDED_IP, custom responses. Differences from WAF, on
+Not emulated (logged when the ACL is read): other statements, a rate rule's scope-down statement,
+FORWARDED_IP, custom responses. Differences from WAF, on
 purpose: WAF counts in about 10 s steps and starts blocking within a minute or so; here the count is
 exact and takes effect on the request that crosses the limit. The ACL is read through the WAFv2 API
 (GetWebACLForResource on the stage's ARN) at most once per `refresh_s`, so an UpdateWebACL or a new
@@ -21,19 +32,31 @@ association applies to the next requests, as it does on AWS within about a minut
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import unquote
 
 from .messages import Request
+from .waf_rules import MANAGED_GROUPS, ManagedRule, NotEmulated, Statement, statement
 
-__all__ = ["Firewall", "RateCounter", "RateRule", "Verdict", "WebAcl", "acl_reader"]
+__all__ = [
+    "Firewall",
+    "GroupRule",
+    "RateCounter",
+    "RateRule",
+    "StatementRule",
+    "Verdict",
+    "WebAcl",
+    "acl_reader",
+    "parse_rule",
+]
 
 log = logging.getLogger("localcloud.api")
 
@@ -137,24 +160,122 @@ def rate_rule(rule: Mapping[str, Any]) -> RateRule | None:
     return RateRule(name, int(rule.get("Priority", 0)), int(statement["Limit"]), window, keys, action)
 
 
+_ACTIONS = ("Block", "Allow", "Count", "Captcha", "Challenge")
+
+
+def _action(action: Mapping[str, Any] | None, default: str = "Block") -> str:
+    """A rule's action by name; CAPTCHA and Challenge block here (no browser token is ever solved)."""
+    name = next((a for a in _ACTIONS if a in (action or {})), default)
+    return "Block" if name in ("Captcha", "Challenge") else name
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    """A managed rule group: its emulated rules, each with the action the web ACL gives it."""
+
+    name: str
+    priority: int
+    group: str
+    rules: tuple[ManagedRule, ...]
+    actions: Mapping[str, str]  # rule name -> "Block" | "Count" | "Allow" after overrides
+    scope: Statement | None = None  # ScopeDownStatement: only matching requests are evaluated
+
+    def evaluate(self, request: Request, labels: set[str]) -> tuple[str, str] | None:
+        """Adds the labels of the rules that match; the first terminating (action, rule name), if any."""
+        if self.scope is not None and not self.scope(request, frozenset(labels)):
+            return None
+        for rule in self.rules:
+            if rule.matches is None or not rule.matches(request):
+                continue
+            labels.add(rule.label)
+            action = self.actions.get(rule.name, "Block")
+            if action != "Count":
+                return action, rule.name
+        return None
+
+
+@dataclass(frozen=True)
+class StatementRule:
+    """A rule with its own statement (ByteMatch, LabelMatch, SizeConstraint, And/Or/Not)."""
+
+    name: str
+    priority: int
+    test: Statement
+    action: str
+    labels: tuple[str, ...]  # RuleLabels, added when it matches
+
+
+def _group_rule(rule: Mapping[str, Any], spec: Mapping[str, Any]) -> GroupRule | None:
+    name, group = str(rule["Name"]), str(spec.get("Name"))
+    known = MANAGED_GROUPS.get(group) if spec.get("VendorName") == "AWS" else None
+    if known is None:
+        log.warning("WAF rule %s: managed rule group %s is not emulated", name, group)
+        return None
+    names = {r.name for r in known}
+    actions: dict[str, str] = {}
+    for excluded in spec.get("ExcludedRules") or []:
+        actions[str(excluded["Name"])] = "Count"
+    for override in spec.get("RuleActionOverrides") or []:
+        actions[str(override["Name"])] = _action(override.get("ActionToUse"))
+    unknown = sorted(set(actions) - names)
+    if unknown:  # WAF refuses an ACL naming a rule its group lacks
+        log.warning("WAF rule %s: %s has no rules %s", name, group, ", ".join(unknown))
+    if "Count" in (rule.get("OverrideAction") or {}):
+        actions = dict.fromkeys(names, "Count")
+    scope = None
+    if spec.get("ScopeDownStatement"):
+        try:
+            scope = statement(spec["ScopeDownStatement"])
+        except NotEmulated as exc:
+            log.warning("WAF rule %s: scope-down (%s) not emulated; every request is evaluated", name, exc)
+    return GroupRule(name, int(rule.get("Priority", 0)), group, known, actions, scope)
+
+
+def _statement_rule(rule: Mapping[str, Any]) -> StatementRule | None:
+    name = str(rule["Name"])
+    try:
+        test = statement(rule["Statement"])
+    except (NotEmulated, KeyError, ValueError) as exc:
+        log.warning("WAF rule %s: statement (%s) not emulated; the rule is not enforced", name, exc)
+        return None
+    labels = tuple(str(label["Name"]) for label in rule.get("RuleLabels") or [])
+    return StatementRule(name, int(rule.get("Priority", 0)), test, _action(rule.get("Action")), labels)
+
+
+AclRule = RateRule | GroupRule | StatementRule
+
+
+def parse_rule(rule: Mapping[str, Any]) -> AclRule | None:
+    """A web ACL rule (GetWebACL's form) as the local WAF evaluates it; None if it is not enforced."""
+    spec = rule.get("Statement") or {}
+    if "RateBasedStatement" in spec:
+        return rate_rule(rule)
+    if "ManagedRuleGroupStatement" in spec:
+        return _group_rule(rule, spec["ManagedRuleGroupStatement"])
+    return _statement_rule(rule)
+
+
 @dataclass(frozen=True)
 class WebAcl:
     arn: str
     name: str
-    rules: tuple[RateRule, ...]  # by priority
-    not_enforced: tuple[str, ...]  # the other rules (managed rule groups...): they only exist
+    rules: tuple[AclRule, ...] = field(compare=False)  # by priority
+    not_enforced: tuple[str, ...]  # the rules the local WAF cannot evaluate: they only exist
+    source: str = ""  # the rules as read: two reads are the same ACL when these are
 
     @classmethod
     def from_api(cls, acl: Mapping[str, Any]) -> WebAcl:
-        rules, others = [], []
+        rules: list[AclRule] = []
+        others = []
         for rule in acl.get("Rules") or []:
-            parsed = rate_rule(rule)
+            parsed = parse_rule(rule)
             if parsed is None:
                 others.append(str(rule["Name"]))
             else:
                 rules.append(parsed)
         rules.sort(key=lambda r: r.priority)
-        return cls(str(acl["ARN"]), str(acl["Name"]), tuple(rules), tuple(others))
+        source = json.dumps(acl.get("Rules") or [], sort_keys=True, default=str)
+        return cls(str(acl["ARN"]), str(acl["Name"]), tuple(rules), tuple(others), source)
 
 
 class RateCounter:
@@ -231,14 +352,32 @@ class Firewall:
         acl = self.acl()
         if acl is None:
             return Verdict(None)
+        labels: set[str] = set()
         for rule in acl.rules:
-            key = rule.key_of(request)
-            if key is None:
+            if isinstance(rule, RateRule):
+                key = rule.key_of(request)
+                if key is None:
+                    continue
+                if self.counter.hit(rule.name, key, rule.window_s, rule.limit) > rule.limit:
+                    if rule.action == "Block":
+                        return Verdict(acl.arn, rule.name)
+                    log.info("WAF %s: rule %s counts %s over its limit", acl.name, rule.name, key)
                 continue
-            if self.counter.hit(rule.name, key, rule.window_s, rule.limit) > rule.limit:
-                if rule.action == "Block":
-                    return Verdict(acl.arn, rule.name)
-                log.info("WAF %s: rule %s counts %s over its limit", acl.name, rule.name, key)
+            if isinstance(rule, GroupRule):
+                ended = rule.evaluate(request, labels)
+                if ended is None:
+                    continue
+                action, by = ended[0], f"{rule.name}/{ended[1]}"
+            else:
+                if not rule.test(request, frozenset(labels)):
+                    continue
+                labels.update(rule.labels)
+                action, by = rule.action, rule.name
+            if action == "Block":
+                return Verdict(acl.arn, by)
+            if action == "Allow":
+                return Verdict(acl.arn)
+            log.info("WAF %s: rule %s counts %s %s", acl.name, by, request.method, request.path)
         return Verdict(acl.arn)
 
 

@@ -1,6 +1,7 @@
 """The local CloudFront front: each of the stack's distributions, served over HTTP by werkzeug.
 
-A request goes as at a CloudFront edge: the behaviour whose path pattern matches (the default one
+A request goes as at a CloudFront edge: the distribution's web ACL first (waf: 403 "Request blocked"
+when a rule blocks); the behaviour whose path pattern matches (the default one
 otherwise); for a behaviour with trusted key groups, the signed URL check (signed_urls: 403 with
 CloudFront's XML error otherwise); the origin through its origin access control (origin: the bucket
 policy, and the key policy of an SSE-KMS object, must allow this distribution, as the local cloud's IAM
@@ -21,6 +22,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
+from localcloud.api.messages import Request as WafRequest
+from localcloud.api.waf import Firewall
 from localcloud.server import HOST, ServerThread, free_port
 
 from . import distribution as dist
@@ -28,6 +31,7 @@ from . import headers as response_headers
 from . import origin
 from .csp import HostMap
 from .signed_urls import Denied, error_body, resource_url, verify
+from .waf import BLOCKED_PAGE, acl_reader
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -53,6 +57,7 @@ class CdnFront:
         self.host_map = host_map or HostMap()
         self.host, self.port = host, port or free_port(host)
         self._server: ServerThread | None = None
+        self._firewalls = {i: Firewall(acl_reader(i)) for i in self.distribution_ids}
 
     @property
     def url(self) -> str:
@@ -83,6 +88,8 @@ class CdnFront:
         distribution = dist.select(self.distribution_ids, host)
         if distribution is None:
             return _denied(Denied("NoSuchDistribution", "The distribution does not exist"), 404)
+        if self._blocked(distribution.id, request, raw_path, parts.query):
+            return 403, [("Content-Type", "text/html"), ("Server", "CloudFront")], BLOCKED_PAGE
         path = raw_path if raw_path != "/" else "/" + str(distribution.config.get("DefaultRootObject") or "")
         behaviour = dist.behaviour(distribution, path)
         if request.method not in behaviour.allowed_methods:
@@ -107,6 +114,24 @@ class CdnFront:
         )
         headers = response_headers.apply(behaviour.response_headers, reply.headers, self.host_map.policy)
         return reply.status, headers, reply.body
+
+    def _blocked(self, distribution_id: str, request: Request, raw_path: str, raw_query: str) -> bool:
+        firewall = self._firewalls.get(distribution_id)
+        if firewall is None:
+            return False
+        seen = WafRequest(
+            method=request.method,
+            path=raw_path,
+            query=parse_qsl(raw_query, keep_blank_values=True),
+            headers=list(request.headers.items()),
+            body=b"",
+            client_ip=request.remote_addr or "",
+            raw_query=raw_query,
+        )
+        verdict = firewall.inspect(seen)
+        if verdict.blocked_by:
+            log.info("WAF blocked %s %s (rule %s)", request.method, raw_path, verdict.blocked_by)
+        return verdict.blocked_by is not None
 
 
 def _denied(

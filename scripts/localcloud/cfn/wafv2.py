@@ -22,6 +22,7 @@ The local API front enforces the rate-based rules of the ACL associated with its
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -44,7 +45,10 @@ _BOOLEANS = frozenset({"SampledRequestsEnabled", "CloudWatchMetricsEnabled"})
 
 
 def coerced(value: Any, key: str = "") -> Any:
-    """A WAF structure from CloudFormation with its integer and boolean fields typed as the API's."""
+    """A WAF structure from CloudFormation with its integer and boolean fields typed as the API's, and
+    a ByteMatch's SearchString (text in CloudFormation) as the API's blob (base64)."""
+    if key == "SearchString" and isinstance(value, str):
+        return base64.b64encode(value.encode()).decode()
     if isinstance(value, dict):
         return {k: coerced(v, k) for k, v in value.items()}
     if isinstance(value, list):
