@@ -83,7 +83,7 @@ package: install ## build/: one zip per function and the layer, from the layer l
 deploy: install ## build, upload and create/update the stack on AWS (change set preview)
 	$(RUN) -m intake_build deploy $(ARGS)
 
-destroy: install ## empty the stack's buckets and delete the stack (asks first)
+destroy: install ## delete the stack (asks first): keeps the users' data, says what and how to remove it
 	$(RUN) -m intake_build destroy $(ARGS)
 
 bench: install ## thumbnails, cold starts, end to end: tables + bench/out/results.json and charts
