@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -117,6 +118,50 @@ def require_parameters(given: Iterable[str], required: Iterable[str], existing: 
         raise DeployError(f"missing parameter(s) {', '.join(missing)}, which have no default. Pass {hints}")
 
 
+def check_declared(wanted: Iterable[str], declared: Iterable[str]) -> None:
+    """Refuse a parameter the template does not declare, naming the ones it does."""
+    declared = set(declared)
+    unknown = sorted(set(wanted) - declared)
+    if unknown:
+        raise DeployError(
+            f"unknown parameter(s) {', '.join(unknown)}; the template has {', '.join(sorted(declared))}"
+        )
+
+
+def check_values(wanted: Mapping[str, str], text: str) -> None:
+    """Each value against its parameter's constraints in the template `text`, as CloudFormation checks
+    them on create and update: AllowedValues, AllowedPattern (the whole value), MinLength/MaxLength,
+    and for a Number a number within MinValue/MaxValue. Before anything is built or started."""
+    specs = _template_parameters(text)
+    problems = []
+    for name, value in sorted(wanted.items()):
+        spec = specs.get(name, {})
+        allowed = [str(v) for v in spec.get("AllowedValues", [])]
+        if allowed and value not in allowed:
+            problems.append(f"{name}={value!r} is not one of {', '.join(allowed)}")
+        if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+            problems.append(
+                f"{name}={value!r}: {spec.get('ConstraintDescription') or 'does not match ' + spec['AllowedPattern']}"
+            )
+        if len(value) < int(spec.get("MinLength", 0)) or len(value) > int(spec.get("MaxLength", len(value))):
+            problems.append(
+                f"{name}={value!r}: length outside {spec.get('MinLength', 0)}..{spec.get('MaxLength')}"
+            )
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                problems.append(f"{name}={value!r} is not a number")
+                continue
+            low, high = spec.get("MinValue"), spec.get("MaxValue")
+            if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+                problems.append(
+                    f"{name}={value}: outside {low if low is not None else ''}..{high if high is not None else ''}"
+                )
+    if problems:
+        raise DeployError("parameter value(s) the template refuses: " + "; ".join(problems))
+
+
 def stack_parameters(
     wanted: Mapping[str, str],
     declared: Iterable[str],
@@ -127,11 +172,7 @@ def stack_parameters(
 
     A `required` parameter (one without a default) must be given, or already set on the stack."""
     declared = set(declared)
-    unknown = sorted(set(wanted) - declared)
-    if unknown:
-        raise DeployError(
-            f"unknown parameter(s) {', '.join(unknown)}; the template has {', '.join(sorted(declared))}"
-        )
+    check_declared(wanted, declared)
     require_parameters(wanted, required, existing)
     parameters: list[dict[str, Any]] = [
         {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(wanted.items())
@@ -632,6 +673,8 @@ def _target(args: argparse.Namespace) -> Target:
 
 def deploy_command(args: argparse.Namespace) -> int:
     wanted = parse_parameters(args.param, args.params_file)
+    check_declared(wanted, template_parameters(TEMPLATE.read_text()))
+    check_values(wanted, TEMPLATE.read_text())
     if wanted.get("LambdaArchitecture", args.architecture) != args.architecture:
         raise DeployError("choose the architecture with --architecture: the layer is built for it")
     target = _target(args)
