@@ -495,17 +495,19 @@ class StackResource:
     physical_id: str
 
 
-# The DeletionPolicy values under which CloudFormation leaves the resource in place (Snapshot: the
-# resource goes, a snapshot stays; no type of this stack takes one, so it counts as kept).
+# The DeletionPolicy values under which a stack deletion leaves the resource in place
+# (RetainExceptOnCreate: deleted only by the rollback of its creation, which list_stack_resources then
+# shows as DELETE_COMPLETE; Snapshot: the resource goes, a snapshot stays, so it counts as kept).
 _KEPT_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
 
 
 def stack_resources(cloudformation: Any, stack: str) -> list[StackResource]:
-    """The root stack's resources that exist (a physical id), in CloudFormation's order."""
+    """The root stack's resources that exist (a physical id, not deleted by a rollback), in
+    CloudFormation's order."""
     resources = []
     for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack):
         for summary in page["StackResourceSummaries"]:
-            if summary.get("PhysicalResourceId"):
+            if summary.get("PhysicalResourceId") and summary.get("ResourceStatus") != "DELETE_COMPLETE":
                 resources.append(
                     StackResource(
                         summary["LogicalResourceId"], summary["ResourceType"], summary["PhysicalResourceId"]

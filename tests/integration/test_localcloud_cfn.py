@@ -960,10 +960,13 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
     with pytest.raises(ClientError, match="Function not found"):
         awslambda.get_function(FunctionName=physical["ValidateFunction"])
 
-    # DeletionPolicy Retain: the users' data outlives the stack; what the template deletes is gone.
+    # DeletionPolicy Retain / RetainExceptOnCreate: the users' data outlives the stack; what the
+    # template deletes is gone.
     dynamodb, kms, logs = client("dynamodb"), client("kms"), client("logs")
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    retained = [k for k, r in resources.items() if r.get("DeletionPolicy") == "Retain"]
+    retained = [
+        k for k, r in resources.items() if r.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
+    ]
     assert {"IndexTable", "UserSettingsTable", "UploadBucket", "UserPool", "DataKey"} <= set(retained)
     for logical_id in retained:
         kind, pid = resources[logical_id]["Type"], physical[logical_id]

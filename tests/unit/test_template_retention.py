@@ -2,10 +2,11 @@
 stack is deleted or the resource replaced, and keeps the users' data.
 
 A resource of a stateful type (STATEFUL_TYPES: it holds data, not configuration) must declare both
-`DeletionPolicy` and `UpdateReplacePolicy`. Both are `Retain` (or `Snapshot`, for the types
-CloudFormation can snapshot), unless DELETED_WITH_STACK names the resource with the reason it may go.
-The retained tables also turn on DynamoDB deletion protection through the `TableDeletionProtection`
-parameter, which defaults to on. The checks read the effective template (nested consumer stacks
+`DeletionPolicy` and `UpdateReplacePolicy`: `Retain` or `RetainExceptOnCreate` (deletion only) or
+`Snapshot` (for the types CloudFormation can snapshot), unless DELETED_WITH_STACK names the resource
+with the reason it may go. The retained tables also turn on DynamoDB deletion protection through the
+`TableDeletionProtection` parameter, which defaults to on, and are plain `Retain`: the rollback of a
+failed create could not delete a protected table. The checks read the effective template (nested consumer stacks
 expanded, tests/support/templates.py), so a new stateful resource anywhere must decide.
 """
 
@@ -68,6 +69,8 @@ def retention_problems(t: Template) -> list[str]:
                     problems.append(f"{name}: {attribute} {policy}, but the test lists it as deleted")
             elif policy not in KEEPING:
                 problems.append(f"{name} ({kind}): {attribute} {policy} loses its data")
+            elif attribute == "UpdateReplacePolicy" and policy == "RetainExceptOnCreate":
+                problems.append(f"{name}: UpdateReplacePolicy takes Retain, not RetainExceptOnCreate")
             elif policy == "Snapshot" and kind not in SNAPSHOT_TYPES:
                 problems.append(f"{name} ({kind}): CloudFormation cannot snapshot this type")
     return problems
@@ -90,6 +93,10 @@ def table_protection_problems(t: Template) -> list[str]:
             if setting not in (None, False, "false"):
                 problems.append(f"{name} is deleted with the stack but has deletion protection")
             continue
+        if resource.get("DeletionPolicy") != "Retain":
+            problems.append(
+                f"{name}: a protected table needs DeletionPolicy Retain (a rollback cannot delete it)"
+            )
         branches = setting.get("Fn::If") if isinstance(setting, dict) else None
         if not branches or branches[1:] != [True, False]:
             problems.append(f"{name}: DeletionProtectionEnabled is not !If [<condition>, true, false]")
@@ -117,7 +124,8 @@ def test_the_users_data_is_retained(template: Template) -> None:
     """The users' data, named: no exemption can creep in for these."""
     for name in ("IndexTable", "UserSettingsTable", "UploadBucket", "ThumbnailBucket", "UserPool", "DataKey"):
         resource = template["Resources"][name]
-        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain", name
+        assert resource["DeletionPolicy"] in ("Retain", "RetainExceptOnCreate"), name
+        assert resource["UpdateReplacePolicy"] == "Retain", name
 
 
 def test_the_exemptions_name_real_resources(template: Template) -> None:
@@ -145,6 +153,11 @@ MUTATIONS: list[tuple[str, Callable[[Template], list[str]], Callable[[Template],
     ("table without UpdateReplacePolicy", retention_problems, _drop("IndexTable", "UpdateReplacePolicy")),
     ("user pool deleted", retention_problems, _set([R, "UserPool", "DeletionPolicy"], "Delete")),
     ("key snapshot", retention_problems, _set([R, "DataKey", "UpdateReplacePolicy"], "Snapshot")),
+    (
+        "replace except on create",
+        retention_problems,
+        _set([R, "UserPool", "UpdateReplacePolicy"], "RetainExceptOnCreate"),
+    ),
     ("consumer log group unset", retention_problems, _drop("NotifyLogGroup", "DeletionPolicy")),
     ("exempt table retained", retention_problems, _set([R, "IdempotencyTable", "DeletionPolicy"], "Retain")),
     (
@@ -161,6 +174,11 @@ MUTATIONS: list[tuple[str, Callable[[Template], list[str]], Callable[[Template],
         "protection missing",
         table_protection_problems,
         lambda t: t[R]["UserSettingsTable"][P].pop("DeletionProtectionEnabled"),
+    ),
+    (
+        "protected table deleted on rollback",
+        table_protection_problems,
+        _set([R, "IndexTable", "DeletionPolicy"], "RetainExceptOnCreate"),
     ),
     (
         "protection hardwired",
