@@ -557,6 +557,8 @@ def removal_commands(kept: Iterable[StackResource], region: str) -> list[str]:
             commands.append(f"aws dynamodb delete-table --table-name {resource.physical_id} {at}")
         elif resource.type == "AWS::Cognito::UserPool":
             commands.append(f"aws cognito-idp delete-user-pool --user-pool-id {resource.physical_id} {at}")
+        elif resource.type == "AWS::S3::BucketPolicy":
+            continue  # removed with its bucket
         elif resource.type == "AWS::KMS::Key":
             keys.append(
                 f"aws kms schedule-key-deletion --key-id {resource.physical_id} --pending-window-in-days 30 {at}"

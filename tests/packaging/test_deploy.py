@@ -164,6 +164,7 @@ def _resources() -> list[deploy.StackResource]:
     return [
         deploy.StackResource("DataKey", "AWS::KMS::Key", "key-1"),
         deploy.StackResource("UploadBucket", "AWS::S3::Bucket", "uploads-1"),
+        deploy.StackResource("UploadBucketPolicy", "AWS::S3::BucketPolicy", "uploads-1"),
         deploy.StackResource("WebBucket", "AWS::S3::Bucket", "web-1"),
         deploy.StackResource("IndexTable", "AWS::DynamoDB::Table", "index-1"),
         deploy.StackResource("UserPool", "AWS::Cognito::UserPool", "us-east-1_pool"),
@@ -172,10 +173,16 @@ def _resources() -> list[deploy.StackResource]:
 
 def test_only_the_buckets_the_deletion_deletes_are_emptied() -> None:
     buckets, kept = deploy.split_for_deletion(
-        _resources(), {"DataKey", "UploadBucket", "IndexTable", "UserPool"}
+        _resources(), {"DataKey", "UploadBucket", "UploadBucketPolicy", "IndexTable", "UserPool"}
     )
     assert buckets == ["web-1"]
-    assert [r.logical_id for r in kept] == ["DataKey", "UploadBucket", "IndexTable", "UserPool"]
+    assert [r.logical_id for r in kept] == [
+        "DataKey",
+        "UploadBucket",
+        "UploadBucketPolicy",
+        "IndexTable",
+        "UserPool",
+    ]
 
 
 def test_removal_commands_lift_the_table_protection_and_schedule_the_key_last() -> None:
