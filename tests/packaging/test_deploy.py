@@ -226,3 +226,29 @@ def test_destroy_keeps_the_retained_bucket_and_its_objects(monkeypatch: pytest.M
     listed = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert names["Deleted"] not in listed
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=names["Kept"])["Contents"]] == ["uploads/a.jpg"]
+
+
+class _Pages:
+    def __init__(self, summaries: list[dict[str, str]]) -> None:
+        self.summaries = summaries
+
+    def get_paginator(self, name: str) -> _Pages:
+        assert name == "list_stack_resources"
+        return self
+
+    def paginate(self, **_: Any) -> list[dict[str, Any]]:
+        return [{"StackResourceSummaries": self.summaries}]
+
+
+def test_what_a_rolled_back_creation_deleted_is_not_listed_as_kept() -> None:
+    summaries = [
+        {"LogicalResourceId": "DataKey", "ResourceType": "AWS::KMS::Key", "PhysicalResourceId": "k1"},
+        {
+            "LogicalResourceId": "UserPool",
+            "ResourceType": "AWS::Cognito::UserPool",
+            "PhysicalResourceId": "p1",
+            "ResourceStatus": "DELETE_COMPLETE",
+        },
+        {"LogicalResourceId": "Never", "ResourceType": "AWS::S3::Bucket", "ResourceStatus": "CREATE_FAILED"},
+    ]
+    assert [r.logical_id for r in deploy.stack_resources(_Pages(summaries), "s")] == ["DataKey"]
