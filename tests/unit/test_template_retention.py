@@ -42,7 +42,7 @@ SNAPSHOT_TYPES = frozenset({"AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS:
 KEEPING = {"Retain", "RetainExceptOnCreate", "Snapshot"}
 # Stateful resources that may be deleted with the stack, and why (the template says so too).
 DELETED_WITH_STACK = {
-    "IdempotencyTable": "Notify's deduplication keys, expired within hours by TTL",
+    "IdempotencyTable": "Notify's deduplication keys, expired after a week by TTL",
     "WebBucket": "a copy of web/ that make deploy publishes from git",
     "ApiLogGroup": "operational logs with a fixed name a retained group would block",
     "ApiAccessLogGroup": "operational logs with a fixed name a retained group would block",
