@@ -51,11 +51,12 @@ lock: install ## regenerate the locks in requirements/ (uv; ARGS=--upgrade for t
 	$(UV_COMPILE) requirements/scan.in --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		-o $(SCAN_LOCK)
 
+# make up ARGS="--param AllowedContentTypes=image/jpeg,image/heic": template parameters, as make deploy's.
 up: install ## the local cloud in the foreground (Ctrl-C stops it)
-	$(RUN) -m demo up
+	$(RUN) -m demo up $(ARGS)
 
 demo: install ## start the local cloud, push a few uploads through it, print what happened, stop
-	$(RUN) -m demo run
+	$(RUN) -m demo run $(ARGS)
 
 test: install chromium
 	$(PY) -m pytest -q
@@ -83,7 +84,7 @@ package: install ## build/: one zip per function and the layer, from the layer l
 deploy: install ## build, upload and create/update the stack on AWS (change set preview)
 	$(RUN) -m intake_build deploy $(ARGS)
 
-destroy: install ## empty the stack's buckets and delete the stack (asks first)
+destroy: install ## delete the stack (asks first): keeps the users' data, says what and how to remove it
 	$(RUN) -m intake_build destroy $(ARGS)
 
 bench: install ## thumbnails, cold starts, end to end: tables + bench/out/results.json and charts

@@ -9,11 +9,14 @@ import signal
 import sys
 import threading
 
+from demo.parameters import add_arguments as add_parameter_arguments
+from demo.parameters import local_parameters
 from intake_build.artifacts import build
+from intake_build.deploy import DeployError
 from localcloud.server import PortInUse
 
 
-def up() -> int:
+def up(parameters: dict[str, str] | None = None) -> int:
     from localcloud.api import API_PORT
     from localcloud.cdn import CDN_PORT
     from localcloud.cloud import LocalCloud
@@ -21,7 +24,7 @@ def up() -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    cloud = LocalCloud(build(), api_port=API_PORT, cdn_port=CDN_PORT).start()
+    cloud = LocalCloud(build(), api_port=API_PORT, cdn_port=CDN_PORT, parameters=parameters).start()
     try:
         print(f"Intake local cloud is up (stack '{cloud.deployment.stack_name if cloud.deployment else ''}')")
         print(f"  AWS endpoint   {cloud.endpoint}   (export AWS_ENDPOINT_URL={cloud.endpoint})")
@@ -57,23 +60,33 @@ def _print_denials() -> None:
         )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict[str, str]]:
+    """The command line, and the template parameters it gives (exit 2 on a bad one)."""
     parser = argparse.ArgumentParser(
         prog="demo", description="Intake's local cloud (moto + what moto lacks): up, or a demo run"
     )
     parser.add_argument("command", choices=["up", "run"])
     parser.add_argument("-v", "--verbose", action="store_true", help="show function logs")
+    add_parameter_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        return args, local_parameters(args.param, args.params_file)
+    except DeployError as exc:
+        parser.error(str(exc))  # exits 2, as for any other bad argument
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, parameters = parse_arguments(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose or args.command == "up" else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",
     )
     try:
         if args.command == "up":
-            return up()
+            return up(parameters)
         from demo.walkthrough import main as walkthrough
 
-        return walkthrough()
+        return walkthrough(parameters)
     except PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

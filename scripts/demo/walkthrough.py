@@ -152,10 +152,10 @@ def report(console: Console, cloud: LocalCloud, items: list[dict[str, Any]], sec
     console.print(f"{len(items)} uploads reached a final state in {seconds:.1f} s")
 
 
-def main() -> int:
+def main(parameters: dict[str, str] | None = None) -> int:
     console = Console(width=None if sys.stdout.isatty() else 130)
     with console.status("building the artifacts and starting the local cloud"):
-        cloud = LocalCloud(build()).start()
+        cloud = LocalCloud(build(), parameters=parameters).start()
     try:
         console.print(
             f"local cloud up at {cloud.endpoint}, stack '{cloud.deployment.stack_name if cloud.deployment else ''}'"

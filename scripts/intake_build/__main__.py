@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     _package_arguments(commands.add_parser("package", help="build the artifacts (the default)"))
     deploy = commands.add_parser("deploy", help="build, upload, create or update the stack")
     _package_arguments(deploy)
-    destroy = commands.add_parser("destroy", help="empty the stack's buckets and delete it")
+    destroy = commands.add_parser("destroy", help="delete the stack; keeps the data it retains (listed)")
     deploying.add_arguments(deploy, destroy)
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in ("package", "deploy", "destroy", "-h", "--help"):

@@ -6,8 +6,10 @@ build's prefix, create a change set (CREATE or UPDATE), print it as a table, exe
 (`--yes` skips the question), stream the stack events until it settles and print the outputs. A failed
 deploy lists each failed resource with CloudFormation's reason.
 
-Destroy empties the stack's buckets (CloudFormation cannot delete a bucket that holds objects), after
-confirmation, then deletes the stack. The artifacts bucket is not part of the stack and is kept.
+Destroy deletes the stack after confirmation. It first empties the buckets the stack deletes
+(CloudFormation cannot delete a bucket that holds objects); the resources the deployed template retains
+(DeletionPolicy Retain: the users' data) it leaves untouched and lists at the end, with the commands
+that remove them for good. The artifacts bucket is not part of the stack and is kept.
 
 The CloudFront signing key (intake_tools.signing_key): CloudFormation cannot create a SecureString,
 so deploy keeps it. If the stack's key slot has its parameter, the public key is derived from it;
@@ -28,9 +30,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,6 +118,50 @@ def require_parameters(given: Iterable[str], required: Iterable[str], existing: 
         raise DeployError(f"missing parameter(s) {', '.join(missing)}, which have no default. Pass {hints}")
 
 
+def check_declared(wanted: Iterable[str], declared: Iterable[str]) -> None:
+    """Refuse a parameter the template does not declare, naming the ones it does."""
+    declared = set(declared)
+    unknown = sorted(set(wanted) - declared)
+    if unknown:
+        raise DeployError(
+            f"unknown parameter(s) {', '.join(unknown)}; the template has {', '.join(sorted(declared))}"
+        )
+
+
+def check_values(wanted: Mapping[str, str], text: str) -> None:
+    """Each value against its parameter's constraints in the template `text`, as CloudFormation checks
+    them on create and update: AllowedValues, AllowedPattern (the whole value), MinLength/MaxLength,
+    and for a Number a number within MinValue/MaxValue. Before anything is built or started."""
+    specs = _template_parameters(text)
+    problems = []
+    for name, value in sorted(wanted.items()):
+        spec = specs.get(name, {})
+        allowed = [str(v) for v in spec.get("AllowedValues", [])]
+        if allowed and value not in allowed:
+            problems.append(f"{name}={value!r} is not one of {', '.join(allowed)}")
+        if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+            problems.append(
+                f"{name}={value!r}: {spec.get('ConstraintDescription') or 'does not match ' + spec['AllowedPattern']}"
+            )
+        if len(value) < int(spec.get("MinLength", 0)) or len(value) > int(spec.get("MaxLength", len(value))):
+            problems.append(
+                f"{name}={value!r}: length outside {spec.get('MinLength', 0)}..{spec.get('MaxLength')}"
+            )
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                problems.append(f"{name}={value!r} is not a number")
+                continue
+            low, high = spec.get("MinValue"), spec.get("MaxValue")
+            if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+                problems.append(
+                    f"{name}={value}: outside {low if low is not None else ''}..{high if high is not None else ''}"
+                )
+    if problems:
+        raise DeployError("parameter value(s) the template refuses: " + "; ".join(problems))
+
+
 def stack_parameters(
     wanted: Mapping[str, str],
     declared: Iterable[str],
@@ -124,11 +172,7 @@ def stack_parameters(
 
     A `required` parameter (one without a default) must be given, or already set on the stack."""
     declared = set(declared)
-    unknown = sorted(set(wanted) - declared)
-    if unknown:
-        raise DeployError(
-            f"unknown parameter(s) {', '.join(unknown)}; the template has {', '.join(sorted(declared))}"
-        )
+    check_declared(wanted, declared)
     require_parameters(wanted, required, existing)
     parameters: list[dict[str, Any]] = [
         {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(wanted.items())
@@ -444,13 +488,84 @@ def print_outputs(stack: str, outputs: Mapping[str, str]) -> None:
 # --- destroy --------------------------------------------------------------------------------------
 
 
-def stack_buckets(cloudformation: Any, stack: str) -> list[str]:
-    buckets = []
+@dataclass(frozen=True)
+class StackResource:
+    logical_id: str
+    type: str
+    physical_id: str
+
+
+# The DeletionPolicy values under which a stack deletion leaves the resource in place
+# (RetainExceptOnCreate: deleted only by the rollback of its creation, which list_stack_resources then
+# shows as DELETE_COMPLETE; Snapshot: the resource goes, a snapshot stays, so it counts as kept).
+_KEPT_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
+
+
+def stack_resources(cloudformation: Any, stack: str) -> list[StackResource]:
+    """The root stack's resources that exist (a physical id, not deleted by a rollback), in
+    CloudFormation's order."""
+    resources = []
     for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack):
-        for resource in page["StackResourceSummaries"]:
-            if resource["ResourceType"] == "AWS::S3::Bucket" and resource.get("PhysicalResourceId"):
-                buckets.append(resource["PhysicalResourceId"])
-    return buckets
+        for summary in page["StackResourceSummaries"]:
+            if summary.get("PhysicalResourceId") and summary.get("ResourceStatus") != "DELETE_COMPLETE":
+                resources.append(
+                    StackResource(
+                        summary["LogicalResourceId"], summary["ResourceType"], summary["PhysicalResourceId"]
+                    )
+                )
+    return resources
+
+
+def retained_logical_ids(template: str | Mapping[str, Any]) -> set[str]:
+    """The resources a stack deletion leaves in place, by the DeletionPolicy of the template the stack
+    was deployed with (GetTemplate's body: a YAML or JSON string, or JSON already parsed)."""
+    loaded = yaml.load(template, Loader=_CfnLoader) if isinstance(template, str) else template
+    resources = (loaded or {}).get("Resources") or {}
+    return {
+        str(name)
+        for name, spec in resources.items()
+        if isinstance(spec, dict) and spec.get("DeletionPolicy") in _KEPT_POLICIES
+    }
+
+
+def split_for_deletion(
+    resources: Iterable[StackResource], retained: set[str]
+) -> tuple[list[str], list[StackResource]]:
+    """The buckets to empty before the deletion (CloudFormation cannot delete a bucket that holds
+    objects), and the resources the deletion keeps, which are left as they are."""
+    kept = [r for r in resources if r.logical_id in retained]
+    buckets = [
+        r.physical_id for r in resources if r.type == "AWS::S3::Bucket" and r.logical_id not in retained
+    ]
+    return buckets, kept
+
+
+def removal_commands(kept: Iterable[StackResource], region: str) -> list[str]:
+    """AWS CLI commands that remove the kept resources for good, the key last: once it is deleted,
+    whatever is still encrypted with it can never be read again."""
+    commands: list[str] = []
+    keys: list[str] = []
+    for resource in kept:
+        at = f"--region {region}"
+        if resource.type == "AWS::S3::Bucket":
+            commands.append(f"aws s3 rb s3://{resource.physical_id} --force {at}")
+        elif resource.type == "AWS::DynamoDB::Table":
+            commands.append(
+                f"aws dynamodb update-table --table-name {resource.physical_id}"
+                f" --no-deletion-protection-enabled {at}"
+            )
+            commands.append(f"aws dynamodb delete-table --table-name {resource.physical_id} {at}")
+        elif resource.type == "AWS::Cognito::UserPool":
+            commands.append(f"aws cognito-idp delete-user-pool --user-pool-id {resource.physical_id} {at}")
+        elif resource.type == "AWS::S3::BucketPolicy":
+            continue  # removed with its bucket
+        elif resource.type == "AWS::KMS::Key":
+            keys.append(
+                f"aws kms schedule-key-deletion --key-id {resource.physical_id} --pending-window-in-days 30 {at}"
+            )
+        else:
+            commands.append(f"# {resource.type} {resource.physical_id}: delete it with its service's CLI")
+    return commands + keys
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:
@@ -477,14 +592,21 @@ def empty_bucket(s3: Any, bucket: str) -> int:
 
 
 def destroy_stack(target: Target, *, stack: str, yes: bool = False, poll_s: float = 5) -> bool:
+    """Delete the stack. The buckets it deletes are emptied first; what its DeletionPolicy retains (the
+    users' data) is left untouched and listed, with the commands that remove it for good."""
     cloudformation = target.client("cloudformation")
     current = stack_status(cloudformation, stack)
     if current is None:
         console.print(f"stack {stack} does not exist")
         return True
-    buckets = stack_buckets(cloudformation, stack)
-    listed = ", ".join(buckets) or "none"
-    if not _confirm(f"Delete stack {stack} and every object in its buckets ({listed})?", yes):
+    retained = retained_logical_ids(cloudformation.get_template(StackName=stack)["TemplateBody"])
+    buckets, kept = split_for_deletion(stack_resources(cloudformation, stack), retained)
+    question = (
+        f"Delete stack {stack} and every object in the buckets it deletes ({', '.join(buckets) or 'none'})?"
+    )
+    if kept:
+        question += f" It keeps {', '.join(f'{r.logical_id} {r.physical_id}' for r in kept)}."
+    if not _confirm(question, yes):
         console.print("nothing deleted")
         return False
     s3 = target.client("s3")
@@ -494,7 +616,23 @@ def destroy_stack(target: Target, *, stack: str, yes: bool = False, poll_s: floa
     cloudformation.delete_stack(StackName=stack)
     wait_for_stack(cloudformation, current["StackId"], after, poll_s=poll_s, on_event=_print_event)
     console.print(f"stack {stack} deleted")
+    if kept:
+        print_kept(kept, target.region_name)
     return True
+
+
+def print_kept(kept: Sequence[StackResource], region: str) -> None:
+    table = Table(title="Kept (DeletionPolicy Retain): the users' data, still billed")
+    for column in ("logical id", "type", "name / id"):
+        table.add_column(column, overflow="fold")
+    for resource in kept:
+        table.add_row(resource.logical_id, resource.type, resource.physical_id)
+    console.print(table)
+    console.print(
+        "To remove them for good (irreversible; the key's deletion waits 30 days, cancel-key-deletion undoes it):"
+    )
+    for command in removal_commands(kept, region):
+        console.print(f"  {command}", soft_wrap=True)
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -539,6 +677,8 @@ def _target(args: argparse.Namespace) -> Target:
 
 def deploy_command(args: argparse.Namespace) -> int:
     wanted = parse_parameters(args.param, args.params_file)
+    check_declared(wanted, template_parameters(TEMPLATE.read_text()))
+    check_values(wanted, TEMPLATE.read_text())
     if wanted.get("LambdaArchitecture", args.architecture) != args.architecture:
         raise DeployError("choose the architecture with --architecture: the layer is built for it")
     target = _target(args)

@@ -14,12 +14,17 @@ from localcloud.api import ApiFront
 from localcloud.api.web import WEB_ROOT
 from localcloud.cdn import CdnFront, HostMap
 from localcloud.deploy import REGION, STACK, Artifacts, Deployment, client, deploy
+from localcloud.deploy import WIRED_PARAMETERS as DEPLOY_WIRED_PARAMETERS
 from localcloud.esm import EsmConfig, SqsPoller, spec_from_api
 from localcloud.invoker import Invoker
 from localcloud.metrics import MetricsPublisher
 from localcloud.server import HOST, PORT, Emulator, free_port
 
 log = logging.getLogger("localcloud")
+
+# Template parameters the local cloud wires itself (the page's origin and the CloudFront front are its
+# own ports; the deploy's are the artifacts and the signing key): a caller's parameters may not name them.
+WIRED_PARAMETERS = (*DEPLOY_WIRED_PARAMETERS, "WebOrigin", "CdnUrlOverride")
 
 
 class LocalCloud:
@@ -36,6 +41,11 @@ class LocalCloud:
         api_port: int = 0,
         cdn_port: int = 0,
     ) -> None:
+        wired = sorted(set(parameters or {}) & set(WIRED_PARAMETERS))
+        if wired:
+            raise ValueError(
+                f"the local cloud sets {', '.join(wired)} itself (from its ports, build and key)"
+            )
         self.artifacts = artifacts  # the functions and layer it runs, as built for AWS
         self.emulator = Emulator(host, port)
         # The fronts' ports (0: free ones; `make up` uses 3000 and 3001) are known before the deploy.
@@ -44,9 +54,9 @@ class LocalCloud:
         # the API's CORS rules allow, and the API signs its URLs for it (CdnUrlOverride).
         self.cdn_port = cdn_port or free_port(host)
         self.parameters = {
+            **(parameters or {}),
             "WebOrigin": f"http://{host}:{self.cdn_port}",
             "CdnUrlOverride": f"http://{host}:{self.cdn_port}",
-            **(parameters or {}),
         }
         self.api: ApiFront | None = None
         self.cdn: CdnFront | None = None

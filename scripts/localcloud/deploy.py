@@ -27,6 +27,15 @@ REGION = LOCAL_REGION
 # Faster than AWS's defaults so that retries and the DLQ show up in seconds, with the same ratio:
 # a queue's visibility timeout stays 6x the function timeout.
 LOCAL_PARAMETERS = {"FunctionTimeout": "10", "QueueVisibilityTimeout": "60"}
+# What the deploy sets itself: where it uploaded the artifacts, and the signing key it made. A caller's
+# parameters go on top of LOCAL_PARAMETERS but may not name these.
+WIRED_PARAMETERS = (
+    "ArtifactBucket",
+    "ArtifactPrefix",
+    "SigningKeySlot",
+    "SigningPublicKey",
+    "PreviousSigningPublicKey",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,9 @@ def _unpack(archive: Path, target: Path) -> Path:
 def deploy(
     endpoint: str, artifacts: Artifacts, parameters: dict[str, str] | None = None, stack_name: str = STACK
 ) -> Deployment:
+    wired = sorted(set(parameters or {}) & set(WIRED_PARAMETERS))
+    if wired:
+        raise ValueError(f"the local deploy sets {', '.join(wired)} itself")
     s3 = client("s3", endpoint)
     s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     for name, path in artifacts.files.items():

@@ -920,9 +920,14 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
         elif kind == "AWS::CloudWatch::Dashboard":  # Fn::Sub over ${Stack.Outputs.X} is resolved
             body = client("cloudwatch").get_dashboard(DashboardName=pid)["DashboardBody"]
             assert "${" not in body and physical["ValidateDLQDepthAlarm"] in body, logical_id
-        elif kind == "AWS::DynamoDB::Table" and "TimeToLiveSpecification" in props:
-            ttl = client("dynamodb").describe_time_to_live(TableName=pid)["TimeToLiveDescription"]
-            assert ttl["TimeToLiveStatus"] == "ENABLED", logical_id
+        elif kind == "AWS::DynamoDB::Table":
+            if "TimeToLiveSpecification" in props:
+                ttl = client("dynamodb").describe_time_to_live(TableName=pid)["TimeToLiveDescription"]
+                assert ttl["TimeToLiveStatus"] == "ENABLED", logical_id
+            # TableDeletionProtection defaults to on: each retained table is protected, the others not.
+            described = client("dynamodb").describe_table(TableName=pid)["Table"]
+            protected = "DeletionProtectionEnabled" in props
+            assert described["DeletionProtectionEnabled"] is protected, logical_id
     print("checked:", ", ".join(f"{count} {kind}" for kind, count in sorted(checked.items())))
 
     # End to end through the real wiring: bucket -> topic -> raw-delivery subscriptions -> queues.
@@ -954,6 +959,33 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
             cfn.describe_stacks(StackName=name)
     with pytest.raises(ClientError, match="Function not found"):
         awslambda.get_function(FunctionName=physical["ValidateFunction"])
+
+    # DeletionPolicy Retain / RetainExceptOnCreate: the users' data outlives the stack; what the
+    # template deletes is gone.
+    dynamodb, kms, logs = client("dynamodb"), client("kms"), client("logs")
+    buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    retained = [
+        k for k, r in resources.items() if r.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
+    ]
+    assert {"IndexTable", "UserSettingsTable", "UploadBucket", "UserPool", "DataKey"} <= set(retained)
+    for logical_id in retained:
+        kind, pid = resources[logical_id]["Type"], physical[logical_id]
+        if kind == "AWS::S3::Bucket":
+            assert pid in buckets, logical_id
+        elif kind == "AWS::DynamoDB::Table":
+            table = dynamodb.describe_table(TableName=pid)["Table"]
+            assert table["DeletionProtectionEnabled"] is True, logical_id
+            with pytest.raises(ClientError, match="DeletionProtectionEnabled is set to True"):
+                dynamodb.delete_table(TableName=pid)
+        elif kind == "AWS::Cognito::UserPool":
+            client("cognito-idp").describe_user_pool(UserPoolId=pid)
+        elif kind == "AWS::KMS::Key":
+            assert kms.describe_key(KeyId=pid)["KeyMetadata"]["KeyState"] == "Enabled", logical_id
+    assert physical["WebBucket"] not in buckets
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        dynamodb.describe_table(TableName=physical["IdempotencyTable"])
+    api_log_groups = logs.describe_log_groups(logGroupNamePrefix=physical["ApiLogGroup"])["logGroups"]
+    assert api_log_groups == []
 
 
 # -------------------------------------------------------------------------------------------------

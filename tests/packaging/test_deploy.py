@@ -1,4 +1,5 @@
-"""The pure parts of `make deploy` and of the build: parameters, failure reasons, ELF needs, Pythons."""
+"""The pure parts of `make deploy` and of the build: parameters, failure reasons, ELF needs, Pythons;
+and `make destroy` against moto (mock_aws): what it empties and what it keeps."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto import mock_aws
 from PIL import _imaging
 
 from intake_build import deploy
 from intake_build.artifacts import HOST_PYTHON, SHIPPED_TEMPLATES, elf_needed, find_python
+from intake_tools.session import Target
 
 DECLARED = ["ArtifactBucket", "ArtifactPrefix", "SenderEmail", "OpsEmail"]
 
@@ -136,3 +139,116 @@ def test_web_origin_given_or_already_on_the_stack_is_enough() -> None:
     assert {"ParameterKey": "WebOrigin", "ParameterValue": "https://intake.example.com"} in given
     kept = deploy.stack_parameters({}, declared, ["WebOrigin"], ["WebOrigin"])
     assert kept == [{"ParameterKey": "WebOrigin", "UsePreviousValue": True}]
+
+
+# --- destroy: what it empties, what it keeps ------------------------------------------------------
+
+
+def test_the_deployed_template_says_what_a_deletion_keeps() -> None:
+    retained = deploy.retained_logical_ids(deploy.TEMPLATE.read_text())
+    assert {
+        "UploadBucket",
+        "ThumbnailBucket",
+        "IndexTable",
+        "UserSettingsTable",
+        "UserPool",
+        "DataKey",
+    } <= retained
+    assert not {"WebBucket", "IdempotencyTable", "ApiLogGroup"} & retained
+    as_json = {"Resources": {"A": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}, "B": {}}}
+    assert deploy.retained_logical_ids(json.dumps(as_json)) == {"A"}  # GetTemplate's JSON string
+    assert deploy.retained_logical_ids(as_json) == {"A"}  # or already parsed
+
+
+def _resources() -> list[deploy.StackResource]:
+    return [
+        deploy.StackResource("DataKey", "AWS::KMS::Key", "key-1"),
+        deploy.StackResource("UploadBucket", "AWS::S3::Bucket", "uploads-1"),
+        deploy.StackResource("UploadBucketPolicy", "AWS::S3::BucketPolicy", "uploads-1"),
+        deploy.StackResource("WebBucket", "AWS::S3::Bucket", "web-1"),
+        deploy.StackResource("IndexTable", "AWS::DynamoDB::Table", "index-1"),
+        deploy.StackResource("UserPool", "AWS::Cognito::UserPool", "us-east-1_pool"),
+    ]
+
+
+def test_only_the_buckets_the_deletion_deletes_are_emptied() -> None:
+    buckets, kept = deploy.split_for_deletion(
+        _resources(), {"DataKey", "UploadBucket", "UploadBucketPolicy", "IndexTable", "UserPool"}
+    )
+    assert buckets == ["web-1"]
+    assert [r.logical_id for r in kept] == [
+        "DataKey",
+        "UploadBucket",
+        "UploadBucketPolicy",
+        "IndexTable",
+        "UserPool",
+    ]
+
+
+def test_removal_commands_lift_the_table_protection_and_schedule_the_key_last() -> None:
+    kept = [r for r in _resources() if r.logical_id != "WebBucket"]
+    commands = deploy.removal_commands(kept, "eu-west-1")
+    assert commands == [
+        "aws s3 rb s3://uploads-1 --force --region eu-west-1",
+        "aws dynamodb update-table --table-name index-1 --no-deletion-protection-enabled --region eu-west-1",
+        "aws dynamodb delete-table --table-name index-1 --region eu-west-1",
+        "aws cognito-idp delete-user-pool --user-pool-id us-east-1_pool --region eu-west-1",
+        "aws kms schedule-key-deletion --key-id key-1 --pending-window-in-days 30 --region eu-west-1",
+    ]
+
+
+DESTROY_TEMPLATE = """
+Resources:
+  Kept:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
+  Deleted:
+    Type: AWS::S3::Bucket
+"""
+
+
+@mock_aws
+def test_destroy_keeps_the_retained_bucket_and_its_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    target = Target.aws(region="us-east-1", stack="retain")
+    cloudformation, s3 = target.client("cloudformation"), target.client("s3")
+    cloudformation.create_stack(StackName="retain", TemplateBody=DESTROY_TEMPLATE)
+    summaries = cloudformation.list_stack_resources(StackName="retain")["StackResourceSummaries"]
+    names = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries}
+    for bucket in names.values():
+        s3.put_object(Bucket=bucket, Key="uploads/a.jpg", Body=b"jpeg")
+
+    assert deploy.destroy_stack(target, stack="retain", yes=True, poll_s=0)
+
+    listed = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert names["Deleted"] not in listed
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=names["Kept"])["Contents"]] == ["uploads/a.jpg"]
+
+
+class _Pages:
+    def __init__(self, summaries: list[dict[str, str]]) -> None:
+        self.summaries = summaries
+
+    def get_paginator(self, name: str) -> _Pages:
+        assert name == "list_stack_resources"
+        return self
+
+    def paginate(self, **_: Any) -> list[dict[str, Any]]:
+        return [{"StackResourceSummaries": self.summaries}]
+
+
+def test_what_a_rolled_back_creation_deleted_is_not_listed_as_kept() -> None:
+    summaries = [
+        {"LogicalResourceId": "DataKey", "ResourceType": "AWS::KMS::Key", "PhysicalResourceId": "k1"},
+        {
+            "LogicalResourceId": "UserPool",
+            "ResourceType": "AWS::Cognito::UserPool",
+            "PhysicalResourceId": "p1",
+            "ResourceStatus": "DELETE_COMPLETE",
+        },
+        {"LogicalResourceId": "Never", "ResourceType": "AWS::S3::Bucket", "ResourceStatus": "CREATE_FAILED"},
+    ]
+    assert [r.logical_id for r in deploy.stack_resources(_Pages(summaries), "s")] == ["DataKey"]

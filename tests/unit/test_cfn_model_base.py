@@ -109,6 +109,19 @@ def test_a_replacing_property_makes_a_new_resource_then_deletes_the_old() -> Non
     assert thing.log[-1] == ("remove",)
 
 
+def test_update_replace_policy_retain_keeps_the_replaced_resource() -> None:
+    thing = create("n1", Zone="a")
+    new = Thing.update_from_cloudformation_json(
+        original_resource=thing,
+        new_resource_name="n2",
+        cloudformation_json={**resource({"Zone": "b"}), "UpdateReplacePolicy": "Retain"},
+        account_id=ACCOUNT,
+        region_name=REGION,
+    )
+    assert new is not thing and new.log == [("create", "n2", {"Zone": "b"})]
+    assert ("remove",) not in thing.log
+
+
 def test_the_name_property_replaces_only_when_declared_and_different() -> None:
     thing = create("n1", ThingName="n1")
     assert update(thing, ThingName="n1") is thing
@@ -203,6 +216,19 @@ def test_extension_rename_replaces_through_moto() -> None:
     assert new.name == "m2" and MotoThing.deleted == ["m1"]
     ExtendedThing.delete_from_cloudformation_json("m2", {"Properties": {}}, ACCOUNT, REGION)
     assert MotoThing.deleted == ["m1", "m2"]
+
+
+def test_extension_rename_keeps_the_old_one_when_update_replace_policy_retains_it() -> None:
+    MotoThing.deleted.clear()
+    made = ExtendedThing.create_from_cloudformation_json("m1", {"Properties": {}}, ACCOUNT, REGION)
+    new = ExtendedThing.update_from_cloudformation_json(
+        original_resource=made,
+        new_resource_name="m2",
+        cloudformation_json={"Properties": {"MotoName": "m2"}, "UpdateReplacePolicy": "Retain"},
+        account_id=ACCOUNT,
+        region_name=REGION,
+    )
+    assert new.name == "m2" and MotoThing.deleted == []
 
 
 @pytest.mark.parametrize("model", localcloud.cfn.MODELS, ids=lambda m: m.__name__)

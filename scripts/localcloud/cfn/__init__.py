@@ -25,6 +25,7 @@ module here adds one piece, faithful to the CloudFormation reference, on top of 
 - `include`: the AWS::Include transform in resource properties (moto only expands it in Mappings)
 - `no_builtin_esm`: moto never consumes SQS queues for event source mappings itself
 - `logs`: AWS::Logs::LogGroup's `Fn::GetAtt Arn` with CloudFormation's trailing `:*`
+- `deletion_policy`: a stack deletion keeps `DeletionPolicy: RetainExceptOnCreate` resources, as Retain
 - `cloudfront_distribution`, `cloudfront_origin_access_control`, `cloudfront_public_key`,
   `cloudfront_key_group` (on moto's CloudFront backend), `cloudfront_response_headers_policy`,
   `cloudfront_cache_policy` (kept locally; moto has no such API): the delivery side, which the local
@@ -44,7 +45,7 @@ import threading
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 
-from . import include, logs, nested_stack, no_builtin_esm, s3_bucket_policy
+from . import deletion_policy, include, logs, nested_stack, no_builtin_esm, s3_bucket_policy
 from .apigateway import ApiGatewayAuthorizer
 from .apigateway_account import ApiGatewayAccount
 from .apigateway_rest import ApiGatewayDeployment, ApiGatewayRestApi, ApiGatewayStage
@@ -116,6 +117,7 @@ def install() -> None:
         include.install()
         nested_stack.install()
         logs.install()
+        deletion_policy.install()
         s3_bucket_policy.install_condition_aware_enforcement()
         parsing.get_model_list.cache_clear()
         parsing.get_model_map.cache_clear()

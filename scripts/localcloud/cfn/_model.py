@@ -29,6 +29,12 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from ._props import properties_of, warn_unapplied
 
 
+def kept_on_replacement(cloudformation_json: Mapping[str, Any]) -> bool:
+    """Whether the resource's UpdateReplacePolicy keeps the old physical resource when an update
+    replaces it (Retain, or Snapshot, which this emulator cannot take and so keeps the resource too)."""
+    return cloudformation_json.get("UpdateReplacePolicy") in ("Retain", "Snapshot")
+
+
 def renamed(name_type: str, props: Mapping[str, Any], current_name: str) -> bool:
     """Whether the template gives the resource another name (its name property requires replacement).
 
@@ -143,7 +149,8 @@ class LocalModel:
             new = cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
-            original_resource.delete(account_id, region_name)
+            if not kept_on_replacement(cloudformation_json):
+                original_resource.delete(account_id, region_name)
             return new
         original_resource.update(props)
         original_resource.props = props
@@ -163,7 +170,8 @@ class MotoModelExtension:
 
     Put it before CloudFormationModel. The class is never instantiated: CloudFormation gets moto's own
     object, so `Ref`, `Fn::GetAtt` and deletion are moto's. A template update that renames the resource
-    replaces it; any other update goes through `update`, then `extend` with the previous properties.
+    replaces it (the old one stays when UpdateReplacePolicy retains it); any other update goes through
+    `update`, then `extend` with the previous properties.
     """
 
     #: moto's model of the same type.
@@ -251,7 +259,8 @@ class MotoModelExtension:
             new = cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
-            cls.remove(name, cloudformation_json, account_id, region_name)
+            if not kept_on_replacement(cloudformation_json):
+                cls.remove(name, cloudformation_json, account_id, region_name)
             return new
         resource = cls.update(original_resource, cloudformation_json, account_id, region_name)
         return cls._extended(resource, props)
