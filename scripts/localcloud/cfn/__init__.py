@@ -26,6 +26,7 @@ module here adds one piece, faithful to the CloudFormation reference, on top of 
 - `no_builtin_esm`: moto never consumes SQS queues for event source mappings itself
 - `stack_reads`: reading a stack (DescribeStacks, ListStackResources) while it deploys creates
   nothing, and lists no resource whose Condition is false
+- `iam_role_policies`: AWS::IAM::Role's `Policies` kept as JSON (GetRolePolicy answers JSON)
 - `logs`: AWS::Logs::LogGroup's `Fn::GetAtt Arn` with CloudFormation's trailing `:*`
 - `cloudfront_distribution`, `cloudfront_origin_access_control`, `cloudfront_public_key`,
   `cloudfront_key_group` (on moto's CloudFront backend), `cloudfront_response_headers_policy`,
@@ -46,7 +47,7 @@ import threading
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 
-from . import include, logs, nested_stack, no_builtin_esm, s3_bucket_policy, stack_reads
+from . import iam_role_policies, include, logs, nested_stack, no_builtin_esm, s3_bucket_policy, stack_reads
 from .apigateway import ApiGatewayAuthorizer
 from .apigateway_account import ApiGatewayAccount
 from .apigateway_rest import ApiGatewayDeployment, ApiGatewayRestApi, ApiGatewayStage
@@ -118,6 +119,7 @@ def install() -> None:
         include.install()
         nested_stack.install()
         stack_reads.install()
+        iam_role_policies.install()
         logs.install()
         s3_bucket_policy.install_condition_aware_enforcement()
         parsing.get_model_list.cache_clear()
