@@ -38,6 +38,7 @@ from localcloud.deploy import STACK, TEMPLATE
 from localcloud.server import HOST, PORT, port_free
 
 PORTS = (PORT, API_PORT, CDN_PORT)
+SCRIPTS = Path(__file__).resolve().parents[1]
 READY_LINE = "Ctrl-C stops it."
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 POLL_INTERVAL_S = 0.2
@@ -157,7 +158,14 @@ def _wait_ready(process: subprocess.Popen[str], log: IO[str], timeout_s: float) 
     return found.is_set()
 
 
-def _ports_free(timeout_s: float) -> bool:
+def environment() -> dict[str, str]:
+    """`make up`'s environment: this one, with the tooling in scripts/ and shared/ importable."""
+    paths = [str(SCRIPTS), str(SCRIPTS.parent / "shared"), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p), "PYTHONUNBUFFERED": "1"}
+
+
+def ports_free(timeout_s: float) -> bool:
+    """Whether `make up`'s ports are all free, waiting up to `timeout_s` for them to be."""
     deadline = time.monotonic() + timeout_s
     while True:
         if all(port_free(HOST, port) for port in PORTS):
@@ -177,14 +185,13 @@ def run_cycle(
 ) -> Cycle:
     cycle = Cycle(number, signum.name)
     endpoint = f"http://{HOST}:{PORT}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     began = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "demo", "up"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=env,
+        env=environment(),
     )
     poller = Poller(endpoint).start()
     try:
@@ -213,7 +220,7 @@ def run_cycle(
             process.kill()
             process.wait()
         cycle.stop_s = time.monotonic() - stopping
-        cycle.ports_free = _ports_free(10)
+        cycle.ports_free = ports_free(10)
     return cycle
 
 
@@ -222,7 +229,7 @@ def run(
 ) -> list[Cycle]:
     results = []
     for number in range(1, cycles + 1):
-        if not _ports_free(10):
+        if not ports_free(10):
             raise RuntimeError(
                 f"ports {PORTS} on {HOST} are in use: is a local cloud running? (stop it first)"
             )
