@@ -133,29 +133,38 @@ def check_stacks(endpoint: str) -> list[str]:
         if kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"].get("KeyManager") == "CUSTOMER"
     ]
     if len(keys) != declared_keys():
-        problems.append(f"{len(keys)} customer-managed KMS keys, the templates declare {declared_keys()}")
+        problems.append(f"{len(keys)} customer-managed KMS keys, the template declares {declared_keys()}")
     return problems
 
 
-def _wait_ready(process: subprocess.Popen[str], log: IO[str], timeout_s: float) -> bool:
-    """Copies the process's output to `log` until it prints READY_LINE (True) or ends (False)."""
-    assert process.stdout is not None
-    found = threading.Event()
+class Output:
+    """Copies the process's output to `log` on a thread of its own, noting when READY_LINE comes."""
 
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            log.write(line)
-            log.flush()
+    def __init__(self, process: subprocess.Popen[str], log: IO[str]) -> None:
+        self.process, self.log = process, log
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="demo-up-output", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log.write(line)
+            self.log.flush()
             if line.strip() == READY_LINE:
-                found.set()
+                self.ready.set()
 
-    threading.Thread(target=pump, name="demo-up-output", daemon=True).start()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and process.poll() is None:
-        if found.wait(0.5):
-            return True
-    return found.is_set()
+    def wait_ready(self, timeout_s: float) -> bool:
+        """True once it is up; False if the process ends or `timeout_s` passes first."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self.ready.wait(0.5):
+                return True
+        return self.ready.is_set()
+
+    def join(self) -> None:
+        """The last lines, once the process has ended (bounded, as the process has closed its end)."""
+        self._thread.join(10)
 
 
 def environment() -> dict[str, str]:
@@ -193,9 +202,10 @@ def run_cycle(
         text=True,
         env=environment(),
     )
+    output = Output(process, log)
     poller = Poller(endpoint).start()
     try:
-        cycle.started = _wait_ready(process, log, start_timeout_s)
+        cycle.started = output.wait_ready(start_timeout_s)
         cycle.start_s = time.monotonic() - began
         poller.stop()
         cycle.polls = poller.calls
@@ -220,6 +230,7 @@ def run_cycle(
             process.kill()
             process.wait()
         cycle.stop_s = time.monotonic() - stopping
+        output.join()
         cycle.ports_free = ports_free(10)
     return cycle
 
