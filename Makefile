@@ -17,7 +17,7 @@ SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell cat $(SCAN_LOCK) | cksum | cut -d'
 TEMPLATES := infra/cloudformation/intake.yaml infra/cloudformation/consumer.yaml
 OPENAPI := infra/cloudformation/openapi.yaml
 
-.PHONY: install lock up demo test chromium lint package deploy destroy bench soak clean
+.PHONY: install lock up demo cycle test chromium lint package deploy destroy bench soak clean
 
 install: $(STAMP)
 
@@ -54,6 +54,10 @@ lock: install ## regenerate the locks in requirements/ (uv; ARGS=--upgrade for t
 # make up ARGS="--param AllowedContentTypes=image/jpeg,image/heic": template parameters, as make deploy's.
 up: install ## the local cloud in the foreground (Ctrl-C stops it)
 	$(RUN) -m demo up $(ARGS)
+
+# make cycle ARGS="--cycles 5 --json": `make up` started and stopped again and again, DescribeStacks read throughout
+cycle: install ## start and stop `make up` 20 times under a DescribeStacks poller; exits 0 only if every cycle was clean
+	$(RUN) -m demo.cycle $(ARGS)
 
 demo: install ## start the local cloud, push a few uploads through it, print what happened, stop
 	$(RUN) -m demo run $(ARGS)

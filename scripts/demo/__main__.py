@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import signal
 import sys
-import threading
+from types import FrameType
 
 from demo.parameters import add_arguments as add_parameter_arguments
 from demo.parameters import local_parameters
 from intake_build.artifacts import build
 from intake_build.deploy import DeployError
 from localcloud.server import PortInUse
+
+# What stops `make up`: Ctrl-C, and SIGTERM (what `kill`, a test harness or a supervisor sends).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stop(BaseException):
+    """Raised in the main thread by the handler of a stop signal. A BaseException, as KeyboardInterrupt
+    is, so that no `except Exception` on the way swallows it."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # The handler raises rather than sets an Event the main thread waits on: Event.set() in a handler
+    # can deadlock on the lock that the interrupted wait() holds. Later signals are ignored, so that
+    # nothing interrupts the cloud while it stops (every stop step is bounded).
+    _ignore_stop_signals()
+    raise Stop(signal.Signals(signum).name)
+
+
+def _ignore_stop_signals() -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def up(parameters: dict[str, str] | None = None) -> int:
@@ -22,10 +42,12 @@ def up(parameters: dict[str, str] | None = None) -> int:
     from localcloud.cloud import LocalCloud
     from localcloud.users import DEMO_EMAIL, DEMO_PASSWORD
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    cloud = LocalCloud(build(), api_port=API_PORT, cdn_port=CDN_PORT, parameters=parameters).start()
+    for signum in STOP_SIGNALS:  # set, not inherited: a shell may start a background job with SIGINT ignored
+        signal.signal(signum, _stop)
+    cloud: LocalCloud | None = None
     try:
+        cloud = LocalCloud(build(), api_port=API_PORT, cdn_port=CDN_PORT, parameters=parameters)
+        cloud.start()
         print(f"Intake local cloud is up (stack '{cloud.deployment.stack_name if cloud.deployment else ''}')")
         print(f"  AWS endpoint   {cloud.endpoint}   (export AWS_ENDPOINT_URL={cloud.endpoint})")
         print(f"  API            {cloud.api_url}   (/ redirects to the page)")
@@ -35,10 +57,14 @@ def up(parameters: dict[str, str] | None = None) -> int:
             print(f"  {key:22} {value}")
         print(f"  permission denials   {cloud.endpoint}/_localcloud/denials (IAM enforced: {_enforcing()})")
         print("Ctrl-C stops it.", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        while True:
+            signal.pause()
+    except Stop as stop:
+        print(f"{stop}: stopping the local cloud", flush=True)
     finally:
-        cloud.stop()
+        _ignore_stop_signals()
+        if cloud is not None:
+            cloud.stop()  # idempotent: a start that was interrupted has stopped what it started
         _print_denials()
     return 0
 

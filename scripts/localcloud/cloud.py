@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from intake_tools.webconfig import publish_page, web_config
@@ -172,20 +173,26 @@ class LocalCloud:
         return self.cdn.url
 
     def stop(self) -> None:
-        if self.cdn is not None:
-            self.cdn.stop()
-            self.cdn = None
-        if self.api is not None:
-            self.api.stop()
-            self.api = None
-        if self.alarms is not None:
-            self.alarms.stop()
-            self.alarms = None
-        for poller in self.pollers:
-            poller.stop()
-        self.pollers.clear()
-        self.invoker.close()
-        self.emulator.stop()
+        """Stops everything, each part even if another fails (its error is logged), so the ports are
+        always released. Idempotent; every part's stop is bounded."""
+        cdn, self.cdn = self.cdn, None
+        api, self.api = self.api, None
+        alarms, self.alarms = self.alarms, None
+        pollers, self.pollers = list(self.pollers), []
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if cdn is not None:
+            steps.append(("the CloudFront front", cdn.stop))
+        if api is not None:
+            steps.append(("the API front", api.stop))
+        if alarms is not None:
+            steps.append(("the alarms", alarms.stop))
+        steps += [(f"poller {poller.config.queue_url}", poller.stop) for poller in pollers]
+        steps += [("the functions' environments", self.invoker.close), ("the emulator", self.emulator.stop)]
+        for what, stop in steps:
+            try:
+                stop()
+            except Exception:
+                log.exception("stopping %s failed; stopping the rest", what)
 
     def __enter__(self) -> LocalCloud:
         return self.start()

@@ -77,10 +77,14 @@ class ServerThread:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        self._server.shutdown()
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop serving and close the socket; idempotent, and bounded: requests in progress run on
+        daemon threads, which nothing waits for."""
+        if self._thread.is_alive():
+            # shutdown() waits for serve_forever to return: only ever call it while it runs.
+            self._server.shutdown()
+            self._thread.join(timeout_s)
         self._server.server_close()
-        self._thread.join()
 
 
 class Emulator:

@@ -9,10 +9,8 @@ log and announce it with `intake ops announce`, as the runbook says; the owner g
 
 from __future__ import annotations
 
-import ast
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
@@ -28,24 +26,13 @@ from tests.e2e.test_ops import alarm_state, emails, ops, ops_mailbox
 pytestmark = pytest.mark.e2e
 
 
-def as_dict(document: dict[str, Any] | str) -> dict[str, Any]:
-    """A policy document as GetRolePolicy gives it: a dict on AWS; from moto, for a role CloudFormation
-    made, the Python repr of one (moto 5 answers str(dict) for those)."""
-    if isinstance(document, dict):
-        return document
-    try:
-        return dict(json.loads(document))
-    except json.JSONDecodeError:
-        return dict(ast.literal_eval(document))
-
-
 @pytest.fixture
 def api_role_without_publish(cloud: LocalCloud) -> Iterator[None]:
     """The API role's inline policy without its PublishFinished statement, restored afterwards."""
     assert cloud.deployment
     iam, role = cloud.client("iam"), cloud.deployment.resources["ApiFunctionRole"]
     documents = {
-        name: as_dict(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+        name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
         for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
     }
     ((name, document),) = [

@@ -24,6 +24,9 @@ module here adds one piece, faithful to the CloudFormation reference, on top of 
 - `nested_stack`: AWS::CloudFormation::Stack outputs (`Fn::GetAtt`/`Fn::Sub` on `Outputs.<name>`)
 - `include`: the AWS::Include transform in resource properties (moto only expands it in Mappings)
 - `no_builtin_esm`: moto never consumes SQS queues for event source mappings itself
+- `stack_reads`: reading a stack (DescribeStacks, ListStackResources) while it deploys creates
+  nothing, and lists no resource whose Condition is false
+- `iam_role_policies`: AWS::IAM::Role's `Policies` kept as JSON (GetRolePolicy answers JSON)
 - `logs`: AWS::Logs::LogGroup's `Fn::GetAtt Arn` with CloudFormation's trailing `:*`
 - `deletion_policy`: a stack deletion keeps `DeletionPolicy: RetainExceptOnCreate` resources, as Retain
 - `cloudfront_distribution`, `cloudfront_origin_access_control`, `cloudfront_public_key`,
@@ -45,7 +48,7 @@ import threading
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 
-from . import deletion_policy, include, logs, nested_stack, no_builtin_esm, s3_bucket_policy
+from . import deletion_policy, iam_role_policies, include, logs, nested_stack, no_builtin_esm, s3_bucket_policy, stack_reads
 from .apigateway import ApiGatewayAuthorizer
 from .apigateway_account import ApiGatewayAccount
 from .apigateway_rest import ApiGatewayDeployment, ApiGatewayRestApi, ApiGatewayStage
@@ -116,6 +119,8 @@ def install() -> None:
         no_builtin_esm.install()
         include.install()
         nested_stack.install()
+        stack_reads.install()
+        iam_role_policies.install()
         logs.install()
         deletion_policy.install()
         s3_bucket_policy.install_condition_aware_enforcement()
