@@ -195,3 +195,44 @@ def test_condition_operators(block, context, expected) -> None:
 def test_unknown_operator_is_refused() -> None:
     with pytest.raises(UnsupportedCondition):
         conditions_hold({"DateLessThan": {"aws:CurrentTime": "2020"}}, {"aws:CurrentTime": "2019"})
+
+
+@pytest.mark.parametrize(
+    ("block", "context", "expected"),
+    [
+        # ForAllValues with a negated operator: every request value must match none of the policy's.
+        ({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["secret"]}}, {"aws:TagKeys": ["a", "b"]}, True),
+        (
+            {"ForAllValues:StringNotEquals": {"aws:TagKeys": ["secret"]}},
+            {"aws:TagKeys": ["a", "secret"]},
+            False,
+        ),
+        ({"ForAllValues:StringNotLike": {"aws:TagKeys": ["s*"]}}, {"aws:TagKeys": ["sa", "sb"]}, False),
+        # ForAnyValue with a negated operator: one request value matching none of the policy's is enough.
+        (
+            {"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["secret"]}},
+            {"aws:TagKeys": ["secret", "a"]},
+            True,
+        ),
+        ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["secret"]}}, {"aws:TagKeys": ["secret"]}, False),
+        # A missing key or an empty set: ForAllValues holds (negated or not), ForAnyValue does not.
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}}, {}, True),
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}}, {"aws:TagKeys": []}, True),
+        ({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["a"]}}, {}, True),
+        ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, {}, False),
+        ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["a"]}}, {}, False),
+        # A missing key: negated operators true, positive ones false, ...IfExists true, Null per its value.
+        ({"StringNotLike": {"aws:SourceArn": "arn:*"}}, {}, True),
+        ({"ArnNotEquals": {"aws:SourceArn": "arn:aws:sns:r:1:a"}}, {}, True),
+        ({"NumericNotEquals": {"s3:max-keys": "10"}}, {}, True),
+        ({"Bool": {"aws:SecureTransport": "true"}}, {}, False),
+        ({"BoolIfExists": {"aws:SecureTransport": "false"}}, {}, True),
+        ({"StringNotEqualsIfExists": {"aws:SourceAccount": "1"}}, {"aws:SourceAccount": "1"}, False),
+        ({"Null": {"aws:TagKeys": "true"}}, {"aws:TagKeys": []}, True),
+        ({"Null": {"aws:SourceArn": "false"}}, {"aws:SourceArn": "x"}, True),
+        # Several values under a negated operator act as an AND.
+        ({"StringNotEquals": {"aws:SourceAccount": ["1", "2"]}}, {"aws:SourceAccount": "2"}, False),
+    ],
+)
+def test_set_qualifiers_and_missing_keys_follow_the_iam_reference(block, context, expected) -> None:
+    assert conditions_hold(block, context) is expected
