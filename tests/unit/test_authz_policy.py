@@ -236,3 +236,41 @@ def test_unknown_operator_is_refused() -> None:
 )
 def test_set_qualifiers_and_missing_keys_follow_the_iam_reference(block, context, expected) -> None:
     assert conditions_hold(block, context) is expected
+
+
+def test_an_identity_statement_without_resource_matches_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    no_resource = {"Sid": "Loose", "Effect": "Allow", "Action": "s3:GetObject"}
+    decision = evaluate(req("s3:GetObject", f"{BUCKET}/a"), [identity(no_resource)])
+    assert not decision and decision.reason == "no policy allows it"
+    assert "role/api:api:Loose has neither Resource nor NotResource" in caplog.text
+    # A Deny without Resource denies nothing either (IAM would not have stored it).
+    deny = {"Effect": "Deny", "Action": "s3:*"}
+    assert evaluate(req("s3:GetObject", f"{BUCKET}/uploads/a"), [identity(ALLOW_GET, deny)])
+
+
+NOT_ME = {"Sid": "OnlyAudit", "Effect": "Deny", "Action": "s3:*", "Resource": f"{BUCKET}/*"}
+ALLOW_ROLE = {
+    "Effect": "Allow",
+    "Principal": {"AWS": ROLE},
+    "Action": "s3:GetObject",
+    "Resource": f"{BUCKET}/*",
+}
+
+
+@pytest.mark.parametrize(
+    ("listed", "exempt"),
+    [
+        ([ROLE], False),  # the role alone: its sessions are still denied
+        ([ROLE, f"arn:aws:iam::{ACCOUNT}:root"], False),
+        ([SESSION, f"arn:aws:iam::{ACCOUNT}:root"], False),
+        ([SESSION, ROLE], False),
+        ([SESSION, ROLE, f"arn:aws:iam::{ACCOUNT}:root"], True),  # AWS's documented example
+        ([SESSION, ROLE, ACCOUNT], True),
+    ],
+)
+def test_not_principal_exempts_a_session_only_with_its_role_and_account(listed, exempt) -> None:
+    policy = resource({**NOT_ME, "NotPrincipal": {"AWS": listed}}, ALLOW_ROLE)
+    decision = evaluate(req("s3:GetObject", f"{BUCKET}/a"), [], policy)
+    assert bool(decision) is exempt
+    if not exempt:
+        assert decision.statement == "bucket policy:OnlyAudit"
