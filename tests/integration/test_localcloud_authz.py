@@ -469,3 +469,23 @@ def test_multipart_uploads_are_evaluated_action_by_action(emulator: Emulator) ->
         message = denied_action([s for s in everything if s is not without], call)
         assert message is not None and action in message, (call, action, message)
     assert denied_action([s for s in everything if s is not generate], "presigned part") is None
+
+
+def test_decrypt_without_a_key_id_is_evaluated_against_the_key_the_ciphertext_names(
+    emulator: Emulator,
+) -> None:
+    kms = client(emulator, "kms")
+    other = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/someone-else"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    closed = kms.create_key(Policy=json.dumps({"Statement": [other]}))["KeyMetadata"]["Arn"]
+    blob = kms.encrypt(KeyId=closed, Plaintext=b"secret")["CiphertextBlob"]
+    # The identity policy allows Decrypt on every key; the key policy neither names nor delegates.
+    _, creds = role(emulator, [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}])
+    with pytest.raises(ClientError) as denied:
+        client(emulator, "kms", creds).decrypt(CiphertextBlob=blob)
+    assert code(denied) == "AccessDeniedException"
+    assert closed in denied.value.response["Error"]["Message"]
