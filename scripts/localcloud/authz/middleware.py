@@ -5,9 +5,9 @@ signature (header, query string or POST form); ANONYMOUS for an unsigned S3 requ
 key is the administrator and passes untouched. Any other key gets the service's own "invalid token"
 error, and an unsigned request to an API that needs signing MissingAuthenticationToken, unless AWS
 serves it unsigned by design (public.py). Then it works out what the request asks (checks.py: per
-service), and evaluates the role's identity policies, the resource's policy and the KMS key policy (policy.py).
-A denial gets the service's own AccessDenied (errors.py) and is logged and counted (denials.py); what a
-role is allowed is recorded with its deciding statement (grants.py).
+service), and evaluates the role's identity policies, the resource's policy and the KMS key policy
+(policy.py). A denial gets the service's own AccessDenied (errors.py) and is logged and counted
+(denials.py); what a role is allowed is recorded with its deciding statement (grants.py).
 
 LOCALCLOUD_ENFORCE_IAM=0 turns enforcement off (denials are then neither answered nor counted).
 """
@@ -193,7 +193,7 @@ class Authorization:
 
 
 def _protocol(environ: Environ) -> str:
-    """ "json", "query" or "rest": how the request is framed (and so how its error must be)."""
+    """How the request is framed ("json", "query" or "rest"), and so what its error looks like."""
     if environ.get("HTTP_X_AMZ_TARGET"):
         return "json"
     content_type = str(environ.get("CONTENT_TYPE", ""))
