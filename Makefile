@@ -8,8 +8,8 @@ LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 # The dev tooling (localcloud, intake_build, demo, bench) is not installed: it runs from scripts/.
 RUN := PYTHONPATH=scripts $(PY)
-# The security scanner (checkov) has its own virtualenv and lock: it pins boto3 exactly, which the
-# dev environment must not inherit (requirements/scan.in says more).
+# The security scanners (checkov, parliament) have their own virtualenv and lock: checkov pins boto3
+# exactly, which the dev environment must not inherit (requirements/scan.in says more).
 SCAN_VENV := .venv-scan
 SCAN_LOCK := requirements/scan.txt
 SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell cat $(SCAN_LOCK) | cksum | cut -d' ' -f1)
@@ -71,7 +71,9 @@ chromium:
 		|| echo "warning: could not install chromium (apt-get as root); the browser tests will be skipped"
 
 # cfn-lint with the serverless rules, then checkov on the templates and on the OpenAPI document: every
-# finding left is fixed or skipped in the template with a reason (Metadata checkov / cfn-lint).
+# finding left is fixed or skipped in the template with a reason (Metadata checkov / cfn-lint). Then
+# parliament on every IAM policy of the templates, rendered to plain JSON (scripts/policy_lint; its
+# allowlist.json says why each finding left is right).
 lint: install $(SCAN_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -80,6 +82,7 @@ lint: install $(SCAN_STAMP)
 	$(VENV)/bin/cfn-lint -a cfn_lint_serverless.rules -- $(TEMPLATES)
 	$(SCAN_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix -f ,$(TEMPLATES))
 	$(SCAN_VENV)/bin/checkov --quiet --compact --skip-download --framework openapi -f $(OPENAPI)
+	PYTHONPATH=scripts $(SCAN_VENV)/bin/python -m policy_lint
 
 package: install ## build/: one zip per function and the layer, from the layer lock (ARGS="--architecture arm64")
 	$(RUN) -m intake_build package $(ARGS)

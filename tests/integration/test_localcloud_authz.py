@@ -469,3 +469,83 @@ def test_multipart_uploads_are_evaluated_action_by_action(emulator: Emulator) ->
         message = denied_action([s for s in everything if s is not without], call)
         assert message is not None and action in message, (call, action, message)
     assert denied_action([s for s in everything if s is not generate], "presigned part") is None
+
+
+def test_decrypt_without_a_key_id_is_evaluated_against_the_key_the_ciphertext_names(
+    emulator: Emulator,
+) -> None:
+    kms = client(emulator, "kms")
+    other = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/someone-else"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    closed = kms.create_key(Policy=json.dumps({"Statement": [other]}))["KeyMetadata"]["Arn"]
+    blob = kms.encrypt(KeyId=closed, Plaintext=b"secret")["CiphertextBlob"]
+    # The identity policy allows Decrypt on every key; the key policy neither names nor delegates.
+    _, creds = role(emulator, [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}])
+    with pytest.raises(ClientError) as denied:
+        client(emulator, "kms", creds).decrypt(CiphertextBlob=blob)
+    assert code(denied) == "AccessDeniedException"
+    assert closed in denied.value.response["Error"]["Message"]
+
+
+def test_a_key_sts_did_not_issue_gets_each_services_invalid_token_error(emulator: Emulator) -> None:
+    bucket = f"k-{uuid.uuid4().hex[:8]}"
+    client(emulator, "s3").create_bucket(Bucket=bucket)
+    stranger = {"AWS_ACCESS_KEY_ID": "AKIANOTISSUEDBYSTS00", "AWS_SECRET_ACCESS_KEY": "x"}
+    calls = {
+        "InvalidAccessKeyId": lambda: client(emulator, "s3", stranger).list_objects_v2(Bucket=bucket),
+        "UnrecognizedClientException": lambda: client(emulator, "dynamodb", stranger).list_tables(),
+        "InvalidClientTokenId": lambda: client(emulator, "sts", stranger).get_caller_identity(),
+    }
+    for expected, call in calls.items():
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert code(refused) == expected
+    with pytest.raises(ClientError) as refused:
+        client(emulator, "sqs", stranger).list_queues()
+    assert code(refused) == "InvalidClientTokenId"
+    with pytest.raises(ClientError) as refused:
+        client(emulator, "kms", stranger).list_keys()
+    assert code(refused) == "UnrecognizedClientException"
+    # The local test key is the administrator.
+    assert client(emulator, "sts").get_caller_identity()["Account"] == ACCOUNT
+
+
+def test_unsigned_requests_need_a_signature_unless_aws_serves_them_unsigned(emulator: Emulator) -> None:
+    from botocore import UNSIGNED
+
+    unsigned = Config(signature_version=UNSIGNED, retries={"max_attempts": 1})
+
+    def anonymous(service: str) -> Any:
+        make: Any = boto3.client
+        return make(service, endpoint_url=emulator.endpoint, region_name=REGION, config=unsigned)
+
+    with pytest.raises(ClientError) as refused:
+        anonymous("dynamodb").list_tables()
+    assert code(refused) == "MissingAuthenticationTokenException"
+    with pytest.raises(ClientError) as refused:
+        anonymous("sns").list_topics()
+    assert code(refused) == "MissingAuthenticationToken"
+    with pytest.raises(ClientError) as refused:
+        anonymous("cognito-idp").list_user_pools(MaxResults=1)
+    assert code(refused) == "MissingAuthenticationTokenException"
+    # Cognito's sign-in, and the JWKS, are unsigned by design.
+    idp = client(emulator, "cognito-idp")
+    pool = idp.create_user_pool(PoolName=f"p-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+    app = idp.create_user_pool_client(
+        UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
+    )
+    client_id = app["UserPoolClient"]["ClientId"]
+    anonymous("cognito-idp").sign_up(ClientId=client_id, Username="a@example.com", Password="Passw0rd!x")
+    with pytest.raises(ClientError) as refused:  # Cognito's own answer, not the local cloud's
+        anonymous("cognito-idp").initiate_auth(
+            ClientId=client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "a@example.com", "PASSWORD": "wrong"},
+        )
+    assert code(refused) in ("NotAuthorizedException", "UserNotConfirmedException")
+    jwks = requests.get(f"{emulator.endpoint}/{pool}/.well-known/jwks.json", timeout=10)
+    assert jwks.status_code == 200 and "keys" in jwks.json()

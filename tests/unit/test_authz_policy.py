@@ -195,3 +195,82 @@ def test_condition_operators(block, context, expected) -> None:
 def test_unknown_operator_is_refused() -> None:
     with pytest.raises(UnsupportedCondition):
         conditions_hold({"DateLessThan": {"aws:CurrentTime": "2020"}}, {"aws:CurrentTime": "2019"})
+
+
+@pytest.mark.parametrize(
+    ("block", "context", "expected"),
+    [
+        # ForAllValues with a negated operator: every request value must match none of the policy's.
+        ({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["secret"]}}, {"aws:TagKeys": ["a", "b"]}, True),
+        (
+            {"ForAllValues:StringNotEquals": {"aws:TagKeys": ["secret"]}},
+            {"aws:TagKeys": ["a", "secret"]},
+            False,
+        ),
+        ({"ForAllValues:StringNotLike": {"aws:TagKeys": ["s*"]}}, {"aws:TagKeys": ["sa", "sb"]}, False),
+        # ForAnyValue with a negated operator: one request value matching none of the policy's is enough.
+        (
+            {"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["secret"]}},
+            {"aws:TagKeys": ["secret", "a"]},
+            True,
+        ),
+        ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["secret"]}}, {"aws:TagKeys": ["secret"]}, False),
+        # A missing key or an empty set: ForAllValues holds (negated or not), ForAnyValue does not.
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}}, {}, True),
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}}, {"aws:TagKeys": []}, True),
+        ({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["a"]}}, {}, True),
+        ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, {}, False),
+        ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["a"]}}, {}, False),
+        # A missing key: negated operators true, positive ones false, ...IfExists true, Null per its value.
+        ({"StringNotLike": {"aws:SourceArn": "arn:*"}}, {}, True),
+        ({"ArnNotEquals": {"aws:SourceArn": "arn:aws:sns:r:1:a"}}, {}, True),
+        ({"NumericNotEquals": {"s3:max-keys": "10"}}, {}, True),
+        ({"Bool": {"aws:SecureTransport": "true"}}, {}, False),
+        ({"BoolIfExists": {"aws:SecureTransport": "false"}}, {}, True),
+        ({"StringNotEqualsIfExists": {"aws:SourceAccount": "1"}}, {"aws:SourceAccount": "1"}, False),
+        ({"Null": {"aws:TagKeys": "true"}}, {"aws:TagKeys": []}, True),
+        ({"Null": {"aws:SourceArn": "false"}}, {"aws:SourceArn": "x"}, True),
+        # Several values under a negated operator act as an AND.
+        ({"StringNotEquals": {"aws:SourceAccount": ["1", "2"]}}, {"aws:SourceAccount": "2"}, False),
+    ],
+)
+def test_set_qualifiers_and_missing_keys_follow_the_iam_reference(block, context, expected) -> None:
+    assert conditions_hold(block, context) is expected
+
+
+def test_an_identity_statement_without_resource_matches_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    no_resource = {"Sid": "Loose", "Effect": "Allow", "Action": "s3:GetObject"}
+    decision = evaluate(req("s3:GetObject", f"{BUCKET}/a"), [identity(no_resource)])
+    assert not decision and decision.reason == "no policy allows it"
+    assert "role/api:api:Loose has neither Resource nor NotResource" in caplog.text
+    # A Deny without Resource denies nothing either (IAM would not have stored it).
+    deny = {"Effect": "Deny", "Action": "s3:*"}
+    assert evaluate(req("s3:GetObject", f"{BUCKET}/uploads/a"), [identity(ALLOW_GET, deny)])
+
+
+NOT_ME = {"Sid": "OnlyAudit", "Effect": "Deny", "Action": "s3:*", "Resource": f"{BUCKET}/*"}
+ALLOW_ROLE = {
+    "Effect": "Allow",
+    "Principal": {"AWS": ROLE},
+    "Action": "s3:GetObject",
+    "Resource": f"{BUCKET}/*",
+}
+
+
+@pytest.mark.parametrize(
+    ("listed", "exempt"),
+    [
+        ([ROLE], False),  # the role alone: its sessions are still denied
+        ([ROLE, f"arn:aws:iam::{ACCOUNT}:root"], False),
+        ([SESSION, f"arn:aws:iam::{ACCOUNT}:root"], False),
+        ([SESSION, ROLE], False),
+        ([SESSION, ROLE, f"arn:aws:iam::{ACCOUNT}:root"], True),  # AWS's documented example
+        ([SESSION, ROLE, ACCOUNT], True),
+    ],
+)
+def test_not_principal_exempts_a_session_only_with_its_role_and_account(listed, exempt) -> None:
+    policy = resource({**NOT_ME, "NotPrincipal": {"AWS": listed}}, ALLOW_ROLE)
+    decision = evaluate(req("s3:GetObject", f"{BUCKET}/a"), [], policy)
+    assert bool(decision) is exempt
+    if not exempt:
+        assert decision.statement == "bucket policy:OnlyAudit"

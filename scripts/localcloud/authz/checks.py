@@ -30,7 +30,8 @@ class Check:
 
 def base_context(caller: Caller) -> dict[str, Any]:
     # The local cloud is served over plain HTTP; it stands for AWS's HTTPS endpoints, so every request
-    # counts as TLS (aws:SecureTransport true): a DenyInsecureTransport statement never fires locally.
+    # counts as TLS (aws:SecureTransport true): a DenyInsecureTransport statement never fires locally,
+    # and tests/unit/test_template_tls.py checks the shape of each one statically instead.
     return {
         "aws:SecureTransport": True,
         "aws:PrincipalArn": caller.principal,

@@ -4,7 +4,8 @@ ForAnyValue:/ForAllValues: set qualifiers.
 
 A condition block is an AND of its operators, an operator an AND of its keys, and a key an OR of its
 values. Context keys are case-insensitive (``aws:SourceArn`` == ``aws:sourcearn``); a key missing from
-the request makes a positive operator false, a negated one true, and any ...IfExists operator true.
+the request makes a positive operator false, a negated one true, and any ...IfExists operator true;
+ForAllValues holds on a missing key or an empty set, ForAnyValue never does.
 """
 
 from __future__ import annotations
@@ -100,9 +101,14 @@ def _null(patterns: list[str], present: list[str] | None) -> bool:
     return any((p.lower() == "true") == absent for p in patterns)
 
 
+def _empty(present: list[str] | None) -> bool:
+    # IAM's "null data set": no key, an empty list, or an empty string.
+    return present is None or all(v == "" for v in present)
+
+
 def _key_matches(operator: str, patterns: list[str], present: list[str] | None) -> bool:
     qualifier, _, base = operator.rpartition(":")
-    base = base.lower()
+    qualifier, base = qualifier.lower(), base.lower()
     if_exists = base.endswith("ifexists")
     if if_exists:
         base = base[: -len("ifexists")]
@@ -112,21 +118,25 @@ def _key_matches(operator: str, patterns: list[str], present: list[str] | None) 
     compare = _COMPARE.get(_NEGATED.get(base, base))
     if compare is None:
         raise UnsupportedCondition(f"condition operator {operator!r} is not supported")
-    if present is None:
-        return if_exists or negated
-    matches: Callable[[str], bool] = lambda v: any(compare(p, v) for p in patterns)  # noqa: E731
-    qualifier = qualifier.lower()
+    if qualifier not in ("", "forallvalues", "foranyvalue"):
+        raise UnsupportedCondition(f"set qualifier of {operator!r} is not supported")
+
+    # A negated operator holds for one request value when that value matches none of the policy's
+    # values (so several policy values act as an AND, as the IAM reference says).
+    def holds(value: str) -> bool:
+        matched = any(compare(p, value) for p in patterns)
+        return not matched if negated else matched
+
     if qualifier == "forallvalues":
-        result = all(matches(v) for v in present)
-        return not result if negated else result
-    if negated:
-        # A negated operator on a single value is true when no pattern matches (ForAnyValue: some value).
-        return (
-            any(not matches(v) for v in present)
-            if qualifier == "foranyvalue"
-            else not any(map(matches, present))
-        )
-    return any(matches(v) for v in present)
+        # True when every request value holds, and also for a missing key or an empty data set.
+        return _empty(present) or all(holds(v) for v in present or [])
+    if qualifier == "foranyvalue":
+        # True when at least one request value holds; false for a missing key, negated or not.
+        return present is not None and any(holds(v) for v in present)
+    if present is None:
+        # A missing key: a positive operator is false, a negated one true, ...IfExists true.
+        return if_exists or negated
+    return all(holds(v) for v in present) if negated else any(holds(v) for v in present)
 
 
 def conditions_hold(block: Mapping[str, Mapping[str, Any]] | None, context: Context) -> bool:

@@ -8,6 +8,7 @@ import uuid
 from xml.sax.saxutils import escape
 
 from ..s3_presign.errors import S3Error
+from ..s3_presign.sigv4 import unknown_access_key
 
 Response = tuple[str, list[tuple[str, str]], bytes]
 
@@ -73,3 +74,38 @@ def denied(service: str, text: str, *, head: bool = False) -> Response:
     if service == "kms":
         return _json("400 Bad Request", "AccessDeniedException", text, "application/x-amz-json-1.1", [])
     return _json("400 Bad Request", "AccessDeniedException", text, "application/x-amz-json-1.1", [])
+
+
+INVALID_TOKEN = "The security token included in the request is invalid."
+MISSING_TOKEN = "Request is missing Authentication Token"
+
+
+def unrecognized(service: str, protocol: str, access_key_id: str, *, head: bool = False) -> Response:
+    """The answer to a request signed with an access key the account does not know: S3's
+    InvalidAccessKeyId, a query API's InvalidClientTokenId, a JSON or REST API's
+    UnrecognizedClientException."""
+    if service == "s3":
+        return unknown_access_key(access_key_id).response(head=head)
+    if protocol == "query":
+        return _query_xml("https://iam.amazonaws.com/doc/2010-05-08/", "InvalidClientTokenId", INVALID_TOKEN)
+    if service == "sqs":  # SQS's JSON protocol keeps its query error code
+        extra = [("x-amzn-query-error", "InvalidClientTokenId;Sender")]
+        return _json(
+            "403 Forbidden", "InvalidClientTokenId", INVALID_TOKEN, "application/x-amz-json-1.0", extra
+        )
+    status = "400 Bad Request" if protocol == "json" else "403 Forbidden"
+    extra = [("x-amzn-ErrorType", "UnrecognizedClientException")]
+    return _json(status, "UnrecognizedClientException", INVALID_TOKEN, "application/x-amz-json-1.1", extra)
+
+
+def unauthenticated(protocol: str) -> Response:
+    """The answer to an unsigned request to an API that needs signing."""
+    if protocol == "query":
+        return _query_xml(
+            "https://iam.amazonaws.com/doc/2010-05-08/", "MissingAuthenticationToken", MISSING_TOKEN
+        )
+    status = "400 Bad Request" if protocol == "json" else "403 Forbidden"
+    extra = [("x-amzn-ErrorType", "MissingAuthenticationTokenException")]
+    return _json(
+        status, "MissingAuthenticationTokenException", MISSING_TOKEN, "application/x-amz-json-1.1", extra
+    )

@@ -2,8 +2,9 @@
 
 Lambda gives every execution environment credentials for the function's role; the local runtime asks
 the emulator's STS for them (:func:`role_credentials`). The emulator then resolves the access key of a
-request back to that role (:func:`caller`), as IAM does. Any other key (``test``, the developer's own)
-is the local administrator: it resolves to None and is not evaluated.
+request back to that role (:func:`caller`), as IAM does. The local test key (``test``, and the key
+in the local cloud's own environment, which it hands to the processes it starts) is the local
+administrator (:func:`is_local_administrator`) and is not evaluated; any other key is unknown.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ class Caller:
     @property
     def role_name(self) -> str:
         return self.role_arn.rsplit("/", 1)[-1]
+
+
+def is_local_administrator(access_key_id: str) -> bool:
+    """Whether the key is one of the local cloud's own (the developer's local test credentials)."""
+    from ..s3_presign.middleware import local_secrets
+
+    return bool(access_key_id) and local_secrets(access_key_id) is not None
 
 
 def caller(access_key_id: str) -> Caller | None:

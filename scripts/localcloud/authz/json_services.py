@@ -77,6 +77,9 @@ def sqs(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
 
 def kms(operation: str, body: dict[str, Any], caller: Caller) -> list[Check]:
     key_id = body.get("KeyId")
+    if not key_id and operation == "Decrypt" and body.get("CiphertextBlob"):
+        # A symmetric ciphertext names its key: KMS evaluates that key's policy without a KeyId.
+        key_id = resources.ciphertext_key(str(body["CiphertextBlob"]))
     if not key_id:
         return [Check(f"kms:{operation}", "*", base_context(caller))]
     region = str(key_id).split(":")[3] if str(key_id).startswith("arn:") else caller.region

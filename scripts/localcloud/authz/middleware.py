@@ -1,11 +1,13 @@
 """Authorization: the local cloud's IAM, as a WSGI middleware in front of the emulator.
 
-For each request it works out who asks (an assumed-role session from the access key of its SigV4
-signature, header or query string; ANONYMOUS for an unsigned S3 request; anyone else — the local
-test key — is the administrator and passes untouched), what it asks (checks.py: per service), and
-evaluates the role's identity policies, the resource's policy and the KMS key policy (policy.py).
-A denial gets the service's own AccessDenied (errors.py) and is logged and counted (denials.py); what a
-role is allowed is recorded with its deciding statement (grants.py).
+For each request it works out who asks: an assumed-role session from the access key of its SigV4
+signature (header, query string or POST form); ANONYMOUS for an unsigned S3 request; the local test
+key is the administrator and passes untouched. Any other key gets the service's own "invalid token"
+error, and an unsigned request to an API that needs signing MissingAuthenticationToken, unless AWS
+serves it unsigned by design (public.py). Then it works out what the request asks (checks.py: per
+service), and evaluates the role's identity policies, the resource's policy and the KMS key policy
+(policy.py). A denial gets the service's own AccessDenied (errors.py) and is logged and counted
+(denials.py); what a role is allowed is recorded with its deciding statement (grants.py).
 
 LOCALCLOUD_ENFORCE_IAM=0 turns enforcement off (denials are then neither answered nor counted).
 """
@@ -16,15 +18,16 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from werkzeug.wsgi import get_input_stream
 
-from . import deliveries, identity, json_services, query_services, resources, s3
+from . import deliveries, identity, json_services, public, query_services, resources, s3
 from .checks import Caller, Check
 from .denials import DENIALS, Denials
-from .errors import denied, message
+from .errors import Response, denied, message, unauthenticated, unrecognized
 from .grants import ALLOWED, AllowedRequests
 from .policy import ANONYMOUS, Policy, Request, evaluate
 
@@ -109,6 +112,13 @@ def request_checks(environ: Environ, service: str, caller: Caller) -> list[Check
     return []  # REST APIs of other services (Lambda, API Gateway, ...): not evaluated
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """The service's own answer to a request it cannot authenticate."""
+
+    response: Response
+
+
 class Authorization:
     """WSGI middleware: ``Authorization(moto_app)``; the lookups can be replaced in tests."""
 
@@ -120,10 +130,11 @@ class Authorization:
         denials: Denials = DENIALS,
         allowed: AllowedRequests = ALLOWED,
         resolve: Callable[[str], identity.Caller | None] = identity.caller,
+        administrator: Callable[[str], bool] = identity.is_local_administrator,
         policies: Callable[[str, str], list[Policy]] = resources.role_policies,
     ) -> None:
         self.app, self.denials, self.resolve, self.policies = app, denials, resolve, policies
-        self.allowed = allowed
+        self.allowed, self.administrator = allowed, administrator
         self.enforce = enforcing_from_env() if enforce is None else enforce
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -140,6 +151,8 @@ class Authorization:
         asked = self._caller(environ)
         if asked is None:
             return self.app(environ, start_response)  # the local administrator, or not evaluated
+        if isinstance(asked, Refusal):
+            return _refuse(environ, start_response, asked.response)  # not authenticated
         caller, service, identity_policies = asked
         allowed = []
         for check in request_checks(environ, service, caller):
@@ -152,26 +165,68 @@ class Authorization:
                     caller.principal, check.action, check.resource, decision.statement, decision.reason
                 )
                 text = message(caller.principal, check.action, check.resource, decision.reason)
-                status, headers, body = denied(service, text, head=environ.get("REQUEST_METHOD") == "HEAD")
-                _drain(environ)
-                start_response(status, headers)
-                return [body]
+                head = environ.get("REQUEST_METHOD") == "HEAD"
+                return _refuse(environ, start_response, denied(service, text, head=head))
         for entry in allowed:  # the request went through: every grant it used was needed
             self.allowed.record(*entry)
         return self.app(environ, start_response)
 
-    def _caller(self, environ: Environ) -> tuple[Caller, str, list[Policy]] | None:
+    def _caller(self, environ: Environ) -> tuple[Caller, str, list[Policy]] | Refusal | None:
+        """Who asks (with the service and the caller's identity policies); None for the local
+        administrator and for what is served unsigned by design; the service's own error for an
+        unknown access key or a request that should have been signed."""
         signed = signer(environ)
         if signed is None:
-            if not is_anonymous_s3(environ):
-                return None
-            return Caller(ANONYMOUS, identity.DEFAULT_ACCOUNT, "us-east-1"), "s3", []
+            if is_anonymous_s3(environ):
+                return Caller(ANONYMOUS, identity.DEFAULT_ACCOUNT, "us-east-1"), "s3", []
+            refused = _unsigned(environ)
+            return None if refused is None else Refusal(refused)
         access_key_id, region, service = signed
+        if self.administrator(access_key_id):
+            return None
         session = self.resolve(access_key_id)
         if session is None:
-            return None
+            head = environ.get("REQUEST_METHOD") == "HEAD"
+            return Refusal(unrecognized(service, _protocol(environ), access_key_id, head=head))
         caller = Caller(session.session_arn, session.account, region)
         return caller, service, self.policies(session.account, session.role_name)
+
+
+def _protocol(environ: Environ) -> str:
+    """How the request is framed ("json", "query" or "rest"), and so what its error looks like."""
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        return "json"
+    content_type = str(environ.get("CONTENT_TYPE", ""))
+    if content_type.startswith("application/x-www-form-urlencoded") or "Action=" in str(
+        environ.get("QUERY_STRING", "")
+    ):
+        return "query"
+    return "rest"
+
+
+def _unsigned(environ: Environ) -> Response | None:
+    """None when AWS serves this unsigned request (CORS preflights, the local cloud's own paths, the
+    JWKS, and the operations public.py lists); MissingAuthenticationToken otherwise."""
+    path = str(environ.get("PATH_INFO", ""))
+    if environ.get("REQUEST_METHOD") == "OPTIONS" or path.startswith(_NOT_S3) or "/.well-known/" in path:
+        return None
+    protocol = _protocol(environ)
+    if protocol == "json":
+        if public.unsigned_target(str(environ["HTTP_X_AMZ_TARGET"])):
+            return None
+        return unauthenticated(protocol)
+    if protocol == "query":
+        form = dict(parse_qsl(str(environ.get("QUERY_STRING", ""))))
+        form.update(parse_qsl(_read_body(environ).decode("utf-8", "replace")))
+        return None if public.unsigned_action(form.get("Action", "")) else unauthenticated(protocol)
+    return None  # "/" and REST paths is_anonymous_s3 leaves: served as before
+
+
+def _refuse(environ: Environ, start_response: StartResponse, response: Response) -> list[bytes]:
+    status, headers, body = response
+    _drain(environ)
+    start_response(status, headers)
+    return [body]
 
 
 def _serve_json(start_response: StartResponse, document: dict[str, Any]) -> list[bytes]:

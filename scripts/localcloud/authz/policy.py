@@ -11,6 +11,10 @@ The order AWS documents ("Policy evaluation logic", same account):
    statement that names the account only delegates to IAM: it grants nothing on its own.
 Without an Allow the request is implicitly denied.
 
+An identity policy statement without Resource or NotResource matches nothing (and is logged): IAM
+refuses to store one. NotPrincipal exempts a role's session only when it lists the session, its role
+and its account, as the IAM reference asks.
+
 Principals: a role's session (``arn:aws:sts::<acct>:assumed-role/<role>/<session>``, matched by the
 role's ARN as IAM does), a service principal (``s3.amazonaws.com``) for service deliveries, or
 ``ANONYMOUS`` for unsigned requests, which only a ``"*"`` principal matches.
@@ -19,6 +23,7 @@ role's ARN as IAM does), a service principal (``s3.amazonaws.com``) for service 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,6 +31,7 @@ from typing import Any, Literal
 from .conditions import Context, any_glob, conditions_hold
 
 ANONYMOUS = "anonymous"
+LOG = logging.getLogger(__name__)
 Effect = Literal["Allow", "Deny"]
 
 
@@ -102,8 +108,23 @@ PrincipalMatch = Literal["none", "direct", "account"]
 def _principal_match(statement: Mapping[str, Any], request: Request) -> PrincipalMatch:
     """How a resource-policy statement names the caller: directly, through its account, or not."""
     if "NotPrincipal" in statement:
-        return "none" if _principal_in(statement["NotPrincipal"], request) != "none" else "direct"
+        return "none" if _exempted(statement["NotPrincipal"], request) else "direct"
     return _principal_in(statement.get("Principal"), request)
+
+
+def _exempted(not_principal: Any, request: Request) -> bool:
+    """Whether NotPrincipal leaves the caller out. AWS may evaluate a role's session as the account,
+    then the role, then the session, so each of them must be listed (no wildcards for sessions)."""
+    if not isinstance(not_principal, Mapping):
+        return False
+    if request.principal in _list(not_principal.get("Service")):
+        return True
+    aws = _list(not_principal.get("AWS"))
+    if request.principal == ANONYMOUS or "." in request.principal.split(":")[0]:
+        return False
+    chain = {request.principal, role_arn(request.principal)}
+    account = {f"arn:aws:iam::{request.account}:root", request.account}
+    return chain <= set(aws) and bool(account & set(aws))
 
 
 def _principal_in(principal: Any, request: Request) -> PrincipalMatch:
@@ -126,6 +147,18 @@ def _principal_in(principal: Any, request: Request) -> PrincipalMatch:
     return "none"
 
 
+_WARNED: set[str] = set()
+
+
+def _warn_once(statement: str) -> None:
+    if statement not in _WARNED:
+        _WARNED.add(statement)
+        LOG.warning(
+            "%s has neither Resource nor NotResource: IAM refuses such a policy, so it grants nothing here",
+            statement,
+        )
+
+
 @dataclass
 class _Found:
     deny: str = ""
@@ -139,6 +172,10 @@ def _scan(policies: Iterable[Policy], request: Request, *, resource_policy: bool
         for index, statement in enumerate(policy.statements()):
             match: PrincipalMatch = _principal_match(statement, request) if resource_policy else "direct"
             if match == "none":
+                continue
+            if not resource_policy and "Resource" not in statement and "NotResource" not in statement:
+                # IAM refuses such an identity policy (MalformedPolicyDocument): it grants nothing.
+                _warn_once(_statement_id(policy, index, statement))
                 continue
             if not (
                 _action_matches(statement, request.action) and _resource_matches(statement, request.resource)

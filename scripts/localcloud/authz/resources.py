@@ -148,6 +148,26 @@ def parameter_key(account: str, region: str, name: str) -> str | None:
     return None
 
 
+def ciphertext_key(blob: str) -> str | None:
+    """The key id a symmetric ciphertext (base64, as a JSON request carries it) names, if any: KMS
+    finds the key from the ciphertext itself, so Decrypt needs no KeyId."""
+    import base64
+    import binascii
+
+    from moto.kms.utils import KEY_ID_LEN, _deserialize_ciphertext_blob
+
+    try:
+        raw = base64.b64decode(blob, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) < KEY_ID_LEN:
+        return None
+    with _missing():
+        found = _deserialize_ciphertext_blob(raw).key_id
+        return found.decode("ascii") if isinstance(found, bytes) else str(found)
+    return None
+
+
 def key(account: str, region: str, key_id: str) -> tuple[str, Policy | None]:
     """(the key's ARN, its key policy) for any key id, ARN or alias; the given id if unknown."""
     from moto.kms.models import kms_backends
