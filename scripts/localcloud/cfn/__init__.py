@@ -48,7 +48,16 @@ import threading
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 
-from . import deletion_policy, iam_role_policies, include, logs, nested_stack, no_builtin_esm, s3_bucket_policy, stack_reads
+from . import (
+    deletion_policy,
+    iam_role_policies,
+    include,
+    logs,
+    nested_stack,
+    no_builtin_esm,
+    s3_bucket_policy,
+    stack_reads,
+)
 from .apigateway import ApiGatewayAuthorizer
 from .apigateway_account import ApiGatewayAccount
 from .apigateway_rest import ApiGatewayDeployment, ApiGatewayRestApi, ApiGatewayStage
