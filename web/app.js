@@ -875,7 +875,7 @@ class Page {
       this.handle(error);
     } finally {
       button.disabled = false;
-      $("#empty").hidden = this.cards.size > 0;
+      this.showEmptyIfNoCards();
     }
   }
 
@@ -890,6 +890,11 @@ class Page {
   }
 
   // --- cards ---
+
+  showEmptyIfNoCards() {
+    // Counts the cards on the page, not this.cards: a new upload's card shows before its id is known.
+    $("#empty").hidden = $("#uploads").childElementCount > 0;
+  }
 
   newCard(filename, uploadId = null) {
     const card = $("#upload-card").content.firstElementChild.cloneNode(true);
@@ -1195,7 +1200,7 @@ class Page {
     this.polls.delete(uploadId);
     this.cards.delete(uploadId);
     card.remove();
-    $("#empty").hidden = this.cards.size > 0;
+    this.showEmptyIfNoCards();
     announce(`${filename} deleted.`);
   }
 }

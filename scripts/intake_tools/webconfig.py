@@ -48,7 +48,12 @@ def parse_config_js(text: str) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str) and v}
 
 
-PAGE_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
+PAGE_FILES = {
+    "index.html": "text/html",
+    "app.js": "text/javascript",
+    "style.css": "text/css",
+    "favicon.svg": "image/svg+xml",
+}
 
 
 def publish_page(s3: Any, bucket: str, root: Path, config: Mapping[str, str]) -> None:
@@ -57,5 +62,7 @@ def publish_page(s3: Any, bucket: str, root: Path, config: Mapping[str, str]) ->
     files = {name: (root / name).read_bytes() for name in PAGE_FILES}
     files["config.js"] = config_js(config).encode()
     for name, body in files.items():
-        content_type = PAGE_FILES.get(name, "text/javascript") + "; charset=utf-8"
+        content_type = PAGE_FILES.get(name, "text/javascript")
+        if content_type.startswith("text/"):
+            content_type += "; charset=utf-8"
         s3.put_object(Bucket=bucket, Key=name, Body=body, ContentType=content_type, CacheControl="no-cache")

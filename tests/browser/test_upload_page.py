@@ -151,3 +151,48 @@ def test_list_paginates(cloud: LocalCloud, page: Any) -> None:
     card(page, names[0]).wait_for()
     assert page.locator("li.upload .name").all_inner_texts() == names[::-1]
     assert load_more.is_hidden()
+
+
+def test_a_listing_that_ends_after_an_upload_starts_does_not_say_no_uploads(
+    cloud: LocalCloud, page: Any
+) -> None:
+    # The first listing is held back until the new upload's card is on the page, then answers empty.
+    held: list[Any] = []
+
+    def is_listing(url: str) -> bool:
+        path = url.split("?")[0]
+        return path.startswith(cloud.api_url) and path.endswith("/uploads")
+
+    page.route(
+        lambda url: is_listing(url),
+        lambda route: held.append(route) if route.request.method == "GET" else route.continue_(),
+    )
+    email = new_user(cloud)
+    sign_in_on_page(page, cloud, email)
+    page.locator("#account-email", has_text=email).wait_for()
+    for _ in range(300):  # Playwright calls route handlers only while the page is waited on
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the page listed the uploads after sign-in"
+
+    page.locator("#file-input").set_input_files(
+        [{"name": "early.jpg", "mimeType": "image/jpeg", "buffer": images.jpeg(64, 48)}]
+    )
+    card(page, "early.jpg").wait_for()
+    held.pop().fulfill(status=200, content_type="application/json", body='{"items": [], "next_cursor": null}')
+    page.unroute(lambda url: is_listing(url))
+
+    card(page, "early.jpg", "ready").wait_for(timeout=PIPELINE_TIMEOUT_MS)
+    assert page.locator("#empty").is_hidden()
+
+
+def test_the_page_icon_is_served_by_the_distribution(cloud: LocalCloud, page: Any) -> None:
+    # A browser asks for the page's icon; one the bucket lacks is a 403 from CloudFront (and a denied
+    # s3:ListBucket for the origin), so the page names one it ships.
+    page.goto(cloud.cdn_url)
+    href = page.locator('link[rel="icon"]').get_attribute("href")
+    assert href and not href.startswith("data:")
+    answer = page.request.get(f"{cloud.cdn_url}/{href}")
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "image/svg+xml"
