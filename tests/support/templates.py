@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,16 @@ def _resolve_outputs(node: Any, outputs: dict[tuple[str, str], Any]) -> Any:
         text = _SUB_VARIABLE.sub(replace, text)
         return {"Fn::Sub": text if isinstance(sub, str) else [text, _resolve_outputs(sub[1], outputs)]}
     return {key: _resolve_outputs(value, outputs) for key, value in node.items()}
+
+
+def set_at(path: list[Any], value: Any) -> Callable[[Template], None]:
+    """A mutation of a template (for the tests that break one on purpose): the node at `path` set to
+    `value`."""
+
+    def mutate(t: Template) -> None:
+        node: Any = t
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return mutate

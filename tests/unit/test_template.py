@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 
-from tests.support.templates import effective_template, load
+from tests.support.templates import effective_template, load, set_at
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "infra" / "cloudformation" / "intake.yaml"
@@ -753,16 +753,6 @@ def _drop(path: list[str]) -> Callable[[Template], None]:
     return mutate
 
 
-def _set(path: list[Any], value: Any) -> Callable[[Template], None]:
-    def mutate(t: Template) -> None:
-        node: Any = t
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = value
-
-    return mutate
-
-
 def _add_statement(role: str, statement: dict[str, Any]) -> Callable[[Template], None]:
     def mutate(t: Template) -> None:
         props(t, role)["Policies"][0]["PolicyDocument"]["Statement"].append(statement)
@@ -815,15 +805,19 @@ R = "Resources"
 P = "Properties"
 MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     ("no redrive", "queues", _drop([R, "ValidateQueue", P, "RedrivePolicy"])),
-    ("low maxReceiveCount", "queues", _set([R, "IndexQueue", P, "RedrivePolicy", "maxReceiveCount"], 3)),
-    ("MaxReceiveCount MinValue", "queues", _set(["Parameters", "MaxReceiveCount", "MinValue"], 1)),
-    ("short DLQ retention", "queues", _set([R, "NotifyDLQ", P, "MessageRetentionPeriod"], 345600)),
-    ("short visibility", "visibility_timeout", _set(["Parameters", "QueueVisibilityTimeout", "Default"], 60)),
-    ("long timeout", "visibility_timeout", _set([R, "ThumbnailFunction", P, "Timeout"], 120)),
+    ("low maxReceiveCount", "queues", set_at([R, "IndexQueue", P, "RedrivePolicy", "maxReceiveCount"], 3)),
+    ("MaxReceiveCount MinValue", "queues", set_at(["Parameters", "MaxReceiveCount", "MinValue"], 1)),
+    ("short DLQ retention", "queues", set_at([R, "NotifyDLQ", P, "MessageRetentionPeriod"], 345600)),
+    (
+        "short visibility",
+        "visibility_timeout",
+        set_at(["Parameters", "QueueVisibilityTimeout", "Default"], 60),
+    ),
+    ("long timeout", "visibility_timeout", set_at([R, "ThumbnailFunction", P, "Timeout"], 120)),
     (
         "no batch item failures",
         "event_source_mappings",
-        _set([R, "IndexEventSourceMapping", P, "FunctionResponseTypes"], []),
+        set_at([R, "IndexEventSourceMapping", P, "FunctionResponseTypes"], []),
     ),
     (
         "no notify concurrency",
@@ -834,7 +828,7 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "queue policy wrong topic",
         "queue_policies",
-        _set(
+        set_at(
             [
                 R,
                 "NotifyQueuePolicy",
@@ -854,19 +848,19 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "source arn drift",
         "topic_policies",
-        _set([R, "UploadBucket", P, "BucketName"], {"Fn::Sub": "other-${AWS::AccountId}"}),
+        set_at([R, "UploadBucket", P, "BucketName"], {"Fn::Sub": "other-${AWS::AccountId}"}),
     ),
     (
         "public policy allowed",
         "buckets",
-        _set([R, "UploadBucket", P, "PublicAccessBlockConfiguration", "BlockPublicPolicy"], False),
+        set_at([R, "UploadBucket", P, "PublicAccessBlockConfiguration", "BlockPublicPolicy"], False),
     ),
     ("unencrypted bucket", "buckets", _drop([R, "ThumbnailBucket", P, "BucketEncryption"])),
     ("no TLS deny", "buckets", _drop_tls_deny("UploadBucketPolicy")),
     (
         "thumbnail notifications",
         "buckets",
-        _set([R, "ThumbnailBucket", P, "NotificationConfiguration"], {"TopicConfigurations": []}),
+        set_at([R, "ThumbnailBucket", P, "NotificationConfiguration"], {"TopicConfigurations": []}),
     ),
     (
         "action star",
@@ -897,19 +891,19 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "refusal alarm on another service",
         "alarms",
-        _set([R, "RefusalsNotAnnouncedAlarm", P, "Dimensions"], [{"Name": "service", "Value": "notify"}]),
+        set_at([R, "RefusalsNotAnnouncedAlarm", P, "Dimensions"], [{"Name": "service", "Value": "notify"}]),
     ),
     ("missing output", "outputs", _drop(["Outputs", "NotifyDLQUrl"])),
     ("renamed parameter", "parameters", _drop(["Parameters", "OldestMessageAgeThreshold"])),
     ("missing resource", "logical_ids", _drop([R, "ThumbnailSubscription"])),
-    ("rotation off", "data_key", _set([R, "DataKey", P, "EnableKeyRotation"], False)),
-    ("alias on another key", "data_key", _set([R, "DataKeyAlias", P, "TargetKeyId"], "alias/aws/s3")),
+    ("rotation off", "data_key", set_at([R, "DataKey", P, "EnableKeyRotation"], False)),
+    ("alias on another key", "data_key", set_at([R, "DataKeyAlias", P, "TargetKeyId"], "alias/aws/s3")),
     ("no key id output", "data_key", _drop(["Outputs", "DataKeyId"])),
     ("queue without KmsMasterKeyId", "encryption_at_rest", _drop([R, "NotifyDLQ", P, "KmsMasterKeyId"])),
     (
         "bucket on AES256",
         "encryption_at_rest",
-        _set(
+        set_at(
             [R, "ThumbnailBucket", P, "BucketEncryption", "ServerSideEncryptionConfiguration", 0],
             {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True},
         ),
@@ -917,7 +911,7 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "no bucket key",
         "encryption_at_rest",
-        _set(
+        set_at(
             [
                 R,
                 "UploadBucket",
@@ -933,7 +927,7 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "topic on alias/aws/sns",
         "encryption_at_rest",
-        _set([R, "OpsTopic", P, "KmsMasterKeyId"], "alias/aws/sns"),
+        set_at([R, "OpsTopic", P, "KmsMasterKeyId"], "alias/aws/sns"),
     ),
     (
         "table on the AWS managed key",
@@ -963,7 +957,7 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "topic renamed away from the key policy",
         "key_policy",
-        _set([R, "FinishedTopic", P, "TopicName"], {"Fn::Sub": "${AWS::StackName}-done"}),
+        set_at([R, "FinishedTopic", P, "TopicName"], {"Fn::Sub": "${AWS::StackName}-done"}),
     ),
     (
         "no root statement",
@@ -978,7 +972,7 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "api role lacks GenerateDataKey for presigned uploads",
         "kms_rights",
-        _set([R, "ApiFunctionKeyPolicy", P, "PolicyDocument", "Statement", 0, "Action"], ["kms:Decrypt"]),
+        set_at([R, "ApiFunctionKeyPolicy", P, "PolicyDocument", "Statement", 0, "Action"], ["kms:Decrypt"]),
     ),
     (
         "thumbnails cannot be encrypted",
@@ -989,7 +983,7 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "kms on every key",
         "kms_rights",
-        _set([R, "StageFunctionsPolicy", P, "PolicyDocument", "Statement", 3, "Resource"], "*"),
+        set_at([R, "StageFunctionsPolicy", P, "PolicyDocument", "Statement", 3, "Resource"], "*"),
     ),
     (
         "validate may encrypt uploads",
@@ -1029,12 +1023,12 @@ def sources() -> tuple[Template, Template]:
 
 
 def _in_child(path: list[Any], value: Any = None) -> Callable[[Template, Template], None]:
-    change = _drop(path) if value is None else _set(path, value)
+    change = _drop(path) if value is None else set_at(path, value)
     return lambda parent, child: change(child)
 
 
 def _in_parent(path: list[Any], value: Any = None) -> Callable[[Template, Template], None]:
-    change = _drop(path) if value is None else _set(path, value)
+    change = _drop(path) if value is None else set_at(path, value)
     return lambda parent, child: change(parent)
 
 
@@ -1328,13 +1322,13 @@ WAF_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "ACL on another stage",
         "api_web_acl",
-        _set(
+        set_at(
             [R, "ApiWebAclAssociation", P, "ResourceArn"],
             {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/v2"},
         ),
     ),
-    ("ACL of CLOUDFRONT scope", "api_web_acl", _set([R, "ApiWebAcl", P, "Scope"], "CLOUDFRONT")),
-    ("default block", "api_web_acl", _set([R, "ApiWebAcl", P, "DefaultAction"], {"Block": {}})),
+    ("ACL of CLOUDFRONT scope", "api_web_acl", set_at([R, "ApiWebAcl", P, "Scope"], "CLOUDFRONT")),
+    ("default block", "api_web_acl", set_at([R, "ApiWebAcl", P, "DefaultAction"], {"Block": {}})),
     (
         "per-user rule keyed on another header",
         "api_web_acl",
@@ -1356,8 +1350,16 @@ WAF_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
             "ApiWebAcl", "PerUserRateLimit", lambda r: r["Statement"]["RateBasedStatement"].update(Limit=50)
         ),
     ),
-    ("limit below WAF's minimum", "api_web_acl", _set(["Parameters", "ApiRateLimitPerUser", "MinValue"], 1)),
-    ("window WAF lacks", "api_web_acl", _set(["Parameters", "ApiRateWindowSec", "AllowedValues"], [30, 300])),
+    (
+        "limit below WAF's minimum",
+        "api_web_acl",
+        set_at(["Parameters", "ApiRateLimitPerUser", "MinValue"], 1),
+    ),
+    (
+        "window WAF lacks",
+        "api_web_acl",
+        set_at(["Parameters", "ApiRateWindowSec", "AllowedValues"], [30, 300]),
+    ),
     ("missing managed group", "api_web_acl", _drop_rule("ApiWebAcl", "AWSManagedRulesKnownBadInputsRuleSet")),
     (
         "managed group only counts",
@@ -1376,7 +1378,11 @@ WAF_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
         ),
     ),
     ("CloudFront ACL in every region", "cloudfront_web_acl", _drop([R, "CloudFrontWebAcl", "Condition"])),
-    ("CloudFront ACL regional", "cloudfront_web_acl", _set([R, "CloudFrontWebAcl", P, "Scope"], "REGIONAL")),
+    (
+        "CloudFront ACL regional",
+        "cloudfront_web_acl",
+        set_at([R, "CloudFrontWebAcl", P, "Scope"], "REGIONAL"),
+    ),
     (
         "CloudFront ACL without common rules",
         "cloudfront_web_acl",
@@ -1395,7 +1401,7 @@ WAF_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "log format not JSON",
         "access_logging",
-        _set([R, "ApiStage", P, "AccessLogSetting", "Format"], "$context.requestId"),
+        set_at([R, "ApiStage", P, "AccessLogSetting", "Format"], "$context.requestId"),
     ),
     ("access log kept forever", "access_logging", _drop([R, "ApiAccessLogGroup", P, "RetentionInDays"])),
     ("account setting always made", "api_gateway_account", _drop([R, "ApiGatewayAccount", "Condition"])),
@@ -1403,7 +1409,7 @@ WAF_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "account role without logs policy",
         "api_gateway_account",
-        _set([R, "ApiGatewayCloudWatchRole", P, "ManagedPolicyArns"], []),
+        set_at([R, "ApiGatewayCloudWatchRole", P, "ManagedPolicyArns"], []),
     ),
 ]
 
@@ -1549,37 +1555,41 @@ def _drop_flag(resource: str, *path: str) -> Callable[[Template], None]:
 
 HARDENING_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     ("email change unverified", "cognito", _drop_flag("UserPool", "UserAttributeUpdateSettings")),
-    ("client writes email", "cognito", _set([R, "UserPoolClient", P, "WriteAttributes"], ["name", "email"])),
+    (
+        "client writes email",
+        "cognito",
+        set_at([R, "UserPoolClient", P, "WriteAttributes"], ["name", "email"]),
+    ),
     ("client writes every attribute", "cognito", _drop_flag("UserPoolClient", "WriteAttributes")),
-    ("MFA off", "cognito", _set([R, "UserPool", P, "MfaConfiguration"], "OFF")),
-    ("SMS MFA", "cognito", _set([R, "UserPool", P, "EnabledMfas"], ["SMS_MFA"])),
+    ("MFA off", "cognito", set_at([R, "UserPool", P, "MfaConfiguration"], "OFF")),
+    ("SMS MFA", "cognito", set_at([R, "UserPool", P, "EnabledMfas"], ["SMS_MFA"])),
     (
         "short passwords",
         "cognito",
-        _set([R, "UserPool", P, "Policies", "PasswordPolicy", "MinimumLength"], 8),
+        set_at([R, "UserPool", P, "Policies", "PasswordPolicy", "MinimumLength"], 8),
     ),
     (
         "threat protection on by default",
         "cognito",
-        _set(["Parameters", "ThreatProtectionMode", "Default"], "ENFORCED"),
+        set_at(["Parameters", "ThreatProtectionMode", "Default"], "ENFORCED"),
     ),
-    ("threat protection on Essentials", "cognito", _set([R, "UserPool", P, "UserPoolTier"], "ESSENTIALS")),
+    ("threat protection on Essentials", "cognito", set_at([R, "UserPool", P, "UserPoolTier"], "ESSENTIALS")),
     (
         "admin auth flow",
         "cognito",
-        _set([R, "UserPoolClient", P, "ExplicitAuthFlows"], ["ALLOW_ADMIN_USER_PASSWORD_AUTH"]),
+        set_at([R, "UserPoolClient", P, "ExplicitAuthFlows"], ["ALLOW_ADMIN_USER_PASSWORD_AUTH"]),
     ),
     ("no multipart abort", "audit_and_lifecycle", _drop_flag("UploadBucket", "LifecycleConfiguration")),
     ("no access log", "audit_and_lifecycle", _drop_flag("ThumbnailBucket", "LoggingConfiguration")),
     (
         "access logs off by default",
         "audit_and_lifecycle",
-        _set(["Parameters", "EnableS3AccessLogs", "Default"], "false"),
+        set_at(["Parameters", "EnableS3AccessLogs", "Default"], "false"),
     ),
     (
         "logging before its policy",
         "audit_and_lifecycle",
-        _set([R, "UploadBucket", "DependsOn"], ["UploadEventsTopicPolicy"]),
+        set_at([R, "UploadBucket", "DependsOn"], ["UploadEventsTopicPolicy"]),
     ),
     ("log policy for any source", "audit_and_lifecycle", _strip_conditions("AccessLogBucketPolicy")),
     ("log bucket over HTTP", "audit_and_lifecycle", _drop_tls_deny("AccessLogBucketPolicy")),
@@ -1589,7 +1599,7 @@ HARDENING_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "DLQ from another queue",
         "dlq_policies",
-        _set(
+        set_at(
             [
                 R,
                 "ThumbnailDLQPolicy",
@@ -1607,12 +1617,12 @@ HARDENING_MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "localhost default",
         "web_origin",
-        _set(["Parameters", "WebOrigin", "Default"], "http://127.0.0.1:3000"),
+        set_at(["Parameters", "WebOrigin", "Default"], "http://127.0.0.1:3000"),
     ),
     (
         "plain http origin",
         "web_origin",
-        _set(["Parameters", "WebOrigin", "AllowedPattern"], "^https?://[^/\\s]+$"),
+        set_at(["Parameters", "WebOrigin", "AllowedPattern"], "^https?://[^/\\s]+$"),
     ),
 ]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.templates import effective_template
+from tests.support.templates import effective_template, set_at
 
 Template = dict[str, Any]
 
@@ -137,38 +137,32 @@ def _drop(name: str, key: str) -> Callable[[Template], None]:
     return lambda t: t["Resources"][name].pop(key)
 
 
-def _set(path: list[str], value: Any) -> Callable[[Template], None]:
-    def mutate(t: Template) -> None:
-        node: Any = t
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = value
-
-    return mutate
-
-
 R, P = "Resources", "Properties"
 MUTATIONS: list[tuple[str, Callable[[Template], list[str]], Callable[[Template], None]]] = [
     ("bucket without DeletionPolicy", retention_problems, _drop("UploadBucket", "DeletionPolicy")),
     ("table without UpdateReplacePolicy", retention_problems, _drop("IndexTable", "UpdateReplacePolicy")),
-    ("user pool deleted", retention_problems, _set([R, "UserPool", "DeletionPolicy"], "Delete")),
-    ("key snapshot", retention_problems, _set([R, "DataKey", "UpdateReplacePolicy"], "Snapshot")),
+    ("user pool deleted", retention_problems, set_at([R, "UserPool", "DeletionPolicy"], "Delete")),
+    ("key snapshot", retention_problems, set_at([R, "DataKey", "UpdateReplacePolicy"], "Snapshot")),
     (
         "replace except on create",
         retention_problems,
-        _set([R, "UserPool", "UpdateReplacePolicy"], "RetainExceptOnCreate"),
+        set_at([R, "UserPool", "UpdateReplacePolicy"], "RetainExceptOnCreate"),
     ),
     ("consumer log group unset", retention_problems, _drop("NotifyLogGroup", "DeletionPolicy")),
-    ("exempt table retained", retention_problems, _set([R, "IdempotencyTable", "DeletionPolicy"], "Retain")),
+    (
+        "exempt table retained",
+        retention_problems,
+        set_at([R, "IdempotencyTable", "DeletionPolicy"], "Retain"),
+    ),
     (
         "a new stateful resource",
         retention_problems,
-        _set([R, "ExtraTable"], {"Type": "AWS::DynamoDB::Table", P: {}}),
+        set_at([R, "ExtraTable"], {"Type": "AWS::DynamoDB::Table", P: {}}),
     ),
     (
         "protection off by default",
         table_protection_problems,
-        _set(["Parameters", PROTECTION_PARAMETER, "Default"], "false"),
+        set_at(["Parameters", PROTECTION_PARAMETER, "Default"], "false"),
     ),
     (
         "protection missing",
@@ -178,17 +172,17 @@ MUTATIONS: list[tuple[str, Callable[[Template], list[str]], Callable[[Template],
     (
         "protected table deleted on rollback",
         table_protection_problems,
-        _set([R, "IndexTable", "DeletionPolicy"], "RetainExceptOnCreate"),
+        set_at([R, "IndexTable", "DeletionPolicy"], "RetainExceptOnCreate"),
     ),
     (
         "protection hardwired",
         table_protection_problems,
-        _set([R, "IndexTable", P, "DeletionProtectionEnabled"], False),
+        set_at([R, "IndexTable", P, "DeletionProtectionEnabled"], False),
     ),
     (
         "exempt table protected",
         table_protection_problems,
-        _set([R, "IdempotencyTable", P, "DeletionProtectionEnabled"], True),
+        set_at([R, "IdempotencyTable", P, "DeletionProtectionEnabled"], True),
     ),
 ]
 
