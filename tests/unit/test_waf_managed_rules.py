@@ -1,17 +1,26 @@
 """The local WAF's managed rule groups and statements (localcloud.api.waf, waf_rules), on the template's
 own web ACLs: the documented size and header rules block, the template's overrides and label rule
-hold, and every group and rule the template names is one the local WAF knows."""
+hold (the CloudFront ACL's text-match rules on the query and path spare the signed download URLs),
+and every group and rule the template names is one the local WAF knows."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from intake.keys import thumbnail_key
+from intake.signing import CloudFrontUrls
+from intake.uploads import parse_new_upload, upload_terms
+from localcloud.api import waf
 from localcloud.api.messages import Request
 from localcloud.api.waf import Firewall, StatementRule, Verdict, WebAcl
-from localcloud.api.waf_rules import MANAGED_GROUPS
+from localcloud.api.waf_rules import MANAGED_GROUPS, ManagedRule
 from localcloud.cfn.wafv2 import coerced
+from tests.support import signing
 from tests.support.templates import PARENT_PATH, load
 
 ARN = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/intake-api/abc"
@@ -215,3 +224,117 @@ def test_every_managed_group_and_rule_the_template_names_is_known_locally(acl: s
     parsed = WebAcl.from_api({"ARN": ARN, "Name": acl, "Rules": template_rules(acl)})
     problems += [f"{acl}: rule {name} is not enforced locally" for name in parsed.not_enforced]
     assert problems == []
+
+
+# -- the CloudFront ACL's text-match rules on the query and the URI path ----------------------------
+
+#: The Common group's text-match rules that inspect the query or the URI path: their patterns are not
+#: published, so the local WAF knows them by name only (no test).
+QUERY_PATH_TEXT_RULES = {
+    r.name
+    for r in MANAGED_GROUPS[COMMON]
+    if r.matches is None and r.name.rpartition("_")[2] in {"QUERYARGUMENTS", "QUERYSTRING", "URIPATH"}
+}
+HOSTILE_LOOKING_NAMES = [
+    "<img src=x onerror=1>.jpg",
+    "<script>alert(1)</script>.png",
+    "..%2f..%2fetc.jpg",
+    "....//....//etc passwd.jpg",
+    "http:evil.png",
+    "https://evil.example/x.png",
+    "169.254.169.254 latest meta-data.jpg",
+    "boot.ini.jpg",
+    "server.log.png",
+    "javascript:alert(1).webp",
+    "photo.jpg",
+]
+
+
+def signed_paths() -> set[str]:
+    """The path prefixes whose behaviours serve signed URLs only (TrustedKeyGroups)."""
+    config = TEMPLATE["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    return {
+        "/" + b["PathPattern"].removesuffix("*")
+        for b in config.get("CacheBehaviors", [])
+        if b.get("TrustedKeyGroups")
+    }
+
+
+def test_the_local_waf_knows_the_query_and_path_text_match_rules_aws_documents() -> None:
+    assert {
+        f"{stem}_{part}"
+        for stem in (
+            "CrossSiteScripting",
+            "GenericLFI",
+            "GenericRFI",
+            "EC2MetaDataSSRF",
+            "RestrictedExtensions",
+        )
+        for part in ("QUERYARGUMENTS", "URIPATH")
+    } == QUERY_PATH_TEXT_RULES
+
+
+def test_the_cdn_acl_counts_the_query_and_path_text_match_rules_and_blocks_their_labels_off_the_signed_paths() -> (
+    None
+):
+    rules = TEMPLATE["Resources"]["CloudFrontWebAcl"]["Properties"]["Rules"]
+    common = next(r for r in rules if r["Name"] == COMMON)
+    overrides = common["Statement"]["ManagedRuleGroupStatement"].get("RuleActionOverrides", [])
+    counted = {o["Name"] for o in overrides if "Count" in o["ActionToUse"]}
+    assert counted >= QUERY_PATH_TEXT_RULES
+    labels = {r.label for r in MANAGED_GROUPS[COMMON] if r.name in counted}
+    # One blocking rule after the group, on exactly those labels.
+    on_labels = [
+        r
+        for r in rules
+        if r["Priority"] > common["Priority"] and "LabelMatchStatement" in str(r["Statement"])
+    ]
+    [rule] = on_labels
+    assert "Block" in rule["Action"]
+    [any_label, not_signed] = rule["Statement"]["AndStatement"]["Statements"]
+    assert {s["LabelMatchStatement"]["Key"] for s in any_label["OrStatement"]["Statements"]} == labels
+    prefixes = {
+        s["ByteMatchStatement"]["SearchString"]
+        for s in not_signed["NotStatement"]["Statement"]["OrStatement"]["Statements"]
+        if s["ByteMatchStatement"]["PositionalConstraint"] == "STARTS_WITH"
+        and s["ByteMatchStatement"]["FieldToMatch"] == {"UriPath": {}}
+    }
+    assert prefixes == signed_paths() == {"/uploads/", "/thumbnails/"}
+    # And it evaluates so: a label blocks everywhere but under the signed prefixes.
+    [parsed] = WebAcl.from_api({"ARN": ARN, "Name": "intake-cdn", "Rules": coerced(resolved([rule]))}).rules
+    assert isinstance(parsed, StatementRule)
+    for label in labels:
+        seen = frozenset({label})
+        assert not parsed.test(request(path="/uploads/u/1/x.jpg"), seen)
+        assert not parsed.test(request(path="/thumbnails/u/1/128.jpg"), seen)
+        for path in ("/", "/index.html", "/uploads", "/thumbnailsx/a", "/app.js"):
+            assert parsed.test(request(path=path), seen), (label, path)
+
+
+@pytest.mark.parametrize("name", HOSTILE_LOOKING_NAMES)
+def test_a_download_url_of_any_accepted_name_passes_the_cdn_acl_even_if_its_text_match_rules_match(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The text-match rules never match locally; here each one on the query and path matches every
+    request, the worst AWS could do, and the API's URLs still pass while the page's paths do not."""
+    pessimistic = {
+        group: tuple(
+            ManagedRule(r.name, r.label, lambda _r: True) if r.name in QUERY_PATH_TEXT_RULES else r
+            for r in rules
+        )
+        for group, rules in MANAGED_GROUPS.items()
+    }
+    monkeypatch.setattr(waf, "MANAGED_GROUPS", pessimistic)
+    body = json.dumps({"filename": name, "content_type": "image/jpeg", "size": 1000})
+    upload = parse_new_upload(body, allowed_content_types=frozenset({"image/jpeg"}), max_bytes=10**9)
+    owner, upload_id = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9", "a" * 32
+    key = upload_terms(owner, upload_id, upload).key.key
+    urls = CloudFrontUrls("https://d111111abcdef8.cloudfront.net", "K2JCJMDEHXQW5F", signing.private_pem)
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    for url in (
+        urls.url(key, expires_at=expires, download_name=upload.filename),
+        urls.url(thumbnail_key(owner, upload_id, 256), expires_at=expires),
+    ):
+        parts = urlsplit(url)
+        assert blocked_by("CloudFrontWebAcl", request(path=parts.path, query=parts.query)) is None, url
+    assert blocked_by("CloudFrontWebAcl", request(path="/index.html", query="q=1")) is not None
