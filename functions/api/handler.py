@@ -108,7 +108,7 @@ def delete_upload(upload_id: str) -> Response[str]:
     return Response(204, None, "")
 
 
-# Multipart uploads (issue 13): POST /uploads answers a part plan above the threshold; these go on.
+# Multipart uploads: POST /uploads answers a part plan above the threshold; these go on.
 @app.post("/uploads/<upload_id>/parts")
 def part_urls(upload_id: str) -> dict[str, Any]:
     return uploads.part_urls(caller(), upload_id, body_text())

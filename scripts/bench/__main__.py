@@ -109,7 +109,7 @@ def coldstart(results: dict[str, Any], out: Path) -> None:
             "function",
             "import CPU ms",
             "wall ms",
-            "target (issue 12)",
+            "target",
             "first AWS call CPU ms",
             f"<= {_f(targets.get('first_aws_call', 40.0), 0)}",
             "peak MB (after import)",
@@ -131,7 +131,7 @@ def e2e(results: dict[str, Any], out: Path) -> None:
     _e2e_requests(results)
     index_requests.report(results)
     print_table(
-        "End-to-end targets (issue 11, on this machine)",
+        "End-to-end targets (on this machine)",
         ["batch", "measure", "value", "target", "met"],
         [
             [f"{c['batch']} uploads", c["measure"], _f(c["value"]), c["target"], "yes" if c["met"] else "NO"]

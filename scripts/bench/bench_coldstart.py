@@ -48,7 +48,7 @@ from typing import Any
 from bench.common import ROOT, median, subprocess_env
 
 FUNCTIONS_DIR = ROOT / "functions"
-# The targets of issue 12, CPU ms of the import over a bare interpreter.
+# The cold-start targets, CPU ms of the import over a bare interpreter.
 CONSUMER_TARGET_MS, API_TARGET_MS, FIRST_CALL_TARGET_MS = 150.0, 200.0, 40.0
 # The AWS SDK the Lambda runtime provides (the layer's own shadows it), pinned as requirements/dev.txt pins it.
 RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")

@@ -34,7 +34,7 @@ from intake.status import STAGES
 
 REGION_ACCOUNT = ("123456789012", "us-east-1")
 
-# Issue 11's targets on a 2-core machine: (batch size, measure, bound, "max"|"min").
+# The end-to-end targets on a 2-core machine: (batch size, measure, bound, "max"|"min").
 TARGETS = (
     (50, "upload to ready p95 s", 3.0, "max"),
     (200, "uploads/s", 20.0, "min"),

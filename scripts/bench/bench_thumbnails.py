@@ -331,7 +331,7 @@ def ratio(results: dict[str, Any], image: str, key: str, a: str = "intake", b: s
 
 def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The targets: >= 1.0x pyvips on the 12 MP JPEG at <= 0.6x its peak RSS; >= 0.8x on the PNG; on
-    HEIC and AVIF (issue 13) >= 0.8x at <= 1.0x its peak RSS, where pyvips can read the input at all."""
+    HEIC and AVIF >= 0.8x at <= 1.0x its peak RSS, where pyvips can read the input at all."""
     wanted = [
         ("jpeg-12mp", "images_per_s", ">=", 1.0),
         ("jpeg-12mp", "peak_rss_mb", "<=", 0.6),

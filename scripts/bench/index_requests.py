@@ -1,4 +1,4 @@
-"""Index-table reads and writes per upload, by the function that made them (issue 12, section 2).
+"""Index-table reads and writes per upload, by the function that made them.
 
 The local cloud counts DynamoDB item requests per table, action and access key
 (`localcloud.request_stats`); each function signs with its role's credentials from the emulator's STS,
@@ -91,7 +91,7 @@ def report(results: dict[str, Any]) -> None:
             ]
         )
     print_table(
-        "Index table per upload (issue 12: at most 1 write and 1 read per stage; a write refused by its"
+        "Index table per upload (target: at most 1 write and 1 read per stage; a write refused by its"
         " condition, a race lost to another stage, counts as a write and is retried)",
         ["batch: function", "writes", "of which lost races", "reads", "stage target met"],
         rows,

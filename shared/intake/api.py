@@ -151,7 +151,7 @@ class UploadsApi:
     def _pending_ttl(self, now: datetime) -> int:
         return abandoned_after(now, UPLOAD_URL_TTL_S + self.cfg.abandoned_upload_grace_s)
 
-    # --- multipart uploads (issue 13) -------------------------------------------------------------
+    # --- multipart uploads ------------------------------------------------------------------------
 
     def _create_multipart(
         self, caller: Caller, upload: NewUpload, terms: UploadTerms, now: datetime

@@ -51,7 +51,7 @@ class NotifyError(BaseModel):
 
 
 class Multipart(BaseModel):
-    """An open multipart upload (issue 13): S3's UploadId (never shown to clients) and the part plan.
+    """An open multipart upload: S3's UploadId (never shown to clients) and the part plan.
 
     Removed when the upload is completed, aborted or refused: a record with it is an open multipart upload.
     """

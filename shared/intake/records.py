@@ -163,7 +163,7 @@ class Records:
     def client(self) -> DynamoDBClient:
         return self._client or aws.dynamodb()
 
-    # --- writes -------------------------------------------------------------------------------
+    # --- writes -----------------------------------------------------------------------------------
 
     def create_pending(
         self,
@@ -316,7 +316,7 @@ class Records:
         )
         return UploadRecord.from_item(_from_dynamo(response["Attributes"]))
 
-    # --- multipart uploads: the open S3 upload id, removed when it ends (issue 13) -------------------
+    # --- multipart uploads: the open S3 upload id, removed when it ends ---------------------------
 
     def _update_multipart(
         self,
@@ -424,7 +424,7 @@ class Records:
             raise
         return True
 
-    # --- reads --------------------------------------------------------------------------------
+    # --- reads ------------------------------------------------------------------------------------
 
     def get(self, upload_id: str) -> UploadRecord | None:
         response = self.client.get_item(

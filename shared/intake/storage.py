@@ -152,7 +152,7 @@ def delete_prefix(bucket: str, prefix: str) -> int:
     return deleted
 
 
-# --- the API's side: multipart uploads (issue 13) --------------------------------------------------
+# --- the API's side: multipart uploads ------------------------------------------------------------
 
 
 class MultipartGone(Exception):

@@ -330,7 +330,7 @@ def public_view(record: UploadRecord) -> dict[str, Any]:
     }
 
 
-# --- multipart uploads (issue 13): the part plan and the completion checks -----------------------
+# --- multipart uploads: the part plan and the completion checks -----------------------------------
 
 MIB = 1024 * 1024
 MULTIPART_MIN_PART_BYTES = 16 * MIB  # the contract's smallest part size (the template may lower it for tests)

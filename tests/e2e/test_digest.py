@@ -1,4 +1,4 @@
-"""Digest emails on the local cloud (issue 12, part 4).
+"""Digest emails on the local cloud.
 
 - A burst of 20 uploads from one user, with every upload.finished message delivered again (twice as
   the upload finishes, once more after all were announced): each upload appears in exactly one email.

@@ -1,4 +1,4 @@
-"""The roles are exact, proven on what the end-to-end suite really did (issue 10, part 3).
+"""The roles are exact, proven on what the end-to-end suite really did.
 
 Runs after every other test of the session (tests/e2e/conftest.py puts it last), on the requests the
 local cloud's IAM allowed the functions' roles during the session (localcloud.authz.grants.ALLOWED).

@@ -1,4 +1,4 @@
-"""Multipart uploads through the local API front, with plain HTTP as a browser sends them (issue 13 §2):
+"""Multipart uploads through the local API front, with plain HTTP as a browser sends them:
 the plan POST /uploads answers above the threshold (8 MiB in parts of 5 MiB on the test stack,
 tests/e2e/conftest.py), parts PUT to their presigned URLs, resumed after an interruption, completed
 and processed once; a part bigger than planned refused at the PUT (its size is signed), and parts

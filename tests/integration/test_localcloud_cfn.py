@@ -989,7 +989,7 @@ def test_real_template_deploys_with_every_resource_real(client: Callable[[str], 
 
 
 # -------------------------------------------------------------------------------------------------
-# Cognito user pool + client and the API Gateway Cognito authorizer (issue 3)
+# Cognito user pool + client and the API Gateway Cognito authorizer
 # -------------------------------------------------------------------------------------------------
 
 AUTH_TEMPLATE = json.dumps(

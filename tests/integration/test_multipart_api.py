@@ -1,4 +1,4 @@
-"""Multipart uploads through the API function (issue 13 §2) on moto's mock_aws: the plan POST /uploads
+"""Multipart uploads through the API function on moto's mock_aws: the plan POST /uploads
 answers above the threshold, part URLs, the parts S3 holds, completion with its checks (a wrong ETag or
 a missing part leaves the upload open; parts that do not add up to the declared size abort it and
 reject the record), abort and DELETE, and another user's upload looking like no upload at all.

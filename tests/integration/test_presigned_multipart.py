@@ -1,5 +1,5 @@
 """Presigned UploadPart requests against the local cloud's emulator (moto behind localcloud.s3_presign),
-as the multipart uploads API hands them out (issue 13 §2): S3 checks them as it checks a presigned PUT,
+as the multipart uploads API hands them out: S3 checks them as it checks a presigned PUT,
 signature, expiry and the signed query, so the part number, the upload id and the key are exactly the
 signed ones. A refused part is never stored (ListParts shows nothing)."""
 

@@ -289,7 +289,7 @@ def test_the_layer_ships_its_botocore_with_data_for_our_services_alone(
     assert done.stdout.splitlines() == ["sqs: UnknownServiceError", str(data.parent / "__init__.py")]
 
 
-# Runs in the clean interpreter on the layer alone: both decoders the layer must carry (issue 13).
+# Runs in the clean interpreter on the layer alone: both decoders the layer must carry.
 DECODES = """
 import json, sys
 sys.path[:0] = json.loads(sys.argv[1])

@@ -6,6 +6,7 @@ ruff checks complexity (C90, max 15) and the pylint refactor rules; length is no
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,3 +32,22 @@ def test_no_function_is_longer_than_60_lines() -> None:
         f"{name}: {lines} lines" for path in sources for name, lines in _functions(path) if lines > MAX_LINES
     ]
     assert not too_long, "\n".join(too_long)
+
+
+def test_no_code_cites_an_issue_number() -> None:
+    # Comments say why in the present tense; where a change came from is git's and docs/upgrading.md's.
+    cited = re.compile(r"\bissue ?#?\d+", re.IGNORECASE)
+    folders = ("shared", "scripts", "functions", "web", "infra", "tests")
+    sources = [
+        p
+        for folder in folders
+        for p in (ROOT / folder).rglob("*")
+        if p.suffix in {".py", ".js", ".html", ".css", ".yaml", ".json"} and "__pycache__" not in p.parts
+    ]
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sources
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if cited.search(line)
+    ]
+    assert not found, "\n".join(found)

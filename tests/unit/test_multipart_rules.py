@@ -1,4 +1,4 @@
-"""The multipart rules of the uploads API (issue 13 §2), pure: the part plan, the part-number and
+"""The multipart rules of the uploads API, pure: the part plan, the part-number and
 completion bodies, the completion checks with their sentences, and a refusal's recorded outcome."""
 
 from __future__ import annotations

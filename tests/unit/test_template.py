@@ -1107,7 +1107,7 @@ def test_a_nested_stack_must_pass_every_child_parameter_without_default(
 
 
 # ---------------------------------------------------------------------------------------------------
-# WAF and API logging (issue 9, part 5): the API stage's REGIONAL WebACL, the CLOUDFRONT WebACL in
+# WAF and API logging: the API stage's REGIONAL WebACL, the CLOUDFRONT WebACL in
 # us-east-1, the stage's JSON access log and the account's CloudWatch role
 # ---------------------------------------------------------------------------------------------------
 MANAGED_GROUPS = {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
