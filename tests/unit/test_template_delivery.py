@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.templates import set_at
 from tests.unit.test_template import (
     Problems,
     Template,
     _drop,
-    _set,
     as_list,
     is_tls_deny,
     load_template,
@@ -275,7 +275,7 @@ def _remove(path: list[Any]) -> Callable[[Template], None]:
 
 def _behaviour(index: int, key: str, value: Any = None) -> Callable[[Template], None]:
     path: list[Any] = [R, "Distribution", P, "DistributionConfig", "CacheBehaviors", index, key]
-    return _remove(path) if value is None else _set(path, value)
+    return _remove(path) if value is None else set_at(path, value)
 
 
 DC = [R, "Distribution", P, "DistributionConfig"]
@@ -293,14 +293,14 @@ def _role_statement(sid: str, key: str, value: Any) -> Callable[[Template], None
 
 
 MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
-    ("public web bucket", "web_bucket", _set([R, "WebBucket", P, "PublicAccessBlockConfiguration"], {})),
+    ("public web bucket", "web_bucket", set_at([R, "WebBucket", P, "PublicAccessBlockConfiguration"], {})),
     ("plain web bucket", "web_bucket", _drop([R, "WebBucket", P, "BucketEncryption"])),
     (
         "oac signs sometimes",
         "origin_access",
-        _set([R, "OriginAccessControl", P, "OriginAccessControlConfig", "SigningBehavior"], "no-override"),
+        set_at([R, "OriginAccessControl", P, "OriginAccessControlConfig", "SigningBehavior"], "no-override"),
     ),
-    ("origin without oac", "origin_access", _set([*DC, "Origins", 1, "OriginAccessControlId"], "")),
+    ("origin without oac", "origin_access", set_at([*DC, "Origins", 1, "OriginAccessControlId"], "")),
     (
         "any distribution reads",
         "origin_access",
@@ -313,16 +313,16 @@ MUTATIONS: list[tuple[str, str, Callable[[Template], None]]] = [
     (
         "old TLS",
         "viewer_tls",
-        _set([*DC, "ViewerCertificate", "Fn::If", 1, "MinimumProtocolVersion"], "TLSv1"),
+        set_at([*DC, "ViewerCertificate", "Fn::If", 1, "MinimumProtocolVersion"], "TLSv1"),
     ),
     ("no HSTS", "headers", _drop([*SECURITY, "StrictTransportSecurity"])),
-    ("framing allowed", "headers", _set([*SECURITY, "FrameOptions", "FrameOption"], "SAMEORIGIN")),
+    ("framing allowed", "headers", set_at([*SECURITY, "FrameOptions", "FrameOption"], "SAMEORIGIN")),
     ("no waf hook", "optional_features", _drop([*DC, "WebACLId"])),
     ("no origin shield", "optional_features", _remove([*DC, "Origins", 0, "OriginShield"])),
     (
         "one key slot",
         "signing_keys",
-        _set([R, "SigningKeyGroup", P, "KeyGroupConfig", "Items"], [{"Ref": "SigningPublicKeyA"}]),
+        set_at([R, "SigningKeyGroup", P, "KeyGroupConfig", "Items"], [{"Ref": "SigningPublicKeyA"}]),
     ),
     ("no cdn url", "api_access", _drop([R, "ApiFunction", P, "Environment", "Variables", "CDN_URL"])),
     ("every parameter", "api_access", _role_statement("ReadSigningKeyParameter", "Resource", "*")),
