@@ -253,7 +253,7 @@ class UploadsApi:
         }
 
     def complete(self, caller: Caller, upload_id: str, body: str | None) -> dict[str, Any]:
-        """Complete the upload from the listed parts, checked against what S3 holds (POST .../complete).
+        """Complete the upload from the parts S3 holds, and the client's list when it sends one (POST .../complete).
 
         A missing part or a wrong ETag is a 400 that leaves the upload open (the client resumes);
         parts that do not add up to the declared size abort it and reject the record (a 400 too).
