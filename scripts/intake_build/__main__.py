@@ -11,6 +11,7 @@ import sys
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_build import deploy as deploying
+from intake_build import destroy as destroying
 from intake_build.artifacts import (
     PLATFORMS,
     RUNTIME_PYTHON,
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "deploy":
             return deploying.deploy_command(args)
         if args.command == "destroy":
-            return deploying.destroy_command(args)
+            return destroying.destroy_command(args)
         artifacts = build(
             dependencies=True,
             architecture=args.architecture,

@@ -1,15 +1,10 @@
-"""`make deploy` / `make destroy`: the stack on AWS, through boto3.
+"""`make deploy`: the stack on AWS, through boto3 (`make destroy`: intake_build.destroy).
 
 Deploy does what `aws cloudformation package` + `aws cloudformation deploy` do: build the artifacts,
 upload them (and the template, which is too big for TemplateBody) to an artifacts bucket under the
 build's prefix, create a change set (CREATE or UPDATE), print it as a table, execute it once confirmed
 (`--yes` skips the question), stream the stack events until it settles and print the outputs. A failed
 deploy lists each failed resource with CloudFormation's reason.
-
-Destroy deletes the stack after confirmation. It first empties the buckets the stack deletes
-(CloudFormation cannot delete a bucket that holds objects); the resources the deployed template retains
-(DeletionPolicy Retain: the users' data) it leaves untouched and lists at the end, with the commands
-that remove them for good. The artifacts bucket is not part of the stack and is kept.
 
 The CloudFront signing key (intake_tools.signing_key): CloudFormation cannot create a SecureString,
 so deploy keeps it. If the stack's key slot has its parameter, the public key is derived from it;
@@ -34,7 +29,6 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -241,15 +235,15 @@ def upload(target: Target, bucket: str, artifacts: Artifacts) -> str:
 # --- the stack ------------------------------------------------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
+class CfnLoader(yaml.SafeLoader):
     """YAML with CloudFormation's short-form tags (!Ref, !Sub, ...), which it reads as null."""
 
 
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
 def _template_parameters(text: str) -> dict[str, Any]:
-    loaded = yaml.load(text, Loader=_CfnLoader) or {}  # a SafeLoader subclass: no code runs
+    loaded = yaml.load(text, Loader=CfnLoader) or {}  # a SafeLoader subclass: no code runs
     return {str(name): spec or {} for name, spec in (loaded.get("Parameters") or {}).items()}
 
 
@@ -382,7 +376,7 @@ def wait_for_stack(
         time.sleep(poll_s)
 
 
-def _print_event(event: Mapping[str, Any]) -> None:
+def print_event(event: Mapping[str, Any]) -> None:
     status = event.get("ResourceStatus", "")
     style = "red" if "FAILED" in status else "green" if status.endswith("COMPLETE") else ""
     line = Text(f"  {event['Timestamp']:%H:%M:%S} {event['LogicalResourceId']:32} ")
@@ -392,7 +386,7 @@ def _print_event(event: Mapping[str, Any]) -> None:
     console.print(line)
 
 
-def _confirm(question: str, yes: bool) -> bool:
+def confirm(question: str, yes: bool) -> bool:
     if yes:
         return True
     if not sys.stdin.isatty():
@@ -433,7 +427,7 @@ def deploy_stack(
     else:  # the local cloud's emulator lists no changes
         console.print(f"change set {name}: the endpoint lists no resource changes")
     verb = "Create" if creating else "Update"
-    if not _confirm(f"{verb} stack {stack} with these changes?", yes):
+    if not confirm(f"{verb} stack {stack} with these changes?", yes):
         cloudformation.delete_change_set(StackName=stack, ChangeSetName=name)
         if creating:  # leave no empty REVIEW_IN_PROGRESS stack behind
             cloudformation.delete_stack(StackName=stack)
@@ -441,7 +435,7 @@ def deploy_stack(
         return None
     after = latest_event_id(cloudformation, created["StackId"])
     cloudformation.execute_change_set(StackName=stack, ChangeSetName=name)
-    final = wait_for_stack(cloudformation, created["StackId"], after, poll_s=poll_s, on_event=_print_event)
+    final = wait_for_stack(cloudformation, created["StackId"], after, poll_s=poll_s, on_event=print_event)
     return outputs_of(final)
 
 
@@ -485,156 +479,6 @@ def print_outputs(stack: str, outputs: Mapping[str, str]) -> None:
     console.print(table)
 
 
-# --- destroy --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StackResource:
-    logical_id: str
-    type: str
-    physical_id: str
-
-
-# The DeletionPolicy values under which a stack deletion leaves the resource in place
-# (RetainExceptOnCreate: deleted only by the rollback of its creation, which list_stack_resources then
-# shows as DELETE_COMPLETE; Snapshot: the resource goes, a snapshot stays, so it counts as kept).
-_KEPT_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
-
-
-def stack_resources(cloudformation: Any, stack: str) -> list[StackResource]:
-    """The root stack's resources that exist (a physical id, not deleted by a rollback), in
-    CloudFormation's order."""
-    resources = []
-    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack):
-        for summary in page["StackResourceSummaries"]:
-            if summary.get("PhysicalResourceId") and summary.get("ResourceStatus") != "DELETE_COMPLETE":
-                resources.append(
-                    StackResource(
-                        summary["LogicalResourceId"], summary["ResourceType"], summary["PhysicalResourceId"]
-                    )
-                )
-    return resources
-
-
-def retained_logical_ids(template: str | Mapping[str, Any]) -> set[str]:
-    """The resources a stack deletion leaves in place, by the DeletionPolicy of the template the stack
-    was deployed with (GetTemplate's body: a YAML or JSON string, or JSON already parsed)."""
-    loaded = yaml.load(template, Loader=_CfnLoader) if isinstance(template, str) else template
-    resources = (loaded or {}).get("Resources") or {}
-    return {
-        str(name)
-        for name, spec in resources.items()
-        if isinstance(spec, dict) and spec.get("DeletionPolicy") in _KEPT_POLICIES
-    }
-
-
-def split_for_deletion(
-    resources: Iterable[StackResource], retained: set[str]
-) -> tuple[list[str], list[StackResource]]:
-    """The buckets to empty before the deletion (CloudFormation cannot delete a bucket that holds
-    objects), and the resources the deletion keeps, which are left as they are."""
-    kept = [r for r in resources if r.logical_id in retained]
-    buckets = [
-        r.physical_id for r in resources if r.type == "AWS::S3::Bucket" and r.logical_id not in retained
-    ]
-    return buckets, kept
-
-
-def removal_commands(kept: Iterable[StackResource], region: str) -> list[str]:
-    """AWS CLI commands that remove the kept resources for good, the key last: once it is deleted,
-    whatever is still encrypted with it can never be read again."""
-    commands: list[str] = []
-    keys: list[str] = []
-    for resource in kept:
-        at = f"--region {region}"
-        if resource.type == "AWS::S3::Bucket":
-            commands.append(f"aws s3 rb s3://{resource.physical_id} --force {at}")
-        elif resource.type == "AWS::DynamoDB::Table":
-            commands.append(
-                f"aws dynamodb update-table --table-name {resource.physical_id}"
-                f" --no-deletion-protection-enabled {at}"
-            )
-            commands.append(f"aws dynamodb delete-table --table-name {resource.physical_id} {at}")
-        elif resource.type == "AWS::Cognito::UserPool":
-            commands.append(f"aws cognito-idp delete-user-pool --user-pool-id {resource.physical_id} {at}")
-        elif resource.type == "AWS::S3::BucketPolicy":
-            continue  # removed with its bucket
-        elif resource.type == "AWS::KMS::Key":
-            keys.append(
-                f"aws kms schedule-key-deletion --key-id {resource.physical_id} --pending-window-in-days 30 {at}"
-            )
-        else:
-            commands.append(f"# {resource.type} {resource.physical_id}: delete it with its service's CLI")
-    return commands + keys
-
-
-def empty_bucket(s3: Any, bucket: str) -> int:
-    """Delete every object version and delete marker; returns how many."""
-    deleted = 0
-    try:
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            keys = [
-                {"Key": v["Key"], "VersionId": v["VersionId"]}
-                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-            ]
-            for start in range(0, len(keys), 1000):
-                batch = keys[start : start + 1000]
-                response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-                if response.get("Errors"):
-                    first = response["Errors"][0]
-                    raise DeployError(f"cannot empty {bucket}: {first['Key']}: {first['Message']}")
-                deleted += len(batch)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
-            return deleted
-        raise
-    return deleted
-
-
-def destroy_stack(target: Target, *, stack: str, yes: bool = False, poll_s: float = 5) -> bool:
-    """Delete the stack. The buckets it deletes are emptied first; what its DeletionPolicy retains (the
-    users' data) is left untouched and listed, with the commands that remove it for good."""
-    cloudformation = target.client("cloudformation")
-    current = stack_status(cloudformation, stack)
-    if current is None:
-        console.print(f"stack {stack} does not exist")
-        return True
-    retained = retained_logical_ids(cloudformation.get_template(StackName=stack)["TemplateBody"])
-    buckets, kept = split_for_deletion(stack_resources(cloudformation, stack), retained)
-    question = (
-        f"Delete stack {stack} and every object in the buckets it deletes ({', '.join(buckets) or 'none'})?"
-    )
-    if kept:
-        question += f" It keeps {', '.join(f'{r.logical_id} {r.physical_id}' for r in kept)}."
-    if not _confirm(question, yes):
-        console.print("nothing deleted")
-        return False
-    s3 = target.client("s3")
-    for bucket in buckets:
-        console.print(f"emptying {bucket}: {empty_bucket(s3, bucket)} objects deleted")
-    after = latest_event_id(cloudformation, current["StackId"])
-    cloudformation.delete_stack(StackName=stack)
-    wait_for_stack(cloudformation, current["StackId"], after, poll_s=poll_s, on_event=_print_event)
-    console.print(f"stack {stack} deleted")
-    if kept:
-        print_kept(kept, target.region_name)
-    return True
-
-
-def print_kept(kept: Sequence[StackResource], region: str) -> None:
-    table = Table(title="Kept (DeletionPolicy Retain): the users' data, still billed")
-    for column in ("logical id", "type", "name / id"):
-        table.add_column(column, overflow="fold")
-    for resource in kept:
-        table.add_row(resource.logical_id, resource.type, resource.physical_id)
-    console.print(table)
-    console.print(
-        "To remove them for good (irreversible; the key's deletion waits 30 days, cancel-key-deletion undoes it):"
-    )
-    for command in removal_commands(kept, region):
-        console.print(f"  {command}", soft_wrap=True)
-
-
 # --- commands -------------------------------------------------------------------------------------
 
 
@@ -666,7 +510,7 @@ def add_arguments(deploy: argparse.ArgumentParser, destroy: argparse.ArgumentPar
     )
 
 
-def _target(args: argparse.Namespace) -> Target:
+def target_of(args: argparse.Namespace) -> Target:
     target = Target(
         endpoint_url=args.endpoint_url, profile=args.profile, region=args.region, stack=args.stack_name
     )
@@ -681,7 +525,7 @@ def deploy_command(args: argparse.Namespace) -> int:
     check_values(wanted, TEMPLATE.read_text())
     if wanted.get("LambdaArchitecture", args.architecture) != args.architecture:
         raise DeployError("choose the architecture with --architecture: the layer is built for it")
-    target = _target(args)
+    target = target_of(args)
     # Before the build: a new stack needs WebOrigin (no default); an existing one keeps its value.
     _, existing = _stack_state(target.client("cloudformation"), args.stack_name)
     require_parameters({*wanted, *_SET_BY_DEPLOY}, required_parameters(TEMPLATE.read_text()), existing)
@@ -766,7 +610,3 @@ def store_signing_key(
     kms = outputs.get("DataKeyArn")
     signing_key.put_private_key(ssm, name, key.new_private_pem, kms)
     console.print(f"signing key stored in {name} (SecureString, {kms or 'the account key aws/ssm'})")
-
-
-def destroy_command(args: argparse.Namespace) -> int:
-    return 0 if destroy_stack(_target(args), stack=args.stack_name, yes=args.yes) else 1

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 from PIL import _imaging
 
-from intake_build import deploy
+from intake_build import deploy, destroy
 from intake_build.artifacts import HOST_PYTHON, SHIPPED_TEMPLATES, elf_needed, find_python
 from intake_tools.session import Target
 
@@ -145,7 +145,7 @@ def test_web_origin_given_or_already_on_the_stack_is_enough() -> None:
 
 
 def test_the_deployed_template_says_what_a_deletion_keeps() -> None:
-    retained = deploy.retained_logical_ids(deploy.TEMPLATE.read_text())
+    retained = destroy.retained_logical_ids(deploy.TEMPLATE.read_text())
     assert {
         "UploadBucket",
         "ThumbnailBucket",
@@ -156,23 +156,23 @@ def test_the_deployed_template_says_what_a_deletion_keeps() -> None:
     } <= retained
     assert not {"WebBucket", "IdempotencyTable", "ApiLogGroup"} & retained
     as_json = {"Resources": {"A": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}, "B": {}}}
-    assert deploy.retained_logical_ids(json.dumps(as_json)) == {"A"}  # GetTemplate's JSON string
-    assert deploy.retained_logical_ids(as_json) == {"A"}  # or already parsed
+    assert destroy.retained_logical_ids(json.dumps(as_json)) == {"A"}  # GetTemplate's JSON string
+    assert destroy.retained_logical_ids(as_json) == {"A"}  # or already parsed
 
 
-def _resources() -> list[deploy.StackResource]:
+def _resources() -> list[destroy.StackResource]:
     return [
-        deploy.StackResource("DataKey", "AWS::KMS::Key", "key-1"),
-        deploy.StackResource("UploadBucket", "AWS::S3::Bucket", "uploads-1"),
-        deploy.StackResource("UploadBucketPolicy", "AWS::S3::BucketPolicy", "uploads-1"),
-        deploy.StackResource("WebBucket", "AWS::S3::Bucket", "web-1"),
-        deploy.StackResource("IndexTable", "AWS::DynamoDB::Table", "index-1"),
-        deploy.StackResource("UserPool", "AWS::Cognito::UserPool", "us-east-1_pool"),
+        destroy.StackResource("DataKey", "AWS::KMS::Key", "key-1"),
+        destroy.StackResource("UploadBucket", "AWS::S3::Bucket", "uploads-1"),
+        destroy.StackResource("UploadBucketPolicy", "AWS::S3::BucketPolicy", "uploads-1"),
+        destroy.StackResource("WebBucket", "AWS::S3::Bucket", "web-1"),
+        destroy.StackResource("IndexTable", "AWS::DynamoDB::Table", "index-1"),
+        destroy.StackResource("UserPool", "AWS::Cognito::UserPool", "us-east-1_pool"),
     ]
 
 
 def test_only_the_buckets_the_deletion_deletes_are_emptied() -> None:
-    buckets, kept = deploy.split_for_deletion(
+    buckets, kept = destroy.split_for_deletion(
         _resources(), {"DataKey", "UploadBucket", "UploadBucketPolicy", "IndexTable", "UserPool"}
     )
     assert buckets == ["web-1"]
@@ -187,7 +187,7 @@ def test_only_the_buckets_the_deletion_deletes_are_emptied() -> None:
 
 def test_removal_commands_lift_the_table_protection_and_schedule_the_key_last() -> None:
     kept = [r for r in _resources() if r.logical_id != "WebBucket"]
-    commands = deploy.removal_commands(kept, "eu-west-1")
+    commands = destroy.removal_commands(kept, "eu-west-1")
     assert commands == [
         "aws s3 rb s3://uploads-1 --force --region eu-west-1",
         "aws dynamodb update-table --table-name index-1 --no-deletion-protection-enabled --region eu-west-1",
@@ -221,7 +221,7 @@ def test_destroy_keeps_the_retained_bucket_and_its_objects(monkeypatch: pytest.M
     for bucket in names.values():
         s3.put_object(Bucket=bucket, Key="uploads/a.jpg", Body=b"jpeg")
 
-    assert deploy.destroy_stack(target, stack="retain", yes=True, poll_s=0)
+    assert destroy.destroy_stack(target, stack="retain", yes=True, poll_s=0)
 
     listed = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert names["Deleted"] not in listed
@@ -251,4 +251,4 @@ def test_what_a_rolled_back_creation_deleted_is_not_listed_as_kept() -> None:
         },
         {"LogicalResourceId": "Never", "ResourceType": "AWS::S3::Bucket", "ResourceStatus": "CREATE_FAILED"},
     ]
-    assert [r.logical_id for r in deploy.stack_resources(_Pages(summaries), "s")] == ["DataKey"]
+    assert [r.logical_id for r in destroy.stack_resources(_Pages(summaries), "s")] == ["DataKey"]
